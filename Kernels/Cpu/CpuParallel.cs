@@ -1,0 +1,35 @@
+namespace Tensorium.Kernels.Cpu;
+
+/// <summary>
+/// How many threads CPU kernels may use, and a parallel-for that stays on the calling
+/// thread when the work is too small to be worth the hand-off.
+/// </summary>
+public static class CpuParallel
+{
+    private static int _threads = Environment.ProcessorCount;
+
+    /// <summary>Maximum number of threads a kernel uses (default: all logical processors).</summary>
+    public static int Threads
+    {
+        get => _threads;
+        set => _threads = value >= 1
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "CpuParallel.Threads: expected at least 1 thread.");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for every index in [0, count). Runs inline when
+    /// <paramref name="count"/> is 1, one thread is allowed, or <paramref name="workPerItem"/>
+    /// times count is below about a hundred thousand operations.
+    /// </summary>
+    public static void For(int count, Action<int> body, long workPerItem = long.MaxValue)
+    {
+        if (count <= 0) return;
+        if (count == 1 || _threads == 1 || workPerItem * count < 100_000)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+    }
+}
