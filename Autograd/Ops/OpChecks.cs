@@ -1,0 +1,55 @@
+namespace Tensorium;
+
+/// <summary>Argument checks and shape rules shared by the ops; every message names the op.</summary>
+internal static class OpChecks
+{
+    public static void SameDevice(string op, Tensor a, Tensor b)
+    {
+        if (a.Device != b.Device)
+            throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device}); move one with To(device).");
+    }
+
+    public static void SameDType(string op, Tensor a, Tensor b)
+    {
+        if (a.DType != b.DType)
+            throw new ArgumentException($"{op}: dtypes differ ({a.DType.Name()} and {b.DType.Name()}); convert one with To(dtype).");
+    }
+
+    public static void Floating(string op, Tensor t)
+    {
+        if (!t.DType.IsFloating())
+            throw new ArgumentException($"{op}: expected a float32 or float64 tensor, got {t.DType.Name()}.");
+    }
+
+    public static void Rank(string op, Tensor t, int rank, string what)
+    {
+        if (t.Rank != rank)
+            throw new ArgumentException($"{op}: expected {what} of rank {rank}, got shape {Layout.Format(t.Layout.Shape)}.");
+    }
+
+    /// <summary>NumPy broadcasting: align from the right; sizes must match or be 1.</summary>
+    public static int[] BroadcastShapes(string op, int[] a, int[] b)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var result = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i - (rank - a.Length) >= 0 ? a[i - (rank - a.Length)] : 1;
+            int db = i - (rank - b.Length) >= 0 ? b[i - (rank - b.Length)] : 1;
+            if (da != db && da != 1 && db != 1)
+                throw new ArgumentException($"{op}: shapes {Layout.Format(a)} and {Layout.Format(b)} cannot be broadcast together (dimension {i}: {da} vs {db}).");
+            result[i] = da == 1 ? db : da;
+        }
+        return result;
+    }
+
+    /// <summary>Normalised, distinct axes; all axes when <paramref name="axes"/> is null or empty.</summary>
+    public static int[] Axes(string op, int[]? axes, int rank)
+    {
+        if (axes == null || axes.Length == 0) return Enumerable.Range(0, rank).ToArray();
+        var result = axes.Select(a => Tensor.NormalizeDim(a, rank, op)).ToArray();
+        if (result.Distinct().Count() != result.Length)
+            throw new ArgumentException($"{op}: axes [{string.Join(", ", axes)}] repeat a dimension.");
+        return result.Order().ToArray();
+    }
+}

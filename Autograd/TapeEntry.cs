@@ -1,0 +1,47 @@
+namespace Tensorium;
+
+/// <summary>
+/// One recorded operation: its name, its inputs, its output, and the function that turns the
+/// output's gradient into the inputs' gradients, with the tensors that function needs saved.
+/// </summary>
+public sealed class TapeEntry
+{
+    internal TapeEntry(long id, string op, Tensor[] inputs, Tensor output, Func<Tensor, Tensor[], Tensor?[]> backward, Tensor[] saved)
+    {
+        Id = id;
+        Op = op;
+        Inputs = inputs;
+        Output = output;
+        BackwardFn = backward;
+        Saved = saved;
+    }
+
+    /// <summary>Position on the tape: entries are numbered in the order they ran.</summary>
+    public long Id { get; }
+    /// <summary>Operation name, e.g. "matmul".</summary>
+    public string Op { get; }
+    /// <summary>The operation's tensor inputs.</summary>
+    public IReadOnlyList<Tensor> Inputs { get; }
+    /// <summary>The tensor it produced.</summary>
+    public Tensor Output { get; }
+    /// <summary>(output gradient, saved tensors) to one gradient per input (null: none needed).</summary>
+    internal Func<Tensor, Tensor[], Tensor?[]>? BackwardFn { get; private set; }
+    /// <summary>Tensors kept for the backward pass (views sharing the originals' storage).</summary>
+    internal Tensor[] Saved { get; private set; }
+
+    /// <summary>Frees the saved tensors; a later backward through this entry is an error.</summary>
+    internal void Release()
+    {
+        foreach (var t in Saved) t.Dispose();
+        Saved = [];
+        BackwardFn = null;
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        static string Describe(Tensor t) =>
+            (t.Name ?? (t.Producer is TapeEntry e ? $"#{e.Id}" : "leaf")) + Layout.Format(t.Layout.Shape);
+        return $"#{Id} {Op}({string.Join(", ", Inputs.Select(Describe))}) -> {Layout.Format(Output.Layout.Shape)}";
+    }
+}

@@ -1,0 +1,61 @@
+using Tensorium.Kernels.Cpu;
+
+namespace Tensorium;
+
+/// <summary>Which random distribution to draw.</summary>
+internal enum RandomKind { Uniform, Normal, Bernoulli }
+
+/// <summary>
+/// The coarse op surface every device implements. Arguments are tensors whose shapes the engine
+/// has already checked; outputs are freshly allocated contiguous tensors on the same device.
+/// Nothing above the Engine touches elements; it calls these.
+/// </summary>
+internal interface IBackend
+{
+    /// <summary>The device's buffer pool.</summary>
+    BufferPool Pool { get; }
+
+    void Upload(Storage dst, ReadOnlySpan<byte> src);
+    void Download(Tensor src, Span<byte> dst);
+
+    /// <summary>Copies any strided tensor into a contiguous one of the same shape (types may differ).</summary>
+    void Copy(Tensor src, Tensor dst);
+    void Fill(Tensor dst, double value);
+    void Arange(Tensor dst, double start, double step);
+    void Random(Tensor dst, RandomKind kind, ulong seed, ulong offset, double a, double b);
+
+    void Unary(UnaryOp op, Tensor x, Tensor y, double p0, double p1);
+    /// <summary>a and b are views already broadcast to y's shape.</summary>
+    void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+    void Where(Tensor cond, Tensor a, Tensor b, Tensor y);
+
+    /// <summary>x is contiguous [rows, cols]; y has rows elements.</summary>
+    void ReduceRows(ReduceOp op, Tensor x, Tensor y, int rows, int cols, int correction);
+    void ArgReduceRows(bool max, Tensor x, Tensor y, int rows, int cols);
+
+    /// <summary>Batched y[b] = op(a[b]) @ op(b[b]); a, b, y are contiguous per batch with the given batch strides.</summary>
+    void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k);
+
+#if NN_KERNELS
+    void Conv2d(Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor output);
+    void Conv2dBackwardInput(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput);
+    void Conv2dBackwardWeight(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor? gradBias);
+
+    void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax);
+    void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput);
+
+    void Softmax(bool log, Tensor x, Tensor y, int rows, int cols);
+    void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols);
+
+    void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp);
+    void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,
+        Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV);
+
+#endif
+    /// <summary>Tensors seen as [outer, axis, inner]; index is int64.</summary>
+    void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner);
+    void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner);
+    void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner);
+    void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner);
+    void OneHot(Tensor index, Tensor y, int rows, int classes);
+}

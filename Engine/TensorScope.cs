@@ -1,0 +1,42 @@
+namespace Tensorium;
+
+/// <summary>
+/// Disposes every tensor created on this thread while the scope is open, except the ones
+/// passed to <see cref="Keep"/>. Wrap a training step in one and nothing it made outlives it:
+/// <code>using (new TensorScope()) { var loss = model.Forward(x) ... }</code>
+/// Scopes nest; a tensor belongs to the innermost open scope.
+/// </summary>
+public sealed class TensorScope : IDisposable
+{
+    [ThreadStatic] private static TensorScope? _current;
+    private readonly TensorScope? _outer;
+    private readonly List<Tensor> _tensors = new();
+    private bool _disposed;
+
+    /// <summary>Opens a scope on the current thread.</summary>
+    public TensorScope()
+    {
+        _outer = _current;
+        _current = this;
+    }
+
+    internal static void Register(Tensor tensor) => _current?._tensors.Add(tensor);
+
+    /// <summary>Keeps <paramref name="tensor"/> alive past this scope by moving it to the enclosing scope (if any).</summary>
+    public Tensor Keep(Tensor tensor)
+    {
+        if (_tensors.Remove(tensor)) _outer?._tensors.Add(tensor);
+        return tensor;
+    }
+
+    /// <summary>Disposes the scope's tensors and closes it.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_current == this) _current = _outer;
+        foreach (var t in _tensors)
+            if (!t.OwnedByParent) t.Dispose();
+        _tensors.Clear();
+    }
+}
