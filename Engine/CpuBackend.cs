@@ -40,13 +40,13 @@ internal sealed unsafe partial class CpuBackend : IBackend
 
     private static void CopyFrom<TSrc>(Tensor src, Tensor dst) where TSrc : unmanaged, INumber<TSrc>
     {
-        var shape = src.Layout.Shape; var strides = src.Layout.Strides;
+        var shape = src.Layout.Shape; var strides = src.Layout.Strides; var to = dst.Layout.Strides;
         switch (dst.DType)
         {
-            case DType.Float32: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<float>(dst)); break;
-            case DType.Float64: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<double>(dst)); break;
-            case DType.Int32: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<int>(dst)); break;
-            default: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<long>(dst)); break;
+            case DType.Float32: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<float>(dst), to); break;
+            case DType.Float64: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<double>(dst), to); break;
+            case DType.Int32: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<int>(dst), to); break;
+            default: Elementwise.Copy(shape, Ptr<TSrc>(src), strides, Ptr<long>(dst), to); break;
         }
     }
 

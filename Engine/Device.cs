@@ -26,6 +26,9 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
         _ => throw new NotSupportedException($"Device {this}: no backend for {Kind} is available in this build."),
     };
 
+    /// <summary>This device's buffer pool: live-buffer counters, and <see cref="BufferPool.Empty"/>.</summary>
+    public BufferPool Pool => Backend.Pool;
+
     /// <inheritdoc />
     public override string ToString() => Kind == DeviceKind.Cpu ? "cpu" : $"{Kind.ToString().ToLowerInvariant()}:{Index}";
 }

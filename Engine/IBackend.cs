@@ -18,7 +18,7 @@ internal interface IBackend
     void Upload(Storage dst, ReadOnlySpan<byte> src);
     void Download(Tensor src, Span<byte> dst);
 
-    /// <summary>Copies any strided tensor into a contiguous one of the same shape (types may differ).</summary>
+    /// <summary>Copies a strided tensor into another strided tensor of the same shape (types may differ).</summary>
     void Copy(Tensor src, Tensor dst);
     void Fill(Tensor dst, double value);
     void Arange(Tensor dst, double start, double step);

@@ -210,6 +210,25 @@ public sealed partial class Tensor : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Overwrites this tensor's elements with <paramref name="source"/>'s (same shape, or
+    /// broadcastable to it; converted to this dtype). In place and not recorded on the tape:
+    /// use it for parameter updates under Tape.NoGrad().
+    /// </summary>
+    public void CopyFrom(Tensor source)
+    {
+        const string op = "copy_from";
+        if (source.Device != Device)
+            throw new ArgumentException($"{op}: source is on {source.Device}, destination on {Device}.");
+        var shape = Layout.Shape;
+        bool broadcastable = source.Rank <= Rank && Enumerable.Range(0, source.Rank)
+            .All(i => source.Layout.Shape[i] == 1 || source.Layout.Shape[i] == shape[i + Rank - source.Rank]);
+        if (!broadcastable)
+            throw new ArgumentException($"{op}: source shape {Layout.Format(source.Layout.Shape)} does not broadcast to {Layout.Format(shape)}.");
+        using var expanded = source.View(source.Layout.Expand(shape.ToArray()), op);
+        Backend(op).Copy(expanded, this);
+    }
+
     /// <inheritdoc />
     public override string ToString() => _storage == null ? "tensor(<disposed>)" : TensorFormatter.Format(this);
 }

@@ -41,21 +41,21 @@ public enum BinaryOp
 /// </summary>
 public static unsafe class Elementwise
 {
-    /// <summary>Copies a strided source into a contiguous destination, converting the element type.</summary>
-    public static void Copy<TSrc, TDst>(ReadOnlySpan<int> shape, TSrc* src, int[] srcStrides, TDst* dst)
+    /// <summary>Copies a strided source into a strided destination of the same shape, converting the element type.</summary>
+    public static void Copy<TSrc, TDst>(ReadOnlySpan<int> shape, TSrc* src, int[] srcStrides, TDst* dst, int[] dstStrides)
         where TSrc : unmanaged, INumber<TSrc> where TDst : unmanaged, INumber<TDst>
     {
-        var index = new StridedIndex(shape, srcStrides, Layout(shape));
-        int len = index.RowLength, inner = index.InnerStride(0);
+        var index = new StridedIndex(shape, srcStrides, dstStrides);
+        int len = index.RowLength, si = index.InnerStride(0), di = index.InnerStride(1);
         nint s = (nint)src, d = (nint)dst;
         CpuParallel.For(index.RowCount, row =>
         {
             var from = (TSrc*)s + index.RowOffset(0, row);
-            var to = (TDst*)d + (long)row * len;
-            if (typeof(TSrc) == typeof(TDst) && inner == 1)
+            var to = (TDst*)d + index.RowOffset(1, row);
+            if (typeof(TSrc) == typeof(TDst) && si == 1 && di == 1)
                 new ReadOnlySpan<TDst>(from, len).CopyTo(new Span<TDst>(to, len));
             else
-                for (int i = 0; i < len; i++) to[i] = TDst.CreateTruncating(from[(long)i * inner]);
+                for (int i = 0; i < len; i++) to[(long)i * di] = TDst.CreateTruncating(from[(long)i * si]);
         }, len);
     }
 

@@ -1,0 +1,3 @@
+global using NUnit.Framework;
+global using Tensorium;
+global using Tensorium.Tests.Support;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Tensorium build script. Verbs: test | bench [filter] | demo | pack
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# Installs Debian packages when apt is there and we may use it (root, or passwordless sudo).
+apt_install() {
+  command -v apt-get >/dev/null || { echo "note: apt-get not found; install $* yourself" >&2; return 0; }
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null 2>&1 \
+    || echo "note: could not install $* (continuing without)" >&2
+}
+
+verb="${1:-test}"
+case "$verb" in
+  test)
+    log=$(mktemp)
+    if ! dotnet build Tensorium.sln -c Release -clp:ErrorsOnly >"$log" 2>&1; then
+      cat "$log"; rm -f "$log"
+      echo "Tests: 0 passed, 1 failed, 0 skipped"   # the build itself failed
+      exit 1
+    fi
+    set +e
+    dotnet test Tests/Tests.csproj -c Release --no-build 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    summary=$(grep -E "(Passed|Failed)!? +- +Failed:" "$log" | tail -1)
+    failed=$(echo "$summary" | sed -nE 's/.*Failed: +([0-9]+).*/\1/p'); failed=${failed:-0}
+    passed=$(echo "$summary" | sed -nE 's/.*Passed: +([0-9]+).*/\1/p'); passed=${passed:-0}
+    skipped=$(echo "$summary" | sed -nE 's/.*Skipped: +([0-9]+).*/\1/p'); skipped=${skipped:-0}
+    rm -f "$log"
+    if [ -z "$summary" ] && [ "$rc" != 0 ]; then failed=1; fi
+    echo "Tests: $passed passed, $failed failed, $skipped skipped"
+    [ "$rc" = 0 ] && [ "$failed" = 0 ]
+    ;;
+  bench)
+    filter="${2:-*}"
+    if ! ldconfig -p 2>/dev/null | grep -q libopenblas.so.0; then apt_install libopenblas0-pthread; fi
+    # The machine's environment may pin OpenBLAS to an older core type; the baseline runs at its best.
+    env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*"
+    ;;
+  demo)
+    shift || true
+    dotnet run -c Release --project Examples -- "${@:-demo}"
+    ;;
+  pack)
+    dotnet pack Tensorium.sln -c Release -o artifacts/packages
+    ;;
+  *)
+    echo "usage: ./build.sh test | bench [filter] | demo | pack" >&2
+    exit 2
+    ;;
+esac
