@@ -36,22 +36,22 @@ internal interface IBackend
     /// <summary>Batched y[b] = op(a[b]) @ op(b[b]); a, b, y are contiguous per batch with the given batch strides.</summary>
     void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k);
 
-#if NN_KERNELS
     void Conv2d(Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor output);
     void Conv2dBackwardInput(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput);
     void Conv2dBackwardWeight(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor? gradBias);
 
+    /// <summary>argmax is int32: the winning input's index within its (n, c) plane.</summary>
     void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax);
     void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput);
 
     void Softmax(bool log, Tensor x, Tensor y, int rows, int cols);
     void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols);
 
+    /// <summary>q, k, v, output are contiguous [BH, L, D]; mask (optional, additive) is a [B, H, Lq, Lk] view with BH = B*H.</summary>
     void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp);
     void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,
         Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV);
 
-#endif
     /// <summary>Tensors seen as [outer, axis, inner]; index is int64.</summary>
     void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner);
     void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner);

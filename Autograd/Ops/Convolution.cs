@@ -1,0 +1,61 @@
+using Tensorium.Kernels.Cpu;
+
+namespace Tensorium;
+
+/// <summary>
+/// 2-d convolution (cross-correlation, like every deep-learning library), NCHW input and
+/// [out, in, kh, kw] weight. Backward is two more kernels: the input gradient (a transposed
+/// convolution) and the weight/bias gradients.
+/// </summary>
+public static class Convolution
+{
+    extension(Tensor input)
+    {
+        /// <summary>Conv2d with the same stride, padding and dilation on both axes.</summary>
+        public Tensor Conv2d(Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1) =>
+            input.Conv2d(weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
+
+        /// <summary>Conv2d with per-axis (height, width) stride, padding and dilation.</summary>
+        public Tensor Conv2d(Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+        {
+            const string op = "conv2d";
+            OpChecks.Rank(op, input, 4, "an NCHW input");
+            OpChecks.Rank(op, weight, 4, "an [out, in, kh, kw] weight");
+            OpChecks.Floating(op, input);
+            OpChecks.SameDType(op, input, weight);
+            OpChecks.SameDevice(op, input, weight);
+            var x = input.Layout.Shape; var w = weight.Layout.Shape;
+            if (x[1] != w[1])
+                throw new ArgumentException($"{op}: input has {x[1]} channels (shape {Layout.Format(x)}) but the weight expects {w[1]} (shape {Layout.Format(w)}).");
+            if (bias != null && (bias.Rank != 1 || bias.Layout.Shape[0] != w[0]))
+                throw new ArgumentException($"{op}: bias must have shape [{w[0]}], got {Layout.Format(bias.Layout.Shape)}.");
+            if (bias != null) { OpChecks.SameDType(op, input, bias); OpChecks.SameDevice(op, input, bias); }
+            var g = new Conv2dGeometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
+            g.Validate();
+
+            using var xc = input.Contiguous();
+            using var wc = weight.Contiguous();
+            using var bc = bias?.Contiguous();
+            var y = Tensor.Empty([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth], input.DType, input.Device);
+            input.Backend(op).Conv2d(g, xc, wc, bc, y);
+            Tensor[] inputs = bias == null ? [input, weight] : [input, weight, bias];
+            return Tape.Record(op, y, inputs, (grad, s) =>
+            {
+                using var gy = grad.Contiguous();
+                Tensor? gx = null, gw = null, gb = null;
+                if (input.RequiresGrad)
+                {
+                    gx = Tensor.Empty(x.ToArray(), gy.DType, gy.Device);
+                    gy.Backend(op).Conv2dBackwardInput(g, gy, s[1], gx);
+                }
+                if (weight.RequiresGrad || bias?.RequiresGrad == true)
+                {
+                    gw = Tensor.Empty(w.ToArray(), gy.DType, gy.Device);
+                    gb = bias == null ? null : Tensor.Empty([w[0]], gy.DType, gy.Device);
+                    gy.Backend(op).Conv2dBackwardWeight(g, s[0], gy, gw, gb);
+                }
+                return bias == null ? [gx, gw] : [gx, gw, gb];
+            }, xc, wc);
+        }
+    }
+}

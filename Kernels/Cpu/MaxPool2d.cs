@@ -1,0 +1,471 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Tensorium.Kernels.Cpu;
+
+/// <summary>
+/// Sizes of one 2-D pooling over NCHW data. The output size follows PyTorch (rounded down,
+/// no dilation): <c>out = (in + 2*pad - kernel) / stride + 1</c>.
+/// </summary>
+/// <param name="Batch">Number of images (N).</param>
+/// <param name="Channels">Channels per image (C); each (n, c) plane is pooled on its own.</param>
+/// <param name="InHeight">Input height (H).</param>
+/// <param name="InWidth">Input width (W).</param>
+/// <param name="KernelHeight">Window height.</param>
+/// <param name="KernelWidth">Window width.</param>
+/// <param name="StrideH">Vertical step between windows.</param>
+/// <param name="StrideW">Horizontal step between windows.</param>
+/// <param name="PadH">Implicit rows of padding above and below (never selected by max-pool).</param>
+/// <param name="PadW">Implicit columns of padding left and right (never selected by max-pool).</param>
+public readonly record struct Pool2dGeometry(
+    int Batch, int Channels, int InHeight, int InWidth,
+    int KernelHeight, int KernelWidth, int StrideH, int StrideW, int PadH = 0, int PadW = 0)
+{
+    /// <summary>Output height; 0 when the window does not fit in the padded input.</summary>
+    public int OutHeight => OutSize(InHeight, KernelHeight, StrideH, PadH);
+
+    /// <summary>Output width; 0 when the window does not fit in the padded input.</summary>
+    public int OutWidth => OutSize(InWidth, KernelWidth, StrideW, PadW);
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the op and the offending values for a
+    /// non-positive size or stride, a negative padding, a padding above half the window (PyTorch's
+    /// rule, which guarantees every window holds at least one real element) or an empty output.
+    /// </summary>
+    public void Validate()
+    {
+        if (Batch < 1 || Channels < 1 || InHeight < 1 || InWidth < 1 || KernelHeight < 1 || KernelWidth < 1)
+            throw new ArgumentException(
+                $"max_pool2d: sizes must be positive, got batch={Batch}, channels={Channels}, " +
+                $"input={InHeight}x{InWidth}, kernel={KernelHeight}x{KernelWidth}.");
+        if (StrideH < 1 || StrideW < 1)
+            throw new ArgumentException($"max_pool2d: stride must be at least 1, got {StrideH}x{StrideW}.");
+        if (PadH < 0 || PadW < 0 || PadH > KernelHeight / 2 || PadW > KernelWidth / 2)
+            throw new ArgumentException(
+                $"max_pool2d: padding must be between 0 and half the kernel, got padding {PadH}x{PadW} " +
+                $"for kernel {KernelHeight}x{KernelWidth}.");
+        if (OutHeight < 1 || OutWidth < 1)
+            throw new ArgumentException(
+                $"max_pool2d: kernel {KernelHeight}x{KernelWidth} does not fit input {InHeight}x{InWidth} " +
+                $"padded by {PadH}x{PadW}; output would be {OutHeight}x{OutWidth}.");
+        if ((long)Batch * Channels > int.MaxValue || (long)InHeight * InWidth > int.MaxValue)
+            throw new ArgumentException(
+                $"max_pool2d: batch*channels ({Batch}x{Channels}) and one plane ({InHeight}x{InWidth}) " +
+                $"must each have at most {int.MaxValue} elements.");
+    }
+
+    private static int OutSize(int input, int kernel, int stride, int pad)
+    {
+        long span = (long)input + 2L * pad - kernel;
+        if (span < 0 || stride < 1) return 0;
+        return (int)Math.Min(int.MaxValue, span / stride + 1);
+    }
+}
+
+/// <summary>
+/// 2-D max pooling over NCHW data on the CPU: a forward pass that also records where each
+/// maximum came from, and a backward pass that routes gradients back through those positions.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Semantics follow PyTorch: <c>argmax</c> is the flat index <c>ih*InWidth + iw</c> inside the
+/// element's (n, c) plane; padding is never selected; on ties the first element in row-major
+/// window order wins; a NaN in the window wins (the last NaN if there are several), so NaN
+/// propagates.
+/// </para>
+/// <para>
+/// The backward pass is a gather: every input element sums the gradients of the windows that
+/// cover it and picked it. No element is written twice and no atomics are needed, so the same
+/// algorithm maps onto a GPU thread per element. Any window size and stride works, overlapping
+/// windows included.
+/// </para>
+/// <para>
+/// Planes are independent, so threads split the N*C planes. Inside a plane, a row of outputs is
+/// computed several at a time with 256-bit vectors (stride 1 and 2), and the scalar code handles
+/// the borders where a window touches the padding.
+/// </para>
+/// </remarks>
+public static unsafe class MaxPool2d
+{
+    /// <summary>Forward pass: output and argmax are [N, C, OutHeight, OutWidth] and are overwritten.</summary>
+    public static void Forward(in Pool2dGeometry g, float* input, float* output, int* argmax)
+        => ForwardCore(g, input, output, argmax);
+
+    /// <summary>Forward pass in double precision; see the float overload.</summary>
+    public static void Forward(in Pool2dGeometry g, double* input, double* output, int* argmax)
+        => ForwardCore(g, input, output, argmax);
+
+    /// <summary>
+    /// Backward pass: gradInput[n, c, i] = sum of gradOutput[n, c, o] over the windows o that cover
+    /// input element i and whose argmax is i. gradInput is overwritten.
+    /// </summary>
+    public static void Backward(in Pool2dGeometry g, float* gradOutput, int* argmax, float* gradInput)
+        => BackwardCore(g, gradOutput, argmax, gradInput);
+
+    /// <summary>Backward pass in double precision; see the float overload.</summary>
+    public static void Backward(in Pool2dGeometry g, double* gradOutput, int* argmax, double* gradInput)
+        => BackwardCore(g, gradOutput, argmax, gradInput);
+
+    // ---------------------------------------------------------------- forward
+
+    private static void ForwardCore<T>(Pool2dGeometry g, T* input, T* output, int* argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        g.Validate();
+        long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+        CpuParallel.For(g.Batch * g.Channels,
+            i => ForwardPlane(g, input + i * inPlane, output + i * outPlane, argmax + i * outPlane),
+            workPerItem: inPlane + outPlane * g.KernelHeight * g.KernelWidth);
+    }
+
+    private static void ForwardPlane<T>(in Pool2dGeometry g, T* plane, T* output, int* argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = g.InWidth, h = g.InHeight, ow = g.OutWidth, kw = g.KernelWidth, sw = g.StrideW, pw = g.PadW;
+        int lanes = Vector256<T>.Count;
+        // The vector path tracks the winner's offset inside the window (kh*W + kw) as a T, which
+        // must be an exact integer: float has 24 bits of mantissa.
+        bool offsetExact = typeof(T) == typeof(double) || (long)(g.KernelHeight - 1) * w + kw < 1 << 24;
+        bool vector = Vector256.IsHardwareAccelerated && offsetExact && (sw == 1 || (sw == 2 && Avx2.IsSupported));
+        // Output columns whose window lies fully inside the row (no padding): [inLo, inHi).
+        int inLo = (pw + sw - 1) / sw;
+        int inHi = w - kw + pw < 0 ? 0 : Math.Min(ow, (w - kw + pw) / sw + 1);
+        vector &= inHi - inLo >= lanes;
+
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            int ihStart = oh * g.StrideH - g.PadH;
+            int khLo = Math.Max(0, -ihStart), khHi = Math.Min(g.KernelHeight, h - ihStart);
+            T* outRow = output + (long)oh * ow;
+            int* argRow = argmax + (long)oh * ow;
+            int x = 0;
+            if (vector)
+            {
+                for (; x < inLo; x++) ForwardOne(g, plane, ihStart, khLo, khHi, x, outRow, argRow);
+                for (; x < inHi; x += 2 * lanes)
+                {
+                    // The last blocks may overlap earlier ones: recomputing an output is harmless.
+                    int blockA = Math.Min(x, inHi - lanes), blockB = Math.Min(x + lanes, inHi - lanes);
+                    if (!ForwardBlocks(g, plane, ihStart, khLo, khHi, blockA, blockB, outRow, argRow))
+                        for (int b = blockA; b < blockB + lanes; b++) ForwardOne(g, plane, ihStart, khLo, khHi, b, outRow, argRow);
+                }
+                x = inHi;
+            }
+            for (; x < ow; x++) ForwardOne(g, plane, ihStart, khLo, khHi, x, outRow, argRow);
+        }
+    }
+
+    /// <summary>One output element, scalar, clipping the window to the input (padding never wins).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardOne<T>(in Pool2dGeometry g, T* plane, int ihStart, int khLo, int khHi, int x, T* outRow, int* argRow)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = g.InWidth;
+        int iwStart = x * g.StrideW - g.PadW;
+        int kwLo = Math.Max(0, -iwStart), kwHi = Math.Min(g.KernelWidth, w - iwStart);
+        // PyTorch starts from -inf and the first real element's index, so an all -inf window
+        // still reports a position inside the input.
+        T best = T.NegativeInfinity;
+        int bestIndex = (ihStart + khLo) * w + iwStart + kwLo;
+        for (int kh = khLo; kh < khHi; kh++)
+        {
+            int rowIndex = (ihStart + kh) * w + iwStart;
+            for (int k = kwLo; k < kwHi; k++)
+            {
+                T v = plane[rowIndex + k];
+                if (v > best || T.IsNaN(v)) { best = v; bestIndex = rowIndex + k; }
+            }
+        }
+        outRow[x] = best;
+        argRow[x] = bestIndex;
+    }
+
+    /// <summary>
+    /// Outputs of two blocks of one row, [xa, xa+lanes) and [xb, xb+lanes), whose windows lie
+    /// inside the row horizontally. Two blocks at once because each block's running maximum is a
+    /// chain of dependent instructions (compare, blend, compare, ...): two independent chains
+    /// keep the core busy while either waits. xb may equal xa (then the work is just done twice).
+    /// Returns false (writing nothing) when a stride-2 load would leave the row, which only
+    /// happens on rows narrower than about two vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ForwardBlocks<T>(in Pool2dGeometry g, T* plane, int ihStart, int khLo, int khHi, int xa, int xb, T* outRow, int* argRow)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = g.InWidth, kwSize = g.KernelWidth, sw = g.StrideW;
+        int xa0 = xa * sw - g.PadW, xb0 = xb * sw - g.PadW; // first input column of each block's first window
+        int lanes = Vector256<T>.Count;
+        if (!PickStride2Load(xa0, kwSize, w, sw, lanes, out bool oddA) || !PickStride2Load(xb0, kwSize, w, sw, lanes, out bool oddB))
+            return false;
+
+        var bestA = Vector256.Create(T.NegativeInfinity);
+        var bestB = bestA;
+        var offsetA = Vector256.Create(T.CreateTruncating(khLo * w)); // winner's kh*W + kw
+        var offsetB = offsetA;
+        var one = Vector256<T>.One;
+        for (int kh = khLo; kh < khHi; kh++)
+        {
+            T* row = plane + (long)(ihStart + kh) * w;
+            var candidate = Vector256.Create(T.CreateTruncating(kh * w)); // kh*W + k, stepped by adding one
+            for (int k = 0; k < kwSize; k++, candidate += one)
+            {
+                Vector256<T> a = LoadWindowColumn(row + xa0 + k, sw, oddA);
+                Vector256<T> b = LoadWindowColumn(row + xb0 + k, sw, oddB);
+                // Strictly greater keeps the first of equal values; NaN always takes over.
+                Vector256<T> takeA = Vector256.GreaterThan(a, bestA) | Vector256.IsNaN(a);
+                Vector256<T> takeB = Vector256.GreaterThan(b, bestB) | Vector256.IsNaN(b);
+                bestA = Select(takeA, a, bestA);
+                bestB = Select(takeB, b, bestB);
+                offsetA = Select(takeA, candidate, offsetA);
+                offsetB = Select(takeB, candidate, offsetB);
+            }
+        }
+        bestA.Store(outRow + xa);
+        StoreIndices(offsetA, ihStart * w + xa0, sw, argRow + xa);
+        bestB.Store(outRow + xb);
+        StoreIndices(offsetB, ihStart * w + xb0, sw, argRow + xb);
+        return true;
+    }
+
+    /// <summary>
+    /// For stride 2, two vectors give 2*lanes consecutive elements of which every other one is
+    /// kept. Reading from the window column itself touches one element past the last window; if
+    /// that leaves the row, read from one element earlier and keep the odd elements instead
+    /// (<paramref name="odd"/>). False when neither fits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PickStride2Load(int x0, int kwSize, int w, int sw, int lanes, out bool odd)
+    {
+        odd = sw == 2 && x0 + kwSize - 1 + 2 * lanes - 1 >= w;
+        return !odd || x0 >= 1;
+    }
+
+    /// <summary>p[0], p[sw], ..., for sw 1 or 2 (see <see cref="PickStride2Load"/> for <paramref name="odd"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> LoadWindowColumn<T>(T* p, int sw, bool odd) where T : unmanaged
+        => sw == 1 ? Vector256.Load(p) : odd ? LoadOddLanes(p - 1) : LoadEvenLanes(p);
+
+    /// <summary>
+    /// mask ? a : b per lane, for masks made by a comparison (all-ones or all-zeros lanes). On x86
+    /// that is one blend instruction instead of the three (and, and-not, or) of ConditionalSelect.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Select<T>(Vector256<T> mask, Vector256<T> a, Vector256<T> b) where T : unmanaged
+    {
+        if (Avx.IsSupported && typeof(T) == typeof(float))
+            return Avx.BlendVariable(b.AsSingle(), a.AsSingle(), mask.AsSingle()).As<float, T>();
+        if (Avx.IsSupported && typeof(T) == typeof(double))
+            return Avx.BlendVariable(b.AsDouble(), a.AsDouble(), mask.AsDouble()).As<double, T>();
+        return Vector256.ConditionalSelect(mask, a, b);
+    }
+
+    /// <summary>dst[j] = first + j*step + (int)offset[j] for every lane j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreIndices<T>(Vector256<T> offset, int first, int step, int* dst) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            (Vector256.ConvertToInt32(offset.AsSingle()) + Vector256.Create(first) + Vector256<int>.Indices * step).Store(dst);
+        }
+        else
+        {
+            Vector256<long> wide = Vector256.ConvertToInt64(offset.AsDouble());
+            (Vector128.Narrow(wide.GetLower(), wide.GetUpper()) + Vector128.Create(first) + Vector128<int>.Indices * step).Store(dst);
+        }
+    }
+
+    /// <summary>Elements p[0], p[2], ..., p[2*lanes-2] (reads p[0 .. 2*lanes-1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> LoadEvenLanes<T>(T* p) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            // Within each 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6; then put the 64-bit pairs in order.
+            Vector256<float> a = Avx.LoadVector256((float*)p), b = Avx.LoadVector256((float*)p + 8);
+            return Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).As<double, T>();
+        }
+        else
+        {
+            Vector256<double> a = Avx.LoadVector256((double*)p), b = Avx.LoadVector256((double*)p + 4);
+            return Avx2.Permute4x64(Avx.UnpackLow(a, b), 0b11_01_10_00).As<double, T>(); // a0 b0 a2 b2 -> a0 a2 b0 b2
+        }
+    }
+
+    /// <summary>Elements p[1], p[3], ..., p[2*lanes-1] (reads p[0 .. 2*lanes-1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> LoadOddLanes<T>(T* p) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector256<float> a = Avx.LoadVector256((float*)p), b = Avx.LoadVector256((float*)p + 8);
+            return Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).As<double, T>();
+        }
+        else
+        {
+            Vector256<double> a = Avx.LoadVector256((double*)p), b = Avx.LoadVector256((double*)p + 4);
+            return Avx2.Permute4x64(Avx.UnpackHigh(a, b), 0b11_01_10_00).As<double, T>();
+        }
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    private static void BackwardCore<T>(Pool2dGeometry g, T* gradOutput, int* argmax, T* gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        g.Validate();
+        long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+        CpuParallel.For(g.Batch * g.Channels,
+            i => BackwardPlane(g, gradOutput + i * outPlane, argmax + i * outPlane, gradInput + i * inPlane),
+            workPerItem: inPlane * (1 + g.KernelHeight * g.KernelWidth / Math.Max(1, g.StrideH * g.StrideW)));
+    }
+
+    /// <summary>
+    /// Gathers one plane's input gradient, one input row at a time.
+    /// </summary>
+    /// <remarks>
+    /// Horizontally, input column iw sits at u = iw + PadW in padded coordinates. Split u by its
+    /// remainder modulo the stride: u = j*stride + q ("phase" q, index j). Window ow covers u when
+    /// u - ow*stride = kw is a valid kernel column, i.e. ow = j - t with kw = t*stride + q. So for a
+    /// fixed kw, input j of phase q reads window j - t: consecutive inputs read consecutive
+    /// windows, which vectorises with plain loads. Each phase is summed into its own short buffer,
+    /// then the phases are interleaved back into the row.
+    /// </remarks>
+    private static void BackwardPlane<T>(in Pool2dGeometry g, T* gradOut, int* argmax, T* gradIn)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int h = g.InHeight, w = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, kernelH = g.KernelHeight, kernelW = g.KernelWidth;
+        int phaseLength = (w - 1 + pw) / sw + 1;      // j runs over [0, phaseLength)
+        T* phases = ThreadScratch<T>.Get((long)sw * phaseLength); // phase q at phases + q*phaseLength
+
+        for (int ih = 0; ih < h; ih++)
+        {
+            T* row = gradIn + (long)ih * w;
+            // Output rows whose window covers input row ih: oh*sh - ph <= ih <= oh*sh - ph + kernelH - 1.
+            int firstOh = Math.Max(0, CeilDiv(ih + ph - kernelH + 1, sh));
+            int lastOh = Math.Min(oh - 1, (ih + ph) / sh);
+            if (firstOh > lastOh)
+            {
+                new Span<T>(row, w).Clear(); // stride larger than the kernel: no window reads this row
+                continue;
+            }
+            new Span<T>(phases, sw * phaseLength).Clear();
+            for (int o = firstOh; o <= lastOh; o++)
+            {
+                T* gradRow = gradOut + (long)o * ow;
+                int* argRow = argmax + (long)o * ow;
+                // Descending kw = ascending window column for each input element, so the sum runs in
+                // the same order as a plain loop over the output (handy for exact comparisons).
+                for (int k = kernelW - 1; k >= 0; k--)
+                {
+                    int q = k % sw, t = k / sw;
+                    // Index the argmax must equal for input j of phase q: ih*W + (j*sw + q - pw).
+                    AccumulatePhase(phases + q * phaseLength, gradRow - t, argRow - t, t, Math.Min(phaseLength, ow + t),
+                        ih * w + q - pw, sw);
+                }
+            }
+            InterleavePhases(phases, phaseLength, sw, pw, row, w);
+        }
+    }
+
+    /// <summary>
+    /// For j in [jStart, jEnd): acc[j] += grad[j] when arg[j] == first + j*step. The caller has
+    /// shifted grad and arg so that index j reads window j - t.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulatePhase<T>(T* acc, T* grad, int* arg, int jStart, int jEnd, int first, int step)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Vector256<T>.Count;
+        int j = jStart;
+        if (Vector256.IsHardwareAccelerated && jEnd - jStart >= lanes)
+        {
+            for (; j + lanes <= jEnd; j += lanes)
+            {
+                Vector256<T> hit = Matches<T>(arg + j, first + j * step, step);
+                (Vector256.Load(acc + j) + (Vector256.Load(grad + j) & hit)).Store(acc + j);
+            }
+            if (j < jEnd)
+            {
+                // Tail: redo the last full block, but mask off the lanes already added.
+                int block = jEnd - lanes;
+                Vector256<T> fresh = Vector256.GreaterThanOrEqual(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(j - block)));
+                Vector256<T> hit = Matches<T>(arg + block, first + block * step, step) & fresh;
+                (Vector256.Load(acc + block) + (Vector256.Load(grad + block) & hit)).Store(acc + block);
+                j = jEnd;
+            }
+        }
+        for (; j < jEnd; j++)
+            if (arg[j] == first + j * step) acc[j] += grad[j];
+    }
+
+    /// <summary>All-ones lanes where arg[lane] == first + lane*step, as a mask of T-sized lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Matches<T>(int* arg, int first, int step) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Vector256.Equals(Vector256.Load(arg), Vector256.Create(first) + Vector256<int>.Indices * step).As<int, T>();
+        // double: 4 lanes of 64 bits; compare 4 ints, then sign-extend each 0 / -1 result to 64 bits.
+        Vector128<int> eq = Vector128.Equals(Vector128.Load(arg), Vector128.Create(first) + Vector128<int>.Indices * step);
+        return Vector256.Create(Vector128.WidenLower(eq), Vector128.WidenUpper(eq)).As<long, T>();
+    }
+
+    /// <summary>row[iw] = phases[q][j] where iw + pad = j*stride + q.</summary>
+    private static void InterleavePhases<T>(T* phases, int phaseLength, int stride, int pad, T* row, int width)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (stride == 1)
+        {
+            new ReadOnlySpan<T>(phases + pad, width).CopyTo(new Span<T>(row, width));
+            return;
+        }
+        int coveredLo = pad, coveredHi = pad; // u range written by the vector loop
+        int lanes = Vector256<T>.Count;
+        if (stride == 2 && Avx2.IsSupported)
+        {
+            // A block at j writes u = 2j .. 2j + 2*lanes - 1, i.e. row[2j - pad ..]; keep it in the row.
+            int jFirst = (pad + 1) / 2, jLast = width + pad - 2 * lanes;
+            if (jLast >= 0 && (jLast /= 2) >= jFirst)
+            {
+                for (int j = jFirst; ; j += lanes)
+                {
+                    int block = Math.Min(j, jLast); // the last block may overlap: plain stores, harmless
+                    StoreInterleaved(phases + block, phases + phaseLength + block, row + 2 * block - pad);
+                    if (block == jLast) break;
+                }
+                coveredLo = 2 * jFirst;
+                coveredHi = 2 * jLast + 2 * lanes;
+            }
+        }
+        for (int u = pad; u < width + pad; u++)
+        {
+            if (u == coveredLo && coveredHi > coveredLo) { u = coveredHi - 1; continue; }
+            row[u - pad] = phases[(u % stride) * phaseLength + u / stride];
+        }
+    }
+
+    /// <summary>dst = even[0], odd[0], even[1], odd[1], ... (2*lanes elements).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInterleaved<T>(T* even, T* odd, T* dst) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector256<float> e = Avx.LoadVector256((float*)even), o = Avx.LoadVector256((float*)odd);
+            Vector256<float> lo = Avx.UnpackLow(e, o), hi = Avx.UnpackHigh(e, o); // e0 o0 e1 o1 | e4 o4 e5 o5, ...
+            Avx.Store((float*)dst, Avx.Permute2x128(lo, hi, 0x20));
+            Avx.Store((float*)dst + 8, Avx.Permute2x128(lo, hi, 0x31));
+        }
+        else
+        {
+            Vector256<double> e = Avx.LoadVector256((double*)even), o = Avx.LoadVector256((double*)odd);
+            Vector256<double> lo = Avx.UnpackLow(e, o), hi = Avx.UnpackHigh(e, o); // e0 o0 e2 o2, e1 o1 e3 o3
+            Avx.Store((double*)dst, Avx.Permute2x128(lo, hi, 0x20));
+            Avx.Store((double*)dst + 4, Avx.Permute2x128(lo, hi, 0x31));
+        }
+    }
+
+    /// <summary>Ceiling of a / b for b &gt; 0 and any sign of a.</summary>
+    private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
+}

@@ -1,0 +1,298 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Tensorium.Kernels.Cpu;
+
+/// <summary>
+/// Softmax and log-softmax over the last axis of a contiguous rows x cols matrix, forward and
+/// backward. One generic implementation serves float and double (and, through a scalar path,
+/// any other IEEE floating-point type).
+/// </summary>
+/// <remarks>
+/// <para>Numerical stability: every row is shifted by its maximum before exponentiating, so
+/// the largest exponent is exp(0) = 1 and inputs such as 1000 cannot overflow.</para>
+/// <para>Special values follow PyTorch: a row whose entries are all -inf gives NaN everywhere
+/// (the shift is -inf - -inf = NaN), a row containing +inf or NaN gives NaN as well. Callers
+/// that want "fully masked row gives 0" semantics (as attention does) handle that themselves.</para>
+/// <para>Memory traffic: a row is read once to find its maximum, once to exponentiate and sum
+/// (writing the result), and the result is rescaled in place. Rows of up to a few thousand
+/// elements stay in L1/L2 between those passes, so main memory sees about one read and one write.</para>
+/// </remarks>
+public static unsafe class Softmax
+{
+    /// <summary>
+    /// y = softmax(x) along each row. <paramref name="x"/> and <paramref name="y"/> may be the
+    /// same buffer (in-place); any other overlap is not allowed.
+    /// </summary>
+    public static void Forward<T>(T* x, T* y, int rows, int cols)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check("softmax", rows, cols);
+        ForRows(rows, cols, 4, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                T* xr = x + (long)r * cols, yr = y + (long)r * cols;
+                T max = RowMax(xr, cols);
+                T sum = ExpShiftSum(xr, yr, cols, max);
+                // One division per row, then a multiply per element: division is several
+                // times slower than multiplication in the vector units.
+                TensorPrimitives.Multiply(new ReadOnlySpan<T>(yr, cols), T.One / sum, new Span<T>(yr, cols));
+            }
+        });
+    }
+
+    /// <summary>
+    /// y = log_softmax(x) = x - max - log(sum(exp(x - max))) along each row.
+    /// <paramref name="x"/> and <paramref name="y"/> may be the same buffer.
+    /// </summary>
+    public static void LogForward<T>(T* x, T* y, int rows, int cols)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check("log_softmax", rows, cols);
+        ForRows(rows, cols, 4, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                T* xr = x + (long)r * cols, yr = y + (long)r * cols;
+                T max = RowMax(xr, cols);
+                // Only the sum of exponentials is needed, so nothing is stored (y may alias x,
+                // which is still needed for the final subtraction).
+                T sum = ExpShiftSum(xr, null, cols, max);
+                ShiftTwice(xr, yr, cols, max, T.Log(sum));
+            }
+        });
+    }
+
+    /// <summary>
+    /// Gradient of softmax: gradX = y * (gradY - sum(gradY * y)) per row, where y is the
+    /// forward output. gradX may alias gradY or y.
+    /// </summary>
+    public static void Backward<T>(T* y, T* gradY, T* gradX, int rows, int cols)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check("softmax_backward", rows, cols);
+        ForRows(rows, cols, 3, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                long o = (long)r * cols;
+                var yr = new ReadOnlySpan<T>(y + o, cols);
+                var gy = new ReadOnlySpan<T>(gradY + o, cols);
+                T dot = TensorPrimitives.Dot(gy, yr);
+                // (gradY + (-dot)) * y in one fused pass, safe when gradX aliases an input.
+                TensorPrimitives.AddMultiply(gy, -dot, yr, new Span<T>(gradX + o, cols));
+            }
+        });
+    }
+
+    /// <summary>
+    /// Gradient of log-softmax: gradX = gradY - exp(y) * sum(gradY) per row, where y is the
+    /// forward output (so exp(y) is the softmax). gradX may alias gradY or y.
+    /// </summary>
+    public static void LogBackward<T>(T* y, T* gradY, T* gradX, int rows, int cols)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check("log_softmax_backward", rows, cols);
+        ForRows(rows, cols, 4, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                long o = (long)r * cols;
+                T sum = TensorPrimitives.Sum(new ReadOnlySpan<T>(gradY + o, cols));
+                GradMinusExpTimes(y + o, gradY + o, gradX + o, cols, sum);
+            }
+        });
+    }
+
+    private static void Check(string op, int rows, int cols)
+    {
+        if (rows < 0 || cols < 0)
+            throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(cols),
+                $"{op}: expected a non-negative shape, got rows={rows}, cols={cols}.");
+    }
+
+    /// <summary>
+    /// Splits the rows into contiguous chunks and runs them in parallel. Chunks rather than single
+    /// rows keep the per-task overhead small when rows are short.
+    /// </summary>
+    private static void ForRows(int rows, int cols, int costPerElement, Action<int, int> body)
+    {
+        if (rows == 0 || cols == 0) return;
+        // About 4 chunks per thread balances load without paying much per-task overhead.
+        int chunks = Math.Min(rows, CpuParallel.Threads * 4);
+        int per = (rows + chunks - 1) / chunks;
+        chunks = (rows + per - 1) / per;
+        CpuParallel.For(chunks, c => body(c * per, Math.Min(rows, (c + 1) * per)),
+            (long)per * cols * costPerElement);
+    }
+
+    /// <summary>
+    /// Maximum of a row, used only as the shift that keeps exp from overflowing. It does not
+    /// propagate NaN (TensorPrimitives.Max does, at a cost): a NaN in the row already turns the
+    /// exp-sum, and so the whole row, into NaN.
+    /// </summary>
+    private static T RowMax<T>(T* x, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        T max = T.NegativeInfinity;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && n >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            // Four independent accumulators hide the latency of the max instruction.
+            var m0 = Vector256.Create(T.NegativeInfinity);
+            Vector256<T> m1 = m0, m2 = m0, m3 = m0;
+            for (; j + 4 * w <= n; j += 4 * w)
+            {
+                m0 = Vector256.MaxNative(m0, Vector256.Load(x + j));
+                m1 = Vector256.MaxNative(m1, Vector256.Load(x + j + w));
+                m2 = Vector256.MaxNative(m2, Vector256.Load(x + j + 2 * w));
+                m3 = Vector256.MaxNative(m3, Vector256.Load(x + j + 3 * w));
+            }
+            for (; j + w <= n; j += w) m0 = Vector256.MaxNative(m0, Vector256.Load(x + j));
+            m0 = Vector256.MaxNative(Vector256.MaxNative(m0, m1), Vector256.MaxNative(m2, m3));
+            for (int e = 0; e < w; e++) max = m0.GetElement(e) > max ? m0.GetElement(e) : max;
+        }
+        for (; j < n; j++) max = x[j] > max ? x[j] : max;
+        return max;
+    }
+
+    /// <summary>True when T has a hardware-accelerated 256-bit vector exp (float and double).</summary>
+    private static bool HasVectorExp<T>() =>
+        Vector256.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+
+    /// <summary>exp of every lane. Only called when <see cref="HasVectorExp{T}"/> is true;
+    /// the type tests are compile-time constants for the JIT, so this costs nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Exp<T>(Vector256<T> v)
+    {
+        if (typeof(T) == typeof(float)) return ExpFloat(v.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector256.Exp(v.AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// Fast float exp, used because the library's Vector256.Exp(float) computes in double for
+    /// accuracy and is about twice as slow. Method (as in Cephes expf): write x = n ln2 + r with
+    /// |r| &lt;= ln2/2, approximate e^r with a degree-7 polynomial, and multiply by 2^n built
+    /// directly in the exponent bits. Error is within 2 ulp. Special cases: x &lt; ln(FLT_MIN)
+    /// (including -inf) gives 0 (denormal results are flushed, harmless next to the row maximum's
+    /// exp(0) = 1), x &gt; 88 gives +inf (the true overflow point is 88.72; the softmax kernels
+    /// only exponentiate values &lt;= 0), NaN stays NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpFloat(Vector256<float> x)
+    {
+        const float Lo = -87.33654f, Hi = 88f;
+        // The native min/max (one instruction each) may drop a NaN; the last line restores it.
+        var xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(Lo)), Vector256.Create(Hi));
+        // n = round(x / ln2) by the "magic number" trick: adding 1.5 * 2^23 leaves no fraction
+        // bits, so the hardware rounds to an integer, and n + 127 (the biased exponent of 2^n)
+        // lands in the low mantissa bits of t, ready to be shifted into place below.
+        const float Magic = 12582912f + 127f;
+        var t = MulAdd(xc, Vector256.Create(1.44269504088896341f), Vector256.Create(Magic));
+        var n = t - Vector256.Create(Magic);
+        // r = x - n ln2, with ln2 split in two so n * ln2Hi is exact.
+        var r = MulAdd(n, Vector256.Create(-0.693359375f), xc);
+        r = MulAdd(n, Vector256.Create(2.12194440e-4f), r);
+        var p = Vector256.Create(1.9875691500e-4f);
+        p = MulAdd(p, r, Vector256.Create(1.3981999507e-3f));
+        p = MulAdd(p, r, Vector256.Create(8.3334519073e-3f));
+        p = MulAdd(p, r, Vector256.Create(4.1665795894e-2f));
+        p = MulAdd(p, r, Vector256.Create(1.6666665459e-1f));
+        p = MulAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        p = MulAdd(p, r * r, r + Vector256<float>.One);
+        // 2^n: shifting t's bits left by 23 moves n + 127 into the exponent field and pushes the
+        // magic number's own bits out (n is in [-126, 127] after the clamp).
+        var pow2n = t.AsUInt32() << 23;
+        var y = p * pow2n.AsSingle();
+        y = Vector256.AndNot(y, Vector256.LessThan(x, Vector256.Create(Lo)));
+        y = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(Hi)), Vector256.Create(float.PositiveInfinity), y);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x);
+    }
+
+    /// <summary>a * b + c, fused into one instruction (one rounding) where the CPU has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<T> MulAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (Fma.IsSupported)
+        {
+            if (typeof(T) == typeof(float))
+                return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double))
+                return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        }
+        return a * b + c;
+    }
+
+    /// <summary>
+    /// Fused pass: y[j] = exp(x[j] - shift) for j &lt; n and returns the sum of those values.
+    /// When <paramref name="y"/> is null only the sum is computed. x and y may be the same buffer.
+    /// </summary>
+    internal static T ExpShiftSum<T>(T* x, T* y, int n, T shift)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        T sum = T.Zero;
+        if (HasVectorExp<T>())
+        {
+            int w = Vector256<T>.Count;
+            var s = Vector256.Create(shift);
+            // One accumulator is enough: the exp is long enough that out-of-order execution
+            // overlaps iterations, and unrolling only made the compiler spill registers.
+            Vector256<T> acc = Vector256<T>.Zero;
+            for (; j + w <= n; j += w)
+            {
+                var e = Exp(Vector256.Load(x + j) - s);
+                if (y != null) e.Store(y + j);
+                acc += e;
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; j < n; j++)
+        {
+            T e = T.Exp(x[j] - shift);
+            if (y != null) y[j] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// y[j] = (x[j] - max) - logSum. Subtracting in two steps is more accurate than subtracting
+    /// (max + logSum): x - max is exact for entries near the maximum, whereas max + logSum is
+    /// rounded at the magnitude of max (an absolute error of 6e-5 in float when max is 1000).
+    /// </summary>
+    private static void ShiftTwice<T>(T* x, T* y, int n, T max, T logSum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> m = Vector256.Create(max), l = Vector256.Create(logSum);
+            for (; j + w <= n; j += w)
+                (Vector256.Load(x + j) - m - l).Store(y + j);
+        }
+        for (; j < n; j++) y[j] = x[j] - max - logSum;
+    }
+
+    /// <summary>gradX[j] = gradY[j] - exp(y[j]) * sum, in one pass (any exact aliasing is safe).</summary>
+    private static void GradMinusExpTimes<T>(T* y, T* gradY, T* gradX, int n, T sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        if (HasVectorExp<T>())
+        {
+            int w = Vector256<T>.Count;
+            var s = Vector256.Create(sum);
+            for (; j + w <= n; j += w)
+                (Vector256.Load(gradY + j) - Exp(Vector256.Load(y + j)) * s).Store(gradX + j);
+        }
+        for (; j < n; j++)
+            gradX[j] = gradY[j] - T.Exp(y[j]) * sum;
+    }
+}

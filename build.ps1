@@ -1,0 +1,39 @@
+# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter] | demo | pack
+param([Parameter(Position = 0)][string]$Verb = "test", [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest)
+$ErrorActionPreference = "Stop"
+Set-Location $PSScriptRoot
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
+
+switch ($Verb) {
+  "test" {
+    dotnet build Tensorium.sln -c Release -clp:ErrorsOnly
+    if ($LASTEXITCODE -ne 0) { Write-Output "Tests: 0 passed, 1 failed, 0 skipped"; exit 1 }
+    $output = dotnet test Tests/Tests.csproj -c Release --no-build 2>&1
+    $rc = $LASTEXITCODE
+    $output | Write-Output
+    $summary = $output | Select-String -Pattern "Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+)" | Select-Object -Last 1
+    if ($summary) {
+      $m = $summary.Matches[0].Groups
+      Write-Output "Tests: $($m[2].Value) passed, $($m[1].Value) failed, $($m[3].Value) skipped"
+    } else {
+      Write-Output "Tests: 0 passed, $([int]($rc -ne 0)) failed, 0 skipped"
+    }
+    exit $rc
+  }
+  "bench" {
+    $filter = if ($Rest) { $Rest[0] } else { "*" }
+    Remove-Item Env:OPENBLAS_CORETYPE -ErrorAction SilentlyContinue
+    dotnet run -c Release --project Bench -- --filter "*$filter*"
+    exit $LASTEXITCODE
+  }
+  "demo" {
+    $demoArgs = if ($Rest) { $Rest } else { @("demo") }
+    dotnet run -c Release --project Examples -- @demoArgs
+    exit $LASTEXITCODE
+  }
+  "pack" {
+    dotnet pack Tensorium.sln -c Release -o artifacts/packages
+    exit $LASTEXITCODE
+  }
+  default { Write-Error "usage: ./build.ps1 test | bench [filter] | demo | pack"; exit 2 }
+}
