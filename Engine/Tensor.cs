@@ -21,8 +21,13 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>A new contiguous, uninitialised tensor.</summary>
-    internal static Tensor Empty(int[] shape, DType dtype, Device device) =>
-        new(new Storage(device, dtype, Layout.ElementCount(shape)), Layout.Contiguous(shape));
+    internal static Tensor Empty(int[] shape, DType dtype, Device device)
+    {
+        // Copy the shape: callers pass their own arrays (Zeros(shape), FromArray(data, shape)), and a
+        // later change to that array must not change this tensor's shape under its storage.
+        shape = (int[])shape.Clone();
+        return new(new Storage(device, dtype, Layout.ElementCount(shape)), Layout.Contiguous(shape));
+    }
 
     /// <summary>A new tensor over the same storage with another layout (a view).</summary>
     internal Tensor View(Layout layout, string op)
@@ -77,7 +82,9 @@ public sealed partial class Tensor : IDisposable
         storage?.Release();
         Grad?.Dispose();
         Grad = null;
-        Producer = null;
+        // Producer is kept on purpose: disposing a handle releases memory, not the graph. Ops such
+        // as Embedding and Stack dispose their intermediates before Backward, and clearing the link
+        // made Backward treat them as leaves, so no gradient reached the real inputs.
     }
 
     /// <summary>Turns a possibly negative dimension into an index, or throws naming the op.</summary>
@@ -178,8 +185,9 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Copies the elements to a new array in row-major order; T must match the dtype.</summary>
     public T[] ToArray<T>() where T : unmanaged
     {
-        if (DTypeInfo.Of<T>() != DType)
-            throw new InvalidOperationException($"to_array: tensor has dtype {DType.Name()}, asked for {DTypeInfo.Of<T>().Name()}.");
+        var dtype = StorageFor("to_array").DType;   // names the op when used after Dispose
+        if (DTypeInfo.Of<T>() != dtype)
+            throw new InvalidOperationException($"to_array: tensor has dtype {dtype.Name()}, asked for {DTypeInfo.Of<T>().Name()}.");
         var result = new T[Count];
         using var c = Layout.IsContiguous ? this.View(Layout, "to_array") : ContiguousCopy("to_array");
         Backend("to_array").Download(c, MemoryMarshal.AsBytes(result.AsSpan()));
@@ -205,7 +213,8 @@ public sealed partial class Tensor : IDisposable
     /// <summary>A contiguous copy with the same shape (always copies; the Autograd layer's Contiguous() avoids it when it can).</summary>
     internal Tensor ContiguousCopy(string op, DType? dtype = null)
     {
-        var result = Empty(Layout.Shape.ToArray(), dtype ?? DType, Device);
+        var storage = StorageFor(op);   // a disposed tensor fails here, naming the op (not "dtype")
+        var result = Empty(Layout.Shape.ToArray(), dtype ?? storage.DType, storage.Device);
         Backend(op).Copy(this, result);
         return result;
     }
@@ -218,7 +227,8 @@ public sealed partial class Tensor : IDisposable
     public void CopyFrom(Tensor source)
     {
         const string op = "copy_from";
-        if (source.Device != Device)
+        // StorageFor(op): use after Dispose names this op rather than "device".
+        if (source.StorageFor(op).Device != StorageFor(op).Device)
             throw new ArgumentException($"{op}: source is on {source.Device}, destination on {Device}.");
         var shape = Layout.Shape;
         bool broadcastable = source.Rank <= Rank && Enumerable.Range(0, source.Rank)

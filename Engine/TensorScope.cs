@@ -34,7 +34,14 @@ public sealed class TensorScope : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_current == this) _current = _outer;
+        if (_current == this)
+        {
+            // Skip enclosing scopes that were already disposed (out-of-order Dispose): leaving one
+            // current made every later tensor register in a dead scope that never frees it.
+            var outer = _outer;
+            while (outer is { _disposed: true }) outer = outer._outer;
+            _current = outer;
+        }
         foreach (var t in _tensors)
             if (!t.OwnedByParent) t.Dispose();
         _tensors.Clear();

@@ -21,21 +21,21 @@ public static class Arithmetic
         /// <summary>-a</summary>
         public static Tensor operator -(Tensor x) => x.Neg();
         /// <summary>a + s</summary>
-        public static Tensor operator +(Tensor x, double s) => x.Add(x.ScalarLike(s));
+        public static Tensor operator +(Tensor x, double s) => WithScalar(x, s, "add", (t, c) => t.Add(c));
         /// <summary>s + a</summary>
-        public static Tensor operator +(double s, Tensor x) => x.ScalarLike(s).Add(x);
+        public static Tensor operator +(double s, Tensor x) => WithScalar(x, s, "add", (t, c) => c.Add(t));
         /// <summary>a - s</summary>
-        public static Tensor operator -(Tensor x, double s) => x.Sub(x.ScalarLike(s));
+        public static Tensor operator -(Tensor x, double s) => WithScalar(x, s, "sub", (t, c) => t.Sub(c));
         /// <summary>s - a</summary>
-        public static Tensor operator -(double s, Tensor x) => x.ScalarLike(s).Sub(x);
+        public static Tensor operator -(double s, Tensor x) => WithScalar(x, s, "sub", (t, c) => c.Sub(t));
         /// <summary>a * s</summary>
-        public static Tensor operator *(Tensor x, double s) => x.Mul(x.ScalarLike(s));
+        public static Tensor operator *(Tensor x, double s) => WithScalar(x, s, "mul", (t, c) => t.Mul(c));
         /// <summary>s * a</summary>
-        public static Tensor operator *(double s, Tensor x) => x.ScalarLike(s).Mul(x);
+        public static Tensor operator *(double s, Tensor x) => WithScalar(x, s, "mul", (t, c) => c.Mul(t));
         /// <summary>a / s</summary>
-        public static Tensor operator /(Tensor x, double s) => x.Div(x.ScalarLike(s));
+        public static Tensor operator /(Tensor x, double s) => WithScalar(x, s, "div", (t, c) => t.Div(c));
         /// <summary>s / a</summary>
-        public static Tensor operator /(double s, Tensor x) => x.ScalarLike(s).Div(x);
+        public static Tensor operator /(double s, Tensor x) => WithScalar(x, s, "div", (t, c) => c.Div(t));
 
         /// <summary>A rank-0 tensor with this tensor's dtype and device.</summary>
         public Tensor ScalarLike(double value) => Tensor.Full([], value, a.DType, a.Device);
@@ -81,11 +81,11 @@ public static class Arithmetic
         /// <summary>1 where a &gt;= b, else 0.</summary>
         public Tensor Ge(Tensor b) => Forward(BinaryOp.GreaterEqual, "ge", a, b);
         /// <summary>1 where a == s, else 0.</summary>
-        public Tensor Eq(double s) => a.Eq(a.ScalarLike(s));
+        public Tensor Eq(double s) => WithScalar(a, s, "eq", (t, c) => t.Eq(c));
         /// <summary>1 where a &gt; s, else 0.</summary>
-        public Tensor Gt(double s) => a.Gt(a.ScalarLike(s));
+        public Tensor Gt(double s) => WithScalar(a, s, "gt", (t, c) => t.Gt(c));
         /// <summary>1 where a &lt; s, else 0.</summary>
-        public Tensor Lt(double s) => a.Lt(a.ScalarLike(s));
+        public Tensor Lt(double s) => WithScalar(a, s, "lt", (t, c) => t.Lt(c));
 
         /// <summary>Picks <paramref name="ifTrue"/> where this (the condition) is non-zero, else <paramref name="ifFalse"/>.</summary>
         public Tensor Where(Tensor ifTrue, Tensor ifFalse)
@@ -95,7 +95,10 @@ public static class Arithmetic
             OpChecks.SameDevice(op, a, ifTrue);
             OpChecks.SameDType(op, ifTrue, ifFalse);
             var shape = OpChecks.BroadcastShapes(op, OpChecks.BroadcastShapes(op, a.Layout.Shape, ifTrue.Layout.Shape), ifFalse.Layout.Shape);
-            using var cond = a.DType == ifTrue.DType ? a.View(a.Layout, op) : a.ContiguousCopy(op, ifTrue.DType);
+            // A condition of another dtype is first reduced to 0/1 in its own dtype: converting it
+            // directly truncated non-zero values such as 0.5 (float mask, int branches) or 2^32
+            // (int64 mask, int32 branches) to 0, silently picking ifFalse.
+            using var cond = a.DType == ifTrue.DType ? a.View(a.Layout, op) : NonZero(a, op).ContiguousCopyAndDispose(op, ifTrue.DType);
             using var c = cond.View(cond.Layout.Expand(shape), op);
             using var x = ifTrue.View(ifTrue.Layout.Expand(shape), op);
             using var y = ifFalse.View(ifFalse.Layout.Expand(shape), op);
@@ -118,12 +121,42 @@ public static class Arithmetic
         /// <summary>Sums a broadcast gradient back down to <paramref name="shape"/> (the inverse of broadcasting).</summary>
         public Tensor SumTo(int[] shape)
         {
-            if (a.Layout.Shape.SequenceEqual(shape)) return a.View(a.Layout, "sum_to");
+            // Reshape (a recorded view) rather than a bare View: SumTo is public, and an unrecorded
+            // view silently cut the gradient when called outside a backward pass.
+            if (a.Layout.Shape.SequenceEqual(shape)) return a.Reshape(shape);
             int lead = a.Rank - shape.Length;
             var axes = Enumerable.Range(0, a.Rank).Where(i => i < lead || (shape[i - lead] == 1 && a.Layout.Shape[i] != 1)).ToArray();
             using var summed = a.Sum(axes, keepDim: true);
             return summed.Reshape(shape);
         }
+    }
+
+    /// <summary>
+    /// Runs <c>x op s</c> with s as a rank-0 tensor of x's dtype, then disposes that scalar: it used
+    /// to be left for the finalizer, so every "x * 2.0" outside a TensorScope leaked a pool buffer
+    /// until the next GC (the tape's saved views hold their own reference when backward needs it).
+    /// Reading x's storage first also makes a disposed x fail naming the op rather than "dtype".
+    /// </summary>
+    private static Tensor WithScalar(Tensor x, double value, string op, Func<Tensor, Tensor, Tensor> apply)
+    {
+        var storage = x.StorageFor(op);
+        using var scalar = Tensor.Full([], value, storage.DType, storage.Device);
+        return apply(x, scalar);
+    }
+
+    /// <summary>1 where x != 0, else 0, in x's dtype (not recorded).</summary>
+    private static Tensor NonZero(Tensor x, string op)
+    {
+        var storage = x.StorageFor(op);
+        using var zero = Tensor.Full([], 0, storage.DType, storage.Device);
+        return Forward(BinaryOp.NotEqual, op, x, zero);
+    }
+
+    private static Tensor ContiguousCopyAndDispose(this Tensor t, string op, DType dtype)
+    {
+        var copy = t.ContiguousCopy(op, dtype);
+        t.Dispose();
+        return copy;
     }
 
     /// <summary>Checks, broadcasts and runs a binary kernel into a new tensor.</summary>

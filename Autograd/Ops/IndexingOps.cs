@@ -96,8 +96,9 @@ public static class IndexingOps
     /// <summary>A contiguous int64 copy of an integer index tensor.</summary>
     private static Tensor AsInt64(string op, Tensor index)
     {
-        if (index.DType.IsFloating())
-            throw new ArgumentException($"{op}: expected an int32 or int64 index tensor, got {index.DType.Name()}.");
-        return index.DType == DType.Int64 && index.Layout.IsContiguous ? index.View(index.Layout, op) : index.ContiguousCopy(op, DType.Int64);
+        var dtype = index.StorageFor(op).DType;   // use after Dispose names the op
+        if (dtype.IsFloating())
+            throw new ArgumentException($"{op}: expected an int32 or int64 index tensor, got {dtype.Name()}.");
+        return dtype == DType.Int64 && index.Layout.IsContiguous ? index.View(index.Layout, op) : index.ContiguousCopy(op, DType.Int64);
     }
 }

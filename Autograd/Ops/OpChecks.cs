@@ -3,21 +3,24 @@ namespace Tensorium;
 /// <summary>Argument checks and shape rules shared by the ops; every message names the op.</summary>
 internal static class OpChecks
 {
+    // These checks read Device/DType through StorageFor(op), so that a tensor used after Dispose
+    // raises an ObjectDisposedException naming the op ("add: ...") instead of "device: ...".
+
     public static void SameDevice(string op, Tensor a, Tensor b)
     {
-        if (a.Device != b.Device)
+        if (a.StorageFor(op).Device != b.StorageFor(op).Device)
             throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device}); move one with To(device).");
     }
 
     public static void SameDType(string op, Tensor a, Tensor b)
     {
-        if (a.DType != b.DType)
+        if (a.StorageFor(op).DType != b.StorageFor(op).DType)
             throw new ArgumentException($"{op}: dtypes differ ({a.DType.Name()} and {b.DType.Name()}); convert one with To(dtype).");
     }
 
     public static void Floating(string op, Tensor t)
     {
-        if (!t.DType.IsFloating())
+        if (!t.StorageFor(op).DType.IsFloating())
             throw new ArgumentException($"{op}: expected a float32 or float64 tensor, got {t.DType.Name()}.");
     }
 
@@ -47,6 +50,14 @@ internal static class OpChecks
     public static int[] Axes(string op, int[]? axes, int rank)
     {
         if (axes == null || axes.Length == 0) return Enumerable.Range(0, rank).ToArray();
+        if (rank == 0)
+        {
+            // A scalar has no dimension to index: like torch, axis 0 or -1 means the scalar itself.
+            // (Returning [0] made reductions index Shape[0] and crash with IndexOutOfRangeException.)
+            foreach (var a in axes)
+                if (a is not (0 or -1)) Tensor.NormalizeDim(a, rank, op);   // throws, naming the op
+            return [];
+        }
         var result = axes.Select(a => Tensor.NormalizeDim(a, rank, op)).ToArray();
         if (result.Distinct().Count() != result.Length)
             throw new ArgumentException($"{op}: axes [{string.Join(", ", axes)}] repeat a dimension.");

@@ -32,8 +32,9 @@ public static class Views
         /// <summary>Flattens dimensions startDim..endDim into one.</summary>
         public Tensor Flatten(int startDim = 0, int endDim = -1)
         {
-            int s = Tensor.NormalizeDim(startDim, x.Rank, "flatten"), e = Tensor.NormalizeDim(endDim, x.Rank, "flatten");
+            // A scalar first: NormalizeDim(-1, 0) rejects the default endDim, so Flatten() of a scalar threw.
             if (x.Rank == 0) return x.Reshape(1);
+            int s = Tensor.NormalizeDim(startDim, x.Rank, "flatten"), e = Tensor.NormalizeDim(endDim, x.Rank, "flatten");
             var shape = x.Layout.Shape;
             var target = shape[..s].Append(shape[s..(e + 1)].Aggregate(1, (a, b) => a * b)).Concat(shape[(e + 1)..]).ToArray();
             return x.Reshape(target);
@@ -88,7 +89,18 @@ public static class Views
         }
 
         /// <summary>Entries start..start+length-1 of a dimension (a view).</summary>
-        public Tensor Narrow(int dim, int start, int length) => x.Slice(dim, start, start + length, 1);
+        public Tensor Narrow(int dim, int start, int length)
+        {
+            // Checked here rather than left to Slice: Slice clips its bounds like Python, which
+            // turned a negative start into an empty result (start + length <= 0) and silently
+            // shortened windows running past the end. torch.narrow allows a negative start and
+            // rejects windows that do not fit.
+            int d = Tensor.NormalizeDim(dim, x.Rank, "narrow");
+            int size = x.Layout.Shape[d], s = start < 0 ? start + size : start;
+            if (s < 0 || length < 0 || s + length > size)
+                throw new ArgumentException($"narrow: start {start} and length {length} do not fit dimension {dim} of size {size} (shape {Layout.Format(x.Layout.Shape)}).");
+            return x.Slice(d, s, s + length, 1);
+        }
 
         /// <summary>
         /// Python-style slice start:end:step of one dimension (a view). Negative start/end count from
@@ -134,7 +146,7 @@ public static class Views
         /// <summary>A copy converted to <paramref name="dtype"/> (gradients flow between float types).</summary>
         public Tensor To(DType dtype)
         {
-            var source = x.DType;
+            var source = x.StorageFor("to").DType;   // use after Dispose names "to", not "dtype"
             var y = x.ContiguousCopy("to", dtype);
             return dtype.IsFloating() && source.IsFloating()
                 ? Tape.Record("to", y, [x], (g, _) => [g.ContiguousCopy("to", source)])

@@ -1,0 +1,221 @@
+namespace Tensorium.Tests.Engine;
+
+[TestFixtureSource(typeof(Devices), nameof(Devices.All))]
+public class AutogradTests(Device device)
+{
+    private Tensor Leaf(params double[] values)
+    {
+        var t = Tensor.FromSpan<double>(values, [values.Length], device);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    [Test]
+    public void ValueUsedTwiceAccumulates()
+    {
+        using var x = Leaf(1.5, -2, 3);
+        using var y = x * x;
+        using var s = y.Sum();
+        s.Backward();
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 3.0, -4, 6 }));
+    }
+
+    [Test]
+    public void DiamondGraphAccumulatesThroughIntermediates()
+    {
+        // y = a*b + a*(a+b): dy/da = b + (a+b) + a, dy/db = a + a.
+        using var a = Leaf(2);
+        using var b = Leaf(5);
+        using var ab = a * b;
+        using var apb = a + b;
+        using var right = a * apb;
+        using var y = ab + right;
+        using var s = y.Sum();
+        s.Backward();
+        Assert.That(a.Grad!.Item(), Is.EqualTo(5 + 7 + 2));
+        Assert.That(b.Grad!.Item(), Is.EqualTo(4));
+    }
+
+    [Test]
+    public void BackwardTwiceWithoutRetainGraphThrowsNamingTheOp()
+    {
+        using var x = Leaf(1, 2);
+        using var y = x.Exp();
+        using var s = y.Sum();
+        s.Backward();
+        Ref.Throws<InvalidOperationException>(() => s.Backward(), "sum", "retainGraph");
+    }
+
+    [Test]
+    public void BackwardWithRetainGraphAccumulates()
+    {
+        using var x = Leaf(1, 2);
+        using var y = x * x;
+        using var s = y.Sum();
+        s.Backward(retainGraph: true);
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 2.0, 4 }));
+        s.Backward(retainGraph: true);
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 4.0, 8 }));
+        s.Backward();
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 6.0, 12 }));
+    }
+
+    [Test]
+    public void LeafGradAccumulatesAcrossGraphsUntilZeroGrad()
+    {
+        using var x = Leaf(1, 2);
+        using (var s1 = (x * 3.0).Sum()) s1.Backward();
+        using (var s2 = (x * x).Sum()) s2.Backward();
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 5.0, 7 }));
+        x.ZeroGrad();
+        Assert.That(x.Grad, Is.Null);
+        using (var s3 = x.Sum()) s3.Backward();
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 1.0, 1 }));
+    }
+
+    [Test]
+    public void DetachStopsGradients()
+    {
+        using var x = Leaf(2, 3);
+        using var d = x.Detach();
+        Assert.That(d.RequiresGrad, Is.False);
+        using var y = x * d;           // d/dx (x * const) = const
+        using var s = y.Sum();
+        s.Backward();
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 2.0, 3 }));
+        Assert.That(d.Grad, Is.Null);
+    }
+
+    [Test]
+    public void NoGradRecordsNothing()
+    {
+        using var x = Leaf(1, 2);
+        Assert.That(Tape.IsRecording, Is.True);
+        using (Tape.NoGrad())
+        {
+            Assert.That(Tape.IsRecording, Is.False);
+            using (Tape.NoGrad()) Assert.That(Tape.IsRecording, Is.False);
+            Assert.That(Tape.IsRecording, Is.False, "nested scopes");
+            using var y = (x * x).Sum();
+            Assert.That(y.RequiresGrad, Is.False);
+            Assert.That(y.Producer, Is.Null);
+            Ref.Throws<InvalidOperationException>(() => y.Backward(), "backward", "require");
+        }
+        Assert.That(Tape.IsRecording, Is.True);
+        using var z = x * x;
+        Assert.That(z.RequiresGrad, Is.True);
+        Assert.That(Tape.EntriesFor(z).Single().Op, Is.EqualTo("mul"));
+    }
+
+    [Test]
+    public void NothingIsRecordedWithoutRequiresGrad()
+    {
+        using var x = Tensor.FromSpan<double>([1, 2], [2], device);
+        using var y = x.Exp() * 2.0;
+        Assert.That(y.RequiresGrad, Is.False);
+        Assert.That(y.Producer, Is.Null);
+    }
+
+    [Test]
+    public void NonScalarBackwardNeedsAGradient()
+    {
+        using var x = Leaf(1, 2, 3);
+        using var y = x * 2.0;
+        Ref.Throws<InvalidOperationException>(() => y.Backward(), "backward", "[3]");
+    }
+
+    [Test]
+    public void ExplicitGradientForNonScalar()
+    {
+        using var x = Leaf(1, 2, 3);
+        using var y = x * x;
+        using var g = Tensor.FromSpan<double>([1, 10, 100], [3], device);
+        y.Backward(g);
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 2.0, 40, 600 }));
+        using var y2 = x * 1.0;
+        using var wrong = Tensor.Zeros([2], DType.Float64, device);
+        Ref.Throws<ArgumentException>(() => y2.Backward(wrong), "backward", "[2]", "[3]");
+    }
+
+    [Test]
+    public void BackwardOnALeafScalar()
+    {
+        using var x = Tensor.Scalar(3, DType.Float64, device);
+        x.RequiresGrad = true;
+        x.Backward();
+        Assert.That(x.Grad!.Item(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void DeepChainDoesNotOverflowTheStack()
+    {
+        const int n = 20_000;
+        using var x = Leaf(1.0);
+        using (new TensorScope())
+        {
+            var y = x;
+            for (int i = 0; i < n; i++) y = y * 1.0001 + 0.0;   // two ops per step
+            var s = y.Sum();
+            s.Backward();
+        }
+        Assert.That(x.Grad!.Item(), Is.EqualTo(Math.Pow(1.0001, n)).Within(1e-9));
+    }
+
+    [Test]
+    public void DisposingAnIntermediateBeforeBackwardKeepsTheGraph()
+    {
+        using var x = Leaf(1, 2);
+        Tensor s;
+        using (var h = x * x)          // the intermediate's handle goes away before Backward
+            s = (h * 3.0).Sum();
+        s.Backward();
+        s.Dispose();
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 6.0, 12 }));
+    }
+
+    [Test]
+    public void TapeFormatListsEntriesInOrder()
+    {
+        using var w = Tensor.FromSpan<double>([1, 2, 3, 4, 5, 6], [2, 3], device);
+        w.RequiresGrad = true;
+        w.Name = "w";
+        using var x = Tensor.FromSpan<double>([1, 1, 1], [3], device);
+        using var h = w.MatMul(x);
+        using var a = h.Tanh();
+        using var s = a.Sum();
+        var entries = Tape.EntriesFor(s);
+        Assert.That(entries.Select(e => e.Op), Is.EqualTo(new[] { "matmul", "tanh", "sum" }));
+        Assert.That(entries.Select(e => e.Id), Is.Ordered.Ascending);
+        var text = Tape.Format(s);
+        var lines = text.Split(Environment.NewLine);
+        Assert.That(lines, Has.Length.EqualTo(3));
+        Assert.That(lines[0], Does.Contain("matmul").And.Contain("w[2, 3]").And.Contain("leaf[3]").And.Contain("-> [2]"));
+        Assert.That(lines[1], Does.Contain("tanh").And.Contain($"#{entries[0].Id}[2]"));
+        Assert.That(lines[2], Does.Contain("sum").And.Contain("-> []"));
+        s.Backward();
+    }
+
+    [Test]
+    public void GradCheckDetectsAWrongGradient()
+    {
+        // A deliberately wrong backward (claims d/dx x^2 = x) must be caught: the checker can fail.
+        Func<Tensor[], Tensor> f = xs =>
+        {
+            var y = xs[0].Detach() * xs[0].Detach();
+            return Tape.Record("bad_square", y, [xs[0]], (g, s) => [g * s[0]], xs[0]);
+        };
+        var problem = GradCheck.Check(f, [Ref.Leaf([3], device)]);
+        Assert.That(problem, Does.Contain("analytic").And.Contain("numeric"));
+    }
+
+    [Test]
+    public void SumToKeepsTheGraphWhenShapesMatch()
+    {
+        using var x = Leaf(1, 2);
+        using var same = x.SumTo([2]);
+        Assert.That(same.RequiresGrad, Is.True);
+        using var down = (x * 1.0).SumTo([1]);
+        Assert.That(down.ToDoubleArray(), Is.EqualTo(new[] { 3.0 }));
+        Reference.AssertGradients(t => t[0].SumTo([3, 1]) * t[0].SumTo([3, 4]), Ref.Leaf([2, 3, 4], device));
+    }
+}

@@ -1,0 +1,202 @@
+namespace Tensorium.Tests.Ops;
+
+[TestFixtureSource(typeof(Devices), nameof(Devices.All))]
+public class IndexingTests(Device device)
+{
+    private static double[] Indices(int count, int size, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => (double)rng.Next(size)).ToArray();
+    }
+
+    [TestCase(0, DType.Int64)]
+    [TestCase(1, DType.Int64)]
+    [TestCase(-1, DType.Int32)]
+    public void GatherMatchesReference(int dim, DType indexType)
+    {
+        int[] shape = [4, 5, 6];
+        int d = (dim + 3) % 3;
+        var ishape = (int[])shape.Clone();
+        ishape[d] = 3;
+        var vx = Reference.Values(Ref.Count(shape), 41);
+        var vi = Indices(Ref.Count(ishape), shape[d], 42);
+        using var x = Ref.Make(vx, shape, device, DType.Float64);
+        using var index = Ref.Make(vi, ishape, device, indexType);
+        using var y = x.Gather(dim, index);
+        Assert.That(y.Shape, Is.EqualTo(ishape));
+        var expected = Ref.Build(ishape, ix =>
+        {
+            var src = (int[])ix.Clone();
+            src[d] = (int)Ref.Get(vi, ishape, ix);
+            return Ref.Get(vx, shape, src);
+        });
+        Reference.AssertClose(y.ToDoubleArray(), expected, 0, 0, "gather");
+    }
+
+    [Test]
+    public void GatherOfNonContiguousInputAndIndex()
+    {
+        var vx = Reference.Values(6 * 4, 43);
+        using var x0 = Ref.Make(vx, [6, 4], device);
+        using var x = x0.T;                                        // [4, 6]
+        var vi = Indices(2 * 4, 6, 44);
+        using var i0 = Ref.Make(vi, [2, 4], device, DType.Int64);
+        using var index = i0.T;                                    // [4, 2]
+        using var y = x.Gather(1, index);
+        var expected = Ref.Build([4, 2], ix => Ref.AsFloat([Ref.Get(vx, [6, 4], (int)Ref.Get(vi, [2, 4], ix[1], ix[0]), ix[0])])[0]);
+        Reference.AssertClose(y.ToDoubleArray(), expected, 0, 0, "gather strided");
+    }
+
+    [TestCase(1, DType.Int64)]
+    [TestCase(0, DType.Int32)]
+    public void ScatterAddAccumulatesDuplicates(int dim, DType indexType)
+    {
+        int[] shape = [4, 5, 6];
+        var ishape = (int[])shape.Clone();
+        ishape[dim] = 7;   // more entries than the axis: duplicates guaranteed
+        var vx = Reference.Values(Ref.Count(shape), 45);
+        var vs = Reference.Values(Ref.Count(ishape), 46);
+        var vi = Indices(Ref.Count(ishape), shape[dim], 47);
+        using var x = Ref.Make(vx, shape, device, DType.Float64);
+        using var src = Ref.Make(vs, ishape, device, DType.Float64);
+        using var index = Ref.Make(vi, ishape, device, indexType);
+        using var y = x.ScatterAdd(dim, index, src);
+        var expected = (double[])vx.Clone();
+        for (int f = 0; f < vs.Length; f++)
+        {
+            var ix = Reference.Unravel(f, ishape);
+            ix[dim] = (int)vi[f];
+            int flat = 0;
+            for (int k = 0; k < 3; k++) flat = flat * shape[k] + ix[k];
+            expected[flat] += vs[f];
+        }
+        Reference.AssertClose(y.ToDoubleArray(), expected, 1e-15, 1e-14, "scatter_add");
+        Assert.That(x.ToDoubleArray(), Is.EqualTo(vx), "out of place: the input is unchanged");
+    }
+
+    [TestCase(DType.Int64)]
+    [TestCase(DType.Int32)]
+    public void IndexSelectWithDuplicates(DType indexType)
+    {
+        int[] shape = [5, 6, 3];
+        var vx = Reference.Values(Ref.Count(shape), 48);
+        double[] vi = [4, 0, 4, 2, 1];
+        using var x0 = Ref.Make(vx, shape, device);
+        using var x = x0.Transpose(0, 2);                         // [3, 6, 5], non-contiguous
+        using var index = Ref.Make(vi, [5], device, indexType);
+        using var y = x.IndexSelect(1, index);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 3, 5, 5 }));
+        var expected = Ref.Build([3, 5, 5], ix => (float)Ref.Get(vx, shape, ix[2], (int)vi[ix[1]], ix[0]));
+        Reference.AssertClose(y.ToDoubleArray(), expected, 0, 0, "index_select");
+        using var y0 = x0.IndexSelect(0, index);
+        var expected0 = Ref.Build([5, 6, 3], ix => (float)Ref.Get(vx, shape, (int)vi[ix[0]], ix[1], ix[2]));
+        Reference.AssertClose(y0.ToDoubleArray(), expected0, 0, 0, "index_select dim 0");
+    }
+
+    [TestCase(DType.Int64)]
+    [TestCase(DType.Int32)]
+    public void EmbeddingLooksUpRows(DType indexType)
+    {
+        var vw = Reference.Values(7 * 4, 49);
+        double[] vi = [6, 0, 3, 3, 1, 6];
+        using var w = Ref.Make(vw, [7, 4], device);
+        using var index = Ref.Make(vi, [2, 3], device, indexType);
+        using var y = w.Embedding(index);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 2, 3, 4 }));
+        var expected = Ref.Build([2, 3, 4], ix => (float)Ref.Get(vw, [7, 4], (int)vi[ix[0] * 3 + ix[1]], ix[2]));
+        Reference.AssertClose(y.ToDoubleArray(), expected, 0, 0, "embedding");
+    }
+
+    [Test]
+    public void OneHotValues()
+    {
+        double[] vi = [2, 0, 4, 4, 1, 3];
+        using var index = Ref.Make(vi, [2, 3], device, DType.Int64);
+        using var y = index.OneHot(5);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 2, 3, 5 }));
+        Assert.That(y.DType, Is.EqualTo(DType.Float32));
+        Reference.AssertClose(y.ToDoubleArray(), Ref.Build([2, 3, 5], ix => vi[ix[0] * 3 + ix[1]] == ix[2] ? 1 : 0), 0, 0, "one_hot");
+        using var i32 = Ref.Make(vi, [6], device, DType.Int32);
+        using var y2 = i32.OneHot(6, DType.Int64);
+        Assert.That(y2.DType, Is.EqualTo(DType.Int64));
+        Assert.That(y2.ToArray<long>().Select((v, i) => v == 1 ? i % 6 : -1).Where(c => c >= 0), Is.EqualTo(vi.Select(v => (int)v)));
+    }
+
+    [Test]
+    public void OutOfRangeIndicesThrow()
+    {
+        using var x = Ref.Make(Reference.Values(20, 50), [4, 5], device);
+        using var bad = Ref.Make([0, 5, 1, 2], [4, 1], device, DType.Int64);
+        Ref.Throws<IndexOutOfRangeException>(() => x.Gather(1, bad), "gather", "5");
+        using var negative = Ref.Make([0, -1, 1, 2], [4, 1], device, DType.Int64);
+        Ref.Throws<IndexOutOfRangeException>(() => x.Gather(1, negative), "gather", "-1");
+        using var badSelect = Ref.Make([1, 4], [2], device, DType.Int32);
+        Ref.Throws<IndexOutOfRangeException>(() => x.IndexSelect(0, badSelect), "index_select", "4");
+        using var table = Ref.Make(Reference.Values(12, 51), [3, 4], device);
+        Ref.Throws<IndexOutOfRangeException>(() => table.Embedding(badSelect), "index_select", "4", "3");
+        using var src = Tensor.Ones([4, 1], device: device);
+        Ref.Throws<IndexOutOfRangeException>(() => x.ScatterAdd(1, bad, src), "scatter_add", "5");
+        using var classes = Ref.Make([0, 3], [2], device, DType.Int64);
+        Ref.Throws<IndexOutOfRangeException>(() => classes.OneHot(3), "one_hot", "3");
+    }
+
+    [Test]
+    public void OutOfRangeIndexOnALargeInputThrowsTheSameException()
+    {
+        // Large enough that the kernel runs on several threads.
+        using var x = Tensor.Zeros([512, 1000], device: device);
+        var vi = new double[512 * 1000];
+        vi[300 * 1000 + 7] = 1000;
+        using var index = Ref.Make(vi, [512, 1000], device, DType.Int64);
+        Ref.Throws<IndexOutOfRangeException>(() => x.Gather(1, index), "gather", "1000");
+    }
+
+    [Test]
+    public void BadIndexArgumentsThrow()
+    {
+        using var x = Tensor.Zeros([4, 5], device: device);
+        using var floatIndex = Tensor.Zeros([4, 1], device: device);
+        Ref.Throws<ArgumentException>(() => x.Gather(1, floatIndex), "gather", "float32");
+        using var wrongShape = Tensor.Zeros([3, 2], DType.Int64, device);
+        Ref.Throws<ArgumentException>(() => x.Gather(1, wrongShape), "gather", "[3, 2]", "[4, 5]");
+        using var twoD = Tensor.Zeros([2, 2], DType.Int64, device);
+        Ref.Throws<ArgumentException>(() => x.IndexSelect(0, twoD), "index_select", "[2, 2]");
+        Ref.Throws<ArgumentException>(() => twoD.OneHot(0), "one_hot", "0");
+    }
+
+    // ---- Gradients ------------------------------------------------------------------------
+
+    [TestCase(0, DType.Int64)]
+    [TestCase(1, DType.Int32)]
+    public void GatherGradient(int dim, DType indexType)
+    {
+        int[] ishape = dim == 0 ? [5, 4] : [3, 6];
+        using var index = Ref.Make(Indices(Ref.Count(ishape), dim == 0 ? 3 : 4, 52), ishape, device, indexType);
+        Reference.AssertGradients(x => x[0].Gather(dim, index), Ref.Leaf([3, 4], device, 53));
+    }
+
+    [TestCase(DType.Int64)]
+    [TestCase(DType.Int32)]
+    public void ScatterAddGradient(DType indexType)
+    {
+        using var index = Ref.Make(Indices(3 * 5, 4, 54), [3, 5], device, indexType);
+        Reference.AssertGradients(x => x[0].ScatterAdd(1, index, x[1]), Ref.Leaf([3, 4], device, 55), Ref.Leaf([3, 5], device, 56));
+    }
+
+    [TestCase(DType.Int64)]
+    [TestCase(DType.Int32)]
+    public void IndexSelectGradient(DType indexType)
+    {
+        using var index = Ref.Make([2, 0, 2, 3], [4], device, indexType);
+        Reference.AssertGradients(x => x[0].IndexSelect(1, index), Ref.Leaf([3, 4, 2], device, 57));
+        Reference.AssertGradients(x => x[0].T.IndexSelect(0, index), Ref.Leaf([2, 4], device, 58));
+    }
+
+    [TestCase(DType.Int64)]
+    [TestCase(DType.Int32)]
+    public void EmbeddingGradient(DType indexType)
+    {
+        using var index = Ref.Make([1, 4, 1, 0, 2, 1], [3, 2], device, indexType);
+        Reference.AssertGradients(x => x[0].Embedding(index), Ref.Leaf([5, 3], device, 59));
+    }
+}
