@@ -4,7 +4,7 @@ namespace Tensorium;
 /// One recorded operation: its name, its inputs, its output, and the function that turns the
 /// output's gradient into the inputs' gradients, with the tensors that function needs saved.
 /// </summary>
-public sealed class TapeEntry
+public sealed class TapeEntry : IRecordedOp
 {
     internal TapeEntry(long id, string op, Tensor[] inputs, Tensor output, Func<Tensor, Tensor[], Tensor?[]> backward, Tensor[] saved)
     {
@@ -28,6 +28,9 @@ public sealed class TapeEntry
     internal Func<Tensor, Tensor[], Tensor?[]>? BackwardFn { get; private set; }
     /// <summary>Tensors kept for the backward pass (views sharing the originals' storage).</summary>
     internal Tensor[] Saved { get; private set; }
+
+    IEnumerable<Tensor> IRecordedOp.SavedTensors => Saved;
+    IEnumerable<Tensor> IRecordedOp.RecordedInputs => Inputs;
 
     /// <summary>Frees the saved tensors; a later backward through this entry is an error.</summary>
     internal void Release()

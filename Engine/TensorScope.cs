@@ -22,10 +22,26 @@ public sealed class TensorScope : IDisposable
 
     internal static void Register(Tensor tensor) => _current?._tensors.Add(tensor);
 
-    /// <summary>Keeps <paramref name="tensor"/> alive past this scope by moving it to the enclosing scope (if any).</summary>
+    /// <summary>
+    /// Keeps <paramref name="tensor"/> alive past this scope by moving it to the enclosing scope
+    /// (if any), together with the tensors its recorded graph saved for backward, so
+    /// <c>Backward()</c> still works on it after the scope closes.
+    /// </summary>
     public Tensor Keep(Tensor tensor)
     {
         if (_tensors.Remove(tensor)) _outer?._tensors.Add(tensor);
+        // Walk the graph behind it: backward reads only the tensors each entry saved (the
+        // intermediate outputs themselves may die with the scope).
+        var pending = new Stack<Tensor>();
+        var visited = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        pending.Push(tensor);
+        while (pending.Count > 0)
+        {
+            if (pending.Pop().Producer is not IRecordedOp op || !visited.Add(op)) continue;
+            foreach (var saved in op.SavedTensors)
+                if (_tensors.Remove(saved)) _outer?._tensors.Add(saved);
+            foreach (var input in op.RecordedInputs) pending.Push(input);
+        }
         return tensor;
     }
 
@@ -46,4 +62,11 @@ public sealed class TensorScope : IDisposable
             if (!t.OwnedByParent) t.Dispose();
         _tensors.Clear();
     }
+}
+
+/// <summary>What a scope needs to know of a tape entry: the tensors it holds for backward and its inputs.</summary>
+internal interface IRecordedOp
+{
+    IEnumerable<Tensor> SavedTensors { get; }
+    IEnumerable<Tensor> RecordedInputs { get; }
 }

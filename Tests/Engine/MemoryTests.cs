@@ -94,6 +94,26 @@ public class MemoryTests
     }
 
     [Test]
+    public void KeptLossCanBackpropagateAfterItsScopeCloses()
+    {
+        long before = Pool.LiveBuffers;
+        using var x = Tensor.FromArray(new float[] { 1, 2, 3 });
+        x.RequiresGrad = true;
+        Tensor loss;
+        using (var scope = new TensorScope())
+        {
+            using var y = x.Tanh();
+            loss = scope.Keep((y * x).Sum());   // tanh and mul saved tensors must survive the scope
+        }
+        loss.Backward();
+        var expected = new[] { 1.0, 2, 3 }.Select(v => Math.Tanh(v) + v * (1 - Math.Tanh(v) * Math.Tanh(v))).ToArray();
+        Reference.AssertClose(x.Grad!.ToDoubleArray(), expected, 1e-6, 1e-5, "d/dx x tanh x");
+        loss.Dispose();
+        x.ZeroGrad();
+        Assert.That(Pool.LiveBuffers, Is.EqualTo(before + 1), "after backward only x is alive: saved tensors were freed");
+    }
+
+    [Test]
     public void DisposingTheBaseKeepsViewsValid()
     {
         long before = Pool.LiveBuffers;
