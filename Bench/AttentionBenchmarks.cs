@@ -1,0 +1,57 @@
+using BenchmarkDotNet.Attributes;
+using Tensorium.Kernels.Cpu;
+
+namespace Tensorium.Bench;
+
+/// <summary>
+/// Scaled dot-product attention, batch 32 x 8 heads x 128 tokens x head dim 32, with and without
+/// the causal mask. GFLOP/s counts the dense work (4 BH L^2 D forward, 10 BH L^2 D backward with
+/// the score recomputation), also for causal runs, which skip about half of it.
+/// </summary>
+public unsafe class AttentionBenchmarks : IWorkload
+{
+    private const int BatchHeads = 32 * 8, Length = 128, Dim = 32;
+    private float* _q, _k, _v, _o, _lse, _do, _dq, _dk, _dv;
+
+    /// <summary>Whether query i sees only keys j &lt;= i.</summary>
+    [Params(false, true)]
+    public bool Causal { get; set; }
+
+    private AttentionGeometry Geometry => new(BatchHeads, Length, Length, Dim, Dim, 1 / MathF.Sqrt(Dim), Causal);
+
+    /// <inheritdoc />
+    public double Flops(string method) => (method == nameof(Backward) ? 10.0 : 4.0) * BatchHeads * Length * Length * Dim;
+
+    /// <summary>Inputs, gradients, and one forward so backward has real statistics.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        CpuParallel.Threads = BenchSettings.Threads;
+        long n = (long)BatchHeads * Length * Dim;
+        _q = NativeBuffers.Random<float>(n, 1);
+        _k = NativeBuffers.Random<float>(n, 2);
+        _v = NativeBuffers.Random<float>(n, 3);
+        _o = NativeBuffers.Random<float>(n);
+        _do = NativeBuffers.Random<float>(n, 4);
+        _dq = NativeBuffers.Random<float>(n);
+        _dk = NativeBuffers.Random<float>(n);
+        _dv = NativeBuffers.Random<float>(n);
+        _lse = NativeBuffers.Random<float>((long)BatchHeads * Length);
+        Forward();
+    }
+
+    /// <summary>Frees the buffers.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var p in new[] { _q, _k, _v, _o, _lse, _do, _dq, _dk, _dv }) NativeBuffers.Free(p);
+    }
+
+    /// <summary>Output and log-sum-exp, tiled with the online softmax.</summary>
+    [Benchmark]
+    public void Forward() => Attention.Forward(Geometry, _q, _k, _v, AttentionMask<float>.None, _o, _lse);
+
+    /// <summary>dQ, dK, dV, recomputing probabilities per tile.</summary>
+    [Benchmark]
+    public void Backward() => Attention.Backward(Geometry, _q, _k, _v, AttentionMask<float>.None, _o, _lse, _do, _dq, _dk, _dv);
+}

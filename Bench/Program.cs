@@ -1,0 +1,83 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Environments;
+using BenchmarkDotNet.Filters;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains;
+using BenchmarkDotNet.Toolchains.CsProj;
+using BenchmarkDotNet.Toolchains.DotNetCli;
+using Tensorium.Bench;
+
+// Let OpenBLAS pick its kernels for this CPU: some environments pin OPENBLAS_CORETYPE (e.g. to
+// Haswell) which would make the baseline run something other than its best code. This must happen
+// before anything touches the OpenBlas class (its static constructor loads the library).
+NativeEnvironment.Unset("OPENBLAS_CORETYPE");
+Console.WriteLine(OpenBlas.Message);
+
+int threads = BenchSettings.Threads;
+var job = Job.Default
+    .WithLaunchCount(1)
+    .WithWarmupCount(3)
+    .WithIterationCount(7)
+    .WithEnvironmentVariables(
+        // Benchmarks run in child processes; give them the same OpenBLAS setup as measured here:
+        // the detected core type (not an inherited override) and the shared thread count.
+        new EnvironmentVariable("OPENBLAS_CORETYPE", OpenBlas.IsAvailable ? OpenBlas.CoreName : ""),
+        new EnvironmentVariable("OPENBLAS_NUM_THREADS", threads.ToString()),
+        new EnvironmentVariable(BenchSettings.ThreadsVariable, threads.ToString()))
+    .WithToolchain(BenchProjectGenerator.Toolchain())
+    .WithId($"{threads}threads");
+
+var config = DefaultConfig.Instance
+    .AddJob(job.AsDefault())
+    .AddColumn(ThroughputColumn.GFlops, ThroughputColumn.GBytes);
+
+if (!OpenBlas.IsAvailable)
+    config = config.AddFilter(new SimpleFilter(b => !b.Descriptor.HasCategory(BenchSettings.ReferenceCategory)));
+
+BenchmarkSwitcher.FromAssembly(typeof(BenchSettings).Assembly).Run(args, config);
+
+namespace Tensorium.Bench
+{
+    /// <summary>Settings every benchmark class shares.</summary>
+    public static class BenchSettings
+    {
+        /// <summary>Environment variable holding the thread count (default 2) for Tensorium and the reference library.</summary>
+        public const string ThreadsVariable = "TENSORIUM_BENCH_THREADS";
+
+        /// <summary>Category of benchmarks that call a reference library; skipped when it is missing.</summary>
+        public const string ReferenceCategory = "Reference";
+
+        /// <summary>Threads both Tensorium and the reference use, so the ratio compares like with like.</summary>
+        public static int Threads =>
+            int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out int t) && t > 0 ? t : 2;
+    }
+
+    /// <summary>
+    /// BenchmarkDotNet builds each benchmark run from the project whose file name matches the
+    /// assembly name; ours is Bench.csproj building Tensorium.Bench.dll, so point it at the right file.
+    /// </summary>
+    public sealed class BenchProjectGenerator(string targetFramework)
+        : CsProjGenerator(targetFramework, cliPath: null!, packagesPath: null!, runtimeFrameworkVersion: null!, isNetCore: true)
+    {
+        /// <summary>The default .NET toolchain for the running runtime, with this generator.</summary>
+        public static IToolchain Toolchain()
+        {
+            string tfm = $"net{Environment.Version.Major}.{Environment.Version.Minor}";
+            return new Toolchain($"{tfm} (Bench.csproj)", new BenchProjectGenerator(tfm),
+                new DotNetCliBuilder(tfm, customDotNetCliPath: null!, logOutput: false), new DotNetCliExecutor(customDotNetCliPath: null!));
+        }
+
+        /// <summary>Finds Bench.csproj in the output folder's ancestors, else falls back to the default search.</summary>
+        protected override FileInfo GetProjectFilePath(Type benchmarkTarget, ILogger logger)
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            {
+                var project = new FileInfo(Path.Combine(dir.FullName, "Bench.csproj"));
+                if (project.Exists) return project;
+            }
+            return base.GetProjectFilePath(benchmarkTarget, logger);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using BenchmarkDotNet.Attributes;
+using Tensorium.Kernels.Cpu;
+
+namespace Tensorium.Bench;
+
+/// <summary>
+/// Softmax over the last axis of 4096x1024 floats. Bandwidth-bound: GB/s counts reading the
+/// input once and writing the output once (backward: y and dy in, dx out).
+/// </summary>
+public unsafe class SoftmaxBenchmarks : IWorkload
+{
+    private const int Rows = 4096, Cols = 1024;
+    private float* _x, _y, _dy, _dx;
+
+    /// <inheritdoc />
+    public double Bytes(string method) => 4.0 * Rows * Cols * (method.StartsWith("Backward") ? 3 : 2);
+
+    /// <summary>Buffers and thread count.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        CpuParallel.Threads = BenchSettings.Threads;
+        _x = NativeBuffers.Random<float>((long)Rows * Cols);
+        _y = NativeBuffers.Random<float>((long)Rows * Cols);
+        _dy = NativeBuffers.Random<float>((long)Rows * Cols, 7);
+        _dx = NativeBuffers.Random<float>((long)Rows * Cols);
+        Softmax.Forward(_x, _y, Rows, Cols);
+    }
+
+    /// <summary>Frees the buffers.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var p in new[] { _x, _y, _dy, _dx }) NativeBuffers.Free(p);
+    }
+
+    /// <summary>y = softmax(x).</summary>
+    [Benchmark]
+    public void Forward() => Softmax.Forward(_x, _y, Rows, Cols);
+
+    /// <summary>y = log_softmax(x).</summary>
+    [Benchmark]
+    public void LogForward() => Softmax.LogForward(_x, _y, Rows, Cols);
+
+    /// <summary>dx = y (dy - sum(dy y)).</summary>
+    [Benchmark]
+    public void Backward() => Softmax.Backward(_y, _dy, _dx, Rows, Cols);
+}
