@@ -153,8 +153,29 @@ public static class Views
                 : y;
         }
 
+        /// <summary>
+        /// This tensor on <paramref name="device"/>: a new handle when it is already there, else a
+        /// copy staged through host memory. Gradients flow back to the source device.
+        /// </summary>
+        public Tensor To(Device device)
+        {
+            var source = x.Device;
+            if (source == device) return Tape.Record("to", x.View(x.Layout, "to"), [x], (g, _) => [g.View(g.Layout, "to")]);
+            return Tape.Record("to", Transfer(x, device), [x], (g, _) => [Transfer(g, source)]);
+        }
+
         /// <summary>A new handle on the same data that is cut off from the tape (no gradient flows through it).</summary>
         public Tensor Detach() => x.View(x.Layout, "detach");
+    }
+
+    private static Tensor Transfer(Tensor x, Device device)
+    {
+        using var c = x.Layout.IsContiguous ? x.View(x.Layout, "to") : x.ContiguousCopy("to");
+        var staging = new byte[(long)c.Count * c.DType.SizeInBytes()];
+        c.Backend("to").Download(c, staging);
+        var y = Tensor.Empty(c.Layout.Shape.ToArray(), c.DType, device);
+        y.Backend("to").Upload(y.StorageFor("to"), staging);
+        return y;
     }
 
     private static Tensor ReshapeOwned(this Tensor contiguous, int[] shape)

@@ -1,0 +1,246 @@
+using System.Text;
+
+namespace Tensorium.Layers;
+
+/// <summary>
+/// Base of every layer and model, like torch.nn.Module: it owns named parameters (trainable
+/// tensors), buffers (state that is saved but not trained, such as BatchNorm's running mean),
+/// and child modules. Parameters are found by walking the tree, so an optimizer, a state dict
+/// or <see cref="To"/> see every weight without the layer listing them again.
+/// </summary>
+public abstract class Module : IDisposable
+{
+    private readonly List<(string Name, Tensor Value)> _parameters = new();
+    private readonly List<(string Name, Tensor Value)> _buffers = new();
+    private readonly List<(string Name, Module Value)> _children = new();
+
+    /// <summary>True in training mode (Dropout drops, BatchNorm uses batch statistics); see <see cref="Train"/> and <see cref="Eval"/>.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Maps an input to an output; what the layer computes.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Calls <see cref="Forward"/>; lets a module be used like a function.</summary>
+    public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Registers a trainable tensor under <paramref name="name"/>; the module owns and disposes it.</summary>
+    protected Tensor RegisterParameter(string name, Tensor value)
+    {
+        value.RequiresGrad = true;
+        value.OwnedByParent = true;
+        value.Name = name;
+        _parameters.Add((name, value));
+        return value;
+    }
+
+    /// <summary>Registers non-trainable state (saved in the state dict, moved by <see cref="To"/>).</summary>
+    protected Tensor RegisterBuffer(string name, Tensor value)
+    {
+        value.OwnedByParent = true;
+        value.Name = name;
+        _buffers.Add((name, value));
+        return value;
+    }
+
+    /// <summary>Registers a child module under <paramref name="name"/>; its parameters get the prefix "name.".</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        _children.Add((name, module));
+        return module;
+    }
+
+    /// <summary>Swaps the child registered as <paramref name="name"/> for <paramref name="module"/>.</summary>
+    protected void ReplaceModule(string name, Module module)
+    {
+        int index = _children.FindIndex(c => c.Name == name);
+        if (index < 0) throw new ArgumentException($"{DisplayName}: no child module named '{name}'.");
+        _children[index] = (name, module);
+    }
+
+    /// <summary>Replaces a registered parameter or buffer's tensor (used by To and state-dict loading).</summary>
+    private void Replace(List<(string Name, Tensor Value)> list, int index, Tensor value)
+    {
+        var (name, old) = list[index];
+        value.RequiresGrad = old.RequiresGrad;
+        value.OwnedByParent = true;
+        value.Name = name;
+        list[index] = (name, value);
+        OnTensorReplaced(name, old, value);
+        old.Dispose();
+    }
+
+    /// <summary>
+    /// Called when a registered tensor is swapped for another (device move, load); layers that
+    /// keep a field pointing at the tensor update it here.
+    /// </summary>
+    protected virtual void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) { }
+
+    /// <summary>Direct children with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
+
+    /// <summary>Every parameter in the tree with its dotted path ("features.0.weight").</summary>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(string prefix = "")
+    {
+        foreach (var (name, p) in _parameters) yield return (prefix + name, p);
+        foreach (var (name, child) in _children)
+            foreach (var item in child.NamedParameters(prefix + name + "."))
+                yield return item;
+    }
+
+    /// <summary>Every parameter in the tree.</summary>
+    public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>Every buffer in the tree with its dotted path.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(string prefix = "")
+    {
+        foreach (var (name, b) in _buffers) yield return (prefix + name, b);
+        foreach (var (name, child) in _children)
+            foreach (var item in child.NamedBuffers(prefix + name + "."))
+                yield return item;
+    }
+
+    /// <summary>Number of scalar parameters (trainable only when <paramref name="trainableOnly"/>).</summary>
+    public long ParameterCount(bool trainableOnly = false) =>
+        Parameters().Where(p => !trainableOnly || p.RequiresGrad).Sum(p => (long)p.Count);
+
+    /// <summary>Sets training mode on this module and all children.</summary>
+    public Module Train(bool on = true)
+    {
+        Training = on;
+        foreach (var (_, child) in _children) child.Train(on);
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (same as Train(false)).</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Turns gradients off for every parameter in the tree (transfer learning: a frozen base).</summary>
+    public Module Freeze() => SetRequiresGrad(false);
+
+    /// <summary>Turns gradients back on for every parameter in the tree.</summary>
+    public Module Unfreeze() => SetRequiresGrad(true);
+
+    private Module SetRequiresGrad(bool on)
+    {
+        foreach (var p in Parameters()) p.RequiresGrad = on;
+        return this;
+    }
+
+    /// <summary>Drops every parameter's gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.ZeroGrad();
+    }
+
+    /// <summary>Moves every parameter and buffer to <paramref name="device"/> (no-op when already there).</summary>
+    public Module To(Device device)
+    {
+        using (Tape.NoGrad())
+        {
+            MoveList(_parameters, device);
+            MoveList(_buffers, device);
+        }
+        foreach (var (_, child) in _children) child.To(device);
+        return this;
+    }
+
+    private void MoveList(List<(string Name, Tensor Value)> list, Device device)
+    {
+        for (int i = 0; i < list.Count; i++)
+            if (list[i].Value.Device != device)
+                Replace(list, i, list[i].Value.To(device));
+    }
+
+    /// <summary>All parameters and buffers by dotted name, as views sharing the module's storage (dispose them when done).</summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var result = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in NamedParameters().Concat(NamedBuffers()))
+            result[name] = t.Detach();
+        return result;
+    }
+
+    /// <summary>
+    /// Copies tensors from <paramref name="state"/> into the parameters and buffers with the same
+    /// names. Every shape and dtype is checked before anything is written, so a mismatch leaves the
+    /// module unchanged. With <paramref name="strict"/> every name must match both ways; without it
+    /// missing and unexpected names are allowed (partial loading for transfer learning) and are returned.
+    /// </summary>
+    public (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    {
+        var own = NamedParameters().Concat(NamedBuffers()).ToDictionary(p => p.Item1, p => p.Item2);
+        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
+        if (strict && (missing.Count > 0 || unexpected.Count > 0))
+            throw new ArgumentException($"load_state_dict: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}].");
+        foreach (var (name, target) in own)
+        {
+            if (!state.TryGetValue(name, out var source)) continue;
+            if (!source.Layout.Shape.SequenceEqual(target.Layout.Shape) || source.DType != target.DType)
+                throw new ArgumentException($"load_state_dict: '{name}' has shape {Layout.Format(source.Layout.Shape)} {source.DType.Name()} in the state dict but {Layout.Format(target.Layout.Shape)} {target.DType.Name()} in the model; nothing was loaded.");
+        }
+        using (Tape.NoGrad())
+            foreach (var (name, target) in own)
+                if (state.TryGetValue(name, out var source))
+                {
+                    using var moved = source.Device == target.Device ? source.Detach() : source.To(target.Device);
+                    target.CopyFrom(moved);
+                }
+        return (missing, unexpected);
+    }
+
+    /// <summary>Name shown in summaries (the class name by default).</summary>
+    public virtual string DisplayName => GetType().Name;
+
+    /// <summary>
+    /// A Keras-style table: each leaf layer, its output shape for an input of
+    /// <paramref name="inputShape"/> (batch dim included) and its parameter count.
+    /// </summary>
+    public string Summary(params int[] inputShape)
+    {
+        var rows = new List<(string Layer, string Shape, long Params)>();
+        using (new TensorScope())
+        using (Tape.NoGrad())
+        {
+            bool wasTraining = Training;
+            Eval();
+            var x = Tensor.Zeros(inputShape, Parameters().FirstOrDefault()?.DType ?? DType.Float32, Parameters().FirstOrDefault()?.Device);
+            Trace(x, "", rows);
+            Train(wasTraining);
+        }
+        var sb = new StringBuilder();
+        int w1 = Math.Max(24, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(20, rows.Max(r => r.Shape.Length) + 2);
+        string line = new('─', w1 + w2 + 12);
+        sb.AppendLine($"Model: {DisplayName}").AppendLine(line);
+        sb.AppendLine($"{"Layer (type)".PadRight(w1)}{"Output Shape".PadRight(w2)}{"Param #",10}").AppendLine(line);
+        foreach (var r in rows) sb.AppendLine($"{r.Layer.PadRight(w1)}{r.Shape.PadRight(w2)}{r.Params,10:N0}");
+        sb.AppendLine(line);
+        sb.AppendLine($"Total params: {ParameterCount():N0}");
+        sb.AppendLine($"Trainable params: {ParameterCount(trainableOnly: true):N0}");
+        sb.AppendLine($"Non-trainable params: {ParameterCount() - ParameterCount(trainableOnly: true):N0}");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Runs the input through the module for <see cref="Summary"/>, adding one row per leaf.
+    /// Containers that run their children in order override this to recurse.
+    /// </summary>
+    protected internal virtual Tensor Trace(Tensor input, string path, List<(string Layer, string Shape, long Params)> rows)
+    {
+        var output = Forward(input);
+        rows.Add(($"{(path.Length > 0 ? path + " " : "")}({DisplayName})", KerasShape(output), ParameterCount()));
+        return output;
+    }
+
+    /// <summary>A shape as Keras prints it, with the batch dimension as None: (None, 26, 26, 32).</summary>
+    protected static string KerasShape(Tensor t) => "(" + string.Join(", ", t.Layout.Shape.Select((d, i) => i == 0 ? "None" : d.ToString())) + ")";
+
+    /// <summary>Disposes every parameter and buffer in the tree.</summary>
+    public void Dispose()
+    {
+        foreach (var (_, p) in _parameters) p.Dispose();
+        foreach (var (_, b) in _buffers) b.Dispose();
+        foreach (var (_, c) in _children) c.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,62 @@
+namespace Tensorium.Layers;
+
+/// <summary>Runs its layers in order, each one's output feeding the next (Keras Sequential, nn.Sequential).</summary>
+public sealed class Sequential : Module
+{
+    private readonly List<Module> _layers = new();
+
+    /// <summary>Creates a stack of layers, registered as "0", "1", ...</summary>
+    public Sequential(params Module[] layers)
+    {
+        foreach (var layer in layers) Add(layer);
+    }
+
+    /// <summary>Appends a layer.</summary>
+    public Sequential Add(Module layer)
+    {
+        _layers.Add(RegisterModule(_layers.Count.ToString(), layer));
+        return this;
+    }
+
+    /// <summary>The layers in order.</summary>
+    public IReadOnlyList<Module> Layers => _layers;
+
+    /// <summary>Layer <paramref name="index"/>.</summary>
+    public Module this[int index] => _layers[index];
+
+    /// <summary>
+    /// Replaces layer <paramref name="index"/> (transfer learning: a new head). The old layer is
+    /// disposed.
+    /// </summary>
+    public void Replace(int index, Module layer)
+    {
+        var old = _layers[index];
+        _layers[index] = layer;
+        ReplaceModule(index.ToString(), layer);
+        old.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        // Intermediate activations are released as soon as the next layer has consumed them
+        // (the tape keeps what backward needs through its own references).
+        var x = input;
+        foreach (var layer in _layers)
+        {
+            var next = layer.Forward(x);
+            if (!ReferenceEquals(x, input) && !ReferenceEquals(x, next)) x.Dispose();
+            x = next;
+        }
+        return ReferenceEquals(x, input) ? input.Detach() : x;
+    }
+
+    /// <inheritdoc />
+    protected internal override Tensor Trace(Tensor input, string path, List<(string Layer, string Shape, long Params)> rows)
+    {
+        var x = input;
+        for (int i = 0; i < _layers.Count; i++)
+            x = _layers[i].Trace(x, path.Length == 0 ? i.ToString() : $"{path}.{i}", rows);
+        return x;
+    }
+}
