@@ -58,4 +58,22 @@ internal interface IBackend
     void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner);
     void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner);
     void OneHot(Tensor index, Tensor y, int rows, int classes);
+
+    /// <summary>
+    /// One fused optimizer update, in place on param and the state tensors (all contiguous, same
+    /// dtype and element count as grad). Which state a kind uses is described on <see cref="OptimizerHyper"/>.
+    /// </summary>
+    void OptimizerStep(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h);
+
+    /// <summary>
+    /// One recurrent layer over a whole sequence (see <see cref="RecurrentSequence"/>): input
+    /// [B, T, in], h0/c0 [B, H], output [States, B, T, H], cache [B, T, CacheWidth]; all contiguous.
+    /// Biases and c0 (non-LSTM) may be null.
+    /// </summary>
+    void RecurrentForward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh,
+        Tensor h0, Tensor? c0, Tensor output, Tensor cache);
+    /// <summary>Backpropagation through time for <see cref="RecurrentForward"/>; gradients not needed are null, the others are overwritten.</summary>
+    void RecurrentBackward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor h0, Tensor? c0,
+        Tensor output, Tensor cache, Tensor gradOutput, Tensor? gradInput, Tensor? gradH0, Tensor? gradC0,
+        Tensor? gradWeightIh, Tensor? gradWeightHh, Tensor? gradBiasIh, Tensor? gradBiasHh);
 }

@@ -1,17 +1,19 @@
 using Tensorium;
 
-// Runnable examples, one subcommand each. `./build.sh demo` runs "demo".
-string command = args.Length > 0 ? args[0] : "demo";
+// Runnable examples, one subcommand each. `./build.sh demo` runs "cnn", the main job.
+string command = args.Length > 0 ? args[0] : "cnn";
+var options = ExampleOptions.Parse(args.Skip(1).ToArray());
 switch (command)
 {
-    case "demo":
+    case "cnn":
+        return CnnExample.Run(options);
+    case "autograd":
         AutogradDemo.Run();
-        break;
+        return 0;
     default:
-        Console.Error.WriteLine($"unknown example '{command}'; available: demo");
+        Console.Error.WriteLine($"unknown example '{command}'; available: cnn, autograd");
         return 2;
 }
-return 0;
 
 /// <summary>
 /// Fits y = 3x - 2 with one weight and one bias by gradient descent, printing the tape of the

@@ -6,7 +6,7 @@ namespace Tensorium.Layers;
 /// Base of every layer and model, like torch.nn.Module: it owns named parameters (trainable
 /// tensors), buffers (state that is saved but not trained, such as BatchNorm's running mean),
 /// and child modules. Parameters are found by walking the tree, so an optimizer, a state dict
-/// or <see cref="To"/> see every weight without the layer listing them again.
+/// or <see cref="To(Device)"/> see every weight without the layer listing them again.
 /// </summary>
 public abstract class Module : IDisposable
 {
@@ -33,7 +33,7 @@ public abstract class Module : IDisposable
         return value;
     }
 
-    /// <summary>Registers non-trainable state (saved in the state dict, moved by <see cref="To"/>).</summary>
+    /// <summary>Registers non-trainable state (saved in the state dict, moved by <see cref="To(Device)"/>).</summary>
     protected Tensor RegisterBuffer(string name, Tensor value)
     {
         value.OwnedByParent = true;
@@ -141,6 +141,23 @@ public abstract class Module : IDisposable
             MoveList(_buffers, device);
         }
         foreach (var (_, child) in _children) child.To(device);
+        return this;
+    }
+
+    /// <summary>
+    /// Converts every floating parameter and buffer to <paramref name="dtype"/> (like
+    /// module.to(torch.float64)); integer buffers such as BatchNorm's num_batches_tracked keep
+    /// their type. Handy for float64 gradient checks of whole layers.
+    /// </summary>
+    public Module To(DType dtype)
+    {
+        if (!dtype.IsFloating()) throw new ArgumentException($"{DisplayName}: To(dtype) expects a floating dtype, got {dtype.Name()}.");
+        using (Tape.NoGrad())
+            foreach (var list in new[] { _parameters, _buffers })
+                for (int i = 0; i < list.Count; i++)
+                    if (list[i].Value.DType.IsFloating() && list[i].Value.DType != dtype)
+                        Replace(list, i, list[i].Value.To(dtype));
+        foreach (var (_, child) in _children) child.To(dtype);
         return this;
     }
 

@@ -1,0 +1,39 @@
+using Tensorium;
+using Tensorium.Data;
+using Tensorium.Layers;
+
+/// <summary>
+/// The Keras tutorial CNN on Fashion-MNIST: Conv2D(32,3x3,relu), MaxPool(2), Conv2D(64,3x3,relu),
+/// MaxPool(2), Conv2D(64,3x3,relu), Flatten, Dense(64,relu), Dense(10); Adam 1e-3, batch 64.
+/// </summary>
+static class CnnExample
+{
+    public static Sequential Build(int inChannels = 1, int imageSize = 28, int classes = 10)
+    {
+        var g = new Generator(1234);
+        int afterConvs = ((imageSize - 2) / 2 - 2) / 2 - 2;   // 28 -> 26 -> 13 -> 11 -> 5 -> 3
+        return new Sequential(
+            new Conv2D(inChannels, 32, 3, generator: g), new ReLU(), new MaxPool2D(2),
+            new Conv2D(32, 64, 3, generator: g), new ReLU(), new MaxPool2D(2),
+            new Conv2D(64, 64, 3, generator: g), new ReLU(),
+            new Flatten(),
+            new Linear(64 * afterConvs * afterConvs, 64, generator: g), new ReLU(),
+            new Linear(64, classes, generator: g));
+    }
+
+    public static int Run(ExampleOptions options)
+    {
+        Console.WriteLine($"Loading Fashion-MNIST from {options.DataDirectory}");
+        using var train = FashionMnist.Load(options.DataDirectory, train: true);
+        using var test = FashionMnist.Load(options.DataDirectory, train: false);
+        using var model = Build();
+        Console.WriteLine(model.Summary(1, 1, 28, 28));
+        using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
+        var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
+        var history = trainer.Fit(options.Limit(train), options.Epochs ?? 5, batchSize: 64, validation: options.Limit(test));
+        var result = trainer.Evaluate(test);
+        Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
+        options.SaveOutputs("cnn", model, history);
+        return 0;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
+namespace Tensorium.Kernels.Cpu;
+
+/// <summary>
+/// Fused, in-place optimizer updates over contiguous parameter, gradient and state arrays of
+/// equal length. Each update reads every array once and writes the parameter and its state once:
+/// the unfused version (a dozen tensor ops per parameter) would stream the same memory a dozen
+/// times and allocate a temporary for each. Formulas follow torch.optim (single-tensor path) so
+/// trajectories match PyTorch up to float rounding.
+/// <para>
+/// Every update is written once, on <see cref="Vector256{T}"/> lanes; the last few elements of
+/// an array are copied into zero-padded scratch vectors, updated, and copied back, so there is no
+/// second scalar copy of each formula to keep in sync.
+/// </para>
+/// </summary>
+public static unsafe class OptimizerSteps
+{
+    private const int Chunk = 1 << 14;
+
+    /// <summary>
+    /// SGD (torch.optim.SGD): g += wd p; with momentum, buf = momentum buf + (1 - dampening) g and
+    /// g = nesterov ? g + momentum buf : buf; then p -= lr g. PyTorch starts the buffer as a copy
+    /// of the first gradient: callers get that by passing a zeroed buffer and Dampening = 0 on the
+    /// first step (momentum * 0 + 1 * g is exactly g). <paramref name="momentumBuffer"/> may be
+    /// null when Momentum is 0.
+    /// </summary>
+    public static void Sgd<T>(T* param, T* grad, T* momentumBuffer, int count, OptimizerHyper h) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (h.Momentum != 0 && momentumBuffer == null)
+            throw new ArgumentException($"sgd: momentum {h.Momentum} needs a momentum buffer, got none.");
+        Run(new SgdUpdate<T>(h), param, grad, h.Momentum != 0 ? momentumBuffer : null, null, count);
+    }
+
+    /// <summary>
+    /// Adam (torch.optim.Adam) or, with <paramref name="decoupled"/>, AdamW: m = lerp(m, g, 1 - b1),
+    /// v = b2 v + (1 - b2) g², p -= lr / (1 - b1^t) · m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    /// Adam adds wd p to the gradient; AdamW multiplies p by (1 - lr wd) before the update.
+    /// </summary>
+    public static void Adam<T>(T* param, T* grad, T* expAvg, T* expAvgSq, int count, OptimizerHyper h, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (expAvg == null || expAvgSq == null)
+            throw new ArgumentException("adam: expected both state buffers (exp_avg and exp_avg_sq).");
+        if (h.Step < 1) throw new ArgumentOutOfRangeException(nameof(h), $"adam: expected a step count of at least 1, got {h.Step}.");
+        Run(new AdamUpdate<T>(h, decoupled), param, grad, expAvg, expAvgSq, count);
+    }
+
+    /// <summary>
+    /// RMSprop (torch.optim.RMSprop, not centered): g += wd p; s = alpha s + (1 - alpha) g²;
+    /// d = g / (sqrt(s) + eps); with momentum, buf = momentum buf + d and p -= lr buf, else
+    /// p -= lr d. <paramref name="momentumBuffer"/> may be null when Momentum is 0.
+    /// </summary>
+    public static void RmsProp<T>(T* param, T* grad, T* squareAvg, T* momentumBuffer, int count, OptimizerHyper h) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (squareAvg == null) throw new ArgumentException("rmsprop: expected a square_avg buffer, got none.");
+        if (h.Momentum != 0 && momentumBuffer == null)
+            throw new ArgumentException($"rmsprop: momentum {h.Momentum} needs a momentum buffer, got none.");
+        Run(new RmsPropUpdate<T>(h), param, grad, squareAvg, h.Momentum != 0 ? momentumBuffer : null, count);
+    }
+
+    /// <summary>One optimizer's update of a vector of parameters, given their gradients and up to two state vectors.</summary>
+    private interface IUpdate<T> where T : unmanaged
+    {
+        void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> s1, ref Vector256<T> s2);
+    }
+
+    private readonly struct SgdUpdate<T>(OptimizerHyper h) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Vector256<T> _lr = Splat<T>(h.LearningRate), _wd = Splat<T>(h.WeightDecay),
+            _momentum = Splat<T>(h.Momentum), _keep = Splat<T>(1 - h.Dampening);
+        private readonly bool _decay = h.WeightDecay != 0, _useMomentum = h.Momentum != 0, _nesterov = h.Nesterov;
+
+        public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> buf, ref Vector256<T> unused)
+        {
+            if (_decay) g += _wd * p;
+            if (_useMomentum)
+            {
+                buf = _momentum * buf + _keep * g;
+                g = _nesterov ? g + _momentum * buf : buf;
+            }
+            p -= _lr * g;
+        }
+    }
+
+    private readonly struct AdamUpdate<T>(OptimizerHyper h, bool decoupled) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Bias corrections are computed once, in double, on the host (as PyTorch does in Python floats).
+        private readonly Vector256<T> _oneMinusBeta1 = Splat<T>(1 - h.Beta1), _beta2 = Splat<T>(h.Beta2), _oneMinusBeta2 = Splat<T>(1 - h.Beta2),
+            _stepSize = Splat<T>(h.LearningRate / (1 - Math.Pow(h.Beta1, h.Step))),
+            _correction2Sqrt = Splat<T>(Math.Sqrt(1 - Math.Pow(h.Beta2, h.Step))),
+            _eps = Splat<T>(h.Eps), _wd = Splat<T>(h.WeightDecay), _shrink = Splat<T>(1 - h.LearningRate * h.WeightDecay);
+        private readonly bool _l2 = !decoupled && h.WeightDecay != 0, _decoupled = decoupled && h.WeightDecay != 0;
+
+        public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> m, ref Vector256<T> v)
+        {
+            if (_l2) g += _wd * p;
+            if (_decoupled) p *= _shrink;
+            m += _oneMinusBeta1 * (g - m);                       // torch: exp_avg.lerp_(grad, 1 - beta1)
+            v = _beta2 * v + _oneMinusBeta2 * (g * g);
+            var denominator = Vector256.Sqrt(v) / _correction2Sqrt + _eps;
+            p -= _stepSize * (m / denominator);
+        }
+    }
+
+    private readonly struct RmsPropUpdate<T>(OptimizerHyper h) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Vector256<T> _lr = Splat<T>(h.LearningRate), _wd = Splat<T>(h.WeightDecay), _alpha = Splat<T>(h.Alpha),
+            _oneMinusAlpha = Splat<T>(1 - h.Alpha), _eps = Splat<T>(h.Eps), _momentum = Splat<T>(h.Momentum);
+        private readonly bool _decay = h.WeightDecay != 0, _useMomentum = h.Momentum != 0;
+
+        public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> squareAvg, ref Vector256<T> buf)
+        {
+            if (_decay) g += _wd * p;
+            squareAvg = _alpha * squareAvg + _oneMinusAlpha * (g * g);
+            var step = g / (Vector256.Sqrt(squareAvg) + _eps);
+            if (_useMomentum)
+            {
+                buf = _momentum * buf + step;
+                step = buf;
+            }
+            p -= _lr * step;
+        }
+    }
+
+    private static Vector256<T> Splat<T>(double value) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Vector256.Create(T.CreateTruncating(value));
+
+    /// <summary>Splits the arrays into chunks (in parallel when large) and updates each.</summary>
+    private static void Run<T, TUpdate>(TUpdate update, T* param, T* grad, T* state1, T* state2, int count)
+        where T : unmanaged, IFloatingPointIeee754<T> where TUpdate : struct, IUpdate<T>
+    {
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), $"optimizer step: expected a non-negative element count, got {count}.");
+        nint p = (nint)param, g = (nint)grad, s1 = (nint)state1, s2 = (nint)state2;
+        int chunks = (count + Chunk - 1) / Chunk;
+        CpuParallel.For(chunks, c =>
+        {
+            int start = c * Chunk;
+            RunRange(update, (T*)p + start, (T*)g + start, s1 == 0 ? null : (T*)s1 + start, s2 == 0 ? null : (T*)s2 + start, Math.Min(Chunk, count - start));
+        }, Chunk * 4);
+    }
+
+    private static void RunRange<T, TUpdate>(TUpdate update, T* p, T* g, T* s1, T* s2, int n)
+        where T : unmanaged, IFloatingPointIeee754<T> where TUpdate : struct, IUpdate<T>
+    {
+        int width = Vector256<T>.Count, i = 0;
+        for (; i <= n - width; i += width)
+            UpdateVector(update, p + i, g + i, s1 == null ? null : s1 + i, s2 == null ? null : s2 + i);
+        int rest = n - i;
+        if (rest == 0) return;
+
+        // The tail: zero-padded copies, one vector update, copy the real lanes back. The padding
+        // lanes stay finite (every denominator has + eps) and are thrown away.
+        T* scratch = stackalloc T[4 * width];
+        new Span<T>(scratch, 4 * width).Clear();
+        T* tp = scratch, tg = scratch + width, t1 = scratch + 2 * width, t2 = scratch + 3 * width;
+        Copy(p + i, tp, rest);
+        Copy(g + i, tg, rest);
+        if (s1 != null) Copy(s1 + i, t1, rest);
+        if (s2 != null) Copy(s2 + i, t2, rest);
+        UpdateVector(update, tp, tg, s1 == null ? null : t1, s2 == null ? null : t2);
+        Copy(tp, p + i, rest);
+        if (s1 != null) Copy(t1, s1 + i, rest);
+        if (s2 != null) Copy(t2, s2 + i, rest);
+    }
+
+    private static void UpdateVector<T, TUpdate>(TUpdate update, T* p, T* g, T* s1, T* s2)
+        where T : unmanaged, IFloatingPointIeee754<T> where TUpdate : struct, IUpdate<T>
+    {
+        var pv = Vector256.Load(p);
+        var a = s1 == null ? Vector256<T>.Zero : Vector256.Load(s1);
+        var b = s2 == null ? Vector256<T>.Zero : Vector256.Load(s2);
+        update.Apply(ref pv, Vector256.Load(g), ref a, ref b);
+        pv.Store(p);
+        if (s1 != null) a.Store(s1);
+        if (s2 != null) b.Store(s2);
+    }
+
+    private static void Copy<T>(T* from, T* to, int n) where T : unmanaged =>
+        new ReadOnlySpan<T>(from, n).CopyTo(new Span<T>(to, n));
+}

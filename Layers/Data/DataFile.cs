@@ -1,0 +1,31 @@
+using System.IO.Compression;
+
+namespace Tensorium.Data;
+
+/// <summary>Reading whole data files, transparently gunzipping them, with errors that name the reader and the file.</summary>
+internal static class DataFile
+{
+    /// <summary>
+    /// The file's bytes; a gzip file (detected by its magic 1f 8b, whatever its name) is
+    /// decompressed first. I/O and gzip failures become <see cref="InvalidDataException"/>s naming
+    /// <paramref name="reader"/> and the path.
+    /// </summary>
+    public static byte[] ReadAllBytes(string reader, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{reader}: file '{path}' does not exist.", path);
+        var raw = File.ReadAllBytes(path);
+        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
+        try
+        {
+            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+            using var output = new MemoryStream();
+            gzip.CopyTo(output);
+            return output.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{reader}: '{path}' starts like a gzip file (1f 8b) but cannot be decompressed: {e.Message}", e);
+        }
+    }
+}

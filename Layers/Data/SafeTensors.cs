@@ -1,0 +1,187 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Tensorium.Data;
+
+/// <summary>
+/// Reads and writes the safetensors format (Hugging Face), so checkpoints move between
+/// Tensorium and PyTorch (<c>safetensors.torch.load_file</c> / <c>save_file</c>). A file is:
+/// <list type="number">
+/// <item>8 bytes: N, the header length, an unsigned little-endian integer;</item>
+/// <item>N bytes: a UTF-8 JSON object mapping each tensor name to
+/// <c>{"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}</c>, plus an optional
+/// <c>"__metadata__"</c> object of string to string; it may be padded with spaces (we pad to a
+/// multiple of 8 so the data is aligned);</item>
+/// <item>the data: each tensor's elements in row-major order, little-endian, at
+/// [begin, end) counted from the end of the header, packed with no gaps or overlaps.</item>
+/// </list>
+/// Supported dtypes: F32, F64, I32, I64 (the engine's four types).
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>The largest header we accept (the reference implementation's limit too): a guard against a garbage length field.</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    /// <summary>The header key reserved for free-form string metadata.</summary>
+    public const string MetadataKey = "__metadata__";
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (any device, any layout) and optional string
+    /// <paramref name="metadata"/> to <paramref name="path"/>. The file is written under a
+    /// temporary name and renamed over <paramref name="path"/> only when complete, so a failed
+    /// save leaves any existing file untouched.
+    /// </summary>
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(tensors);
+        RequireLittleEndian();
+        // Check everything before creating a file: names, live tensors, metadata.
+        foreach (var (name, tensor) in tensors)
+        {
+            if (string.IsNullOrEmpty(name) || name == MetadataKey)
+                throw new ArgumentException($"SafeTensors.Save '{path}': '{name}' cannot be a tensor name (empty, or the reserved {MetadataKey}); nothing was written.");
+            if (tensor == null || tensor.IsDisposed)
+                throw new ArgumentException($"SafeTensors.Save '{path}': tensor '{name}' is {(tensor == null ? "null" : "disposed")}; nothing was written.");
+        }
+        if (metadata != null)
+            foreach (var (key, value) in metadata)
+                if (value == null)
+                    throw new ArgumentException($"SafeTensors.Save '{path}': metadata '{key}' is null (values must be strings); nothing was written.");
+
+        // Sorted names make the file a pure function of its contents.
+        var names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
+        var header = BuildHeader(names, tensors, metadata);
+        AtomicFile.Write(path, "SafeTensors.Save", stream =>
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            stream.Write(length);
+            stream.Write(header);
+            foreach (var name in names) WriteData(stream, tensors[name]);
+        });
+    }
+
+    /// <summary>
+    /// Reads every tensor in <paramref name="path"/> onto the CPU. The whole header is checked
+    /// before any tensor is created; a malformed file raises an <see cref="InvalidDataException"/>
+    /// naming the file and the problem. The caller owns (disposes) the tensors.
+    /// </summary>
+    public static Dictionary<string, Tensor> Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        RequireLittleEndian();
+        using var stream = OpenRead(path);
+        var header = SafeTensorsHeader.Read(stream, path);
+        var result = new Dictionary<string, Tensor>(header.Entries.Count);
+        try
+        {
+            foreach (var entry in header.Entries)   // in file order, so we read straight through
+            {
+                var bytes = new byte[entry.End - entry.Begin];
+                stream.Position = header.DataStart + entry.Begin;
+                try
+                {
+                    stream.ReadExactly(bytes);
+                }
+                catch (EndOfStreamException e)
+                {
+                    throw new InvalidDataException($"SafeTensors '{path}': the file ended while reading tensor '{entry.Name}' (did it change while loading?).", e);
+                }
+                var tensor = Tensor.Empty(entry.Shape, entry.DType, Device.Cpu);
+                result.Add(entry.Name, tensor);
+                tensor.Backend("safetensors_load").Upload(tensor.StorageFor("safetensors_load"), bytes);
+            }
+            return result;
+        }
+        catch
+        {
+            // No half-loaded dictionaries: release what was made so far.
+            foreach (var t in result.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The "__metadata__" strings of <paramref name="path"/> (empty when it has none), checking the header as <see cref="Load"/> does.</summary>
+    public static Dictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = OpenRead(path);
+        return new Dictionary<string, string>(SafeTensorsHeader.Read(stream, path).Metadata);
+    }
+
+    /// <summary>The safetensors name of a dtype ("F32", ...).</summary>
+    public static string DTypeCode(DType dtype) => dtype switch
+    {
+        DType.Float32 => "F32",
+        DType.Float64 => "F64",
+        DType.Int32 => "I32",
+        DType.Int64 => "I64",
+        _ => throw new NotSupportedException($"SafeTensors: dtype {dtype.Name()} has no safetensors code."),
+    };
+
+    /// <summary>The JSON header, padded with spaces to a multiple of 8 bytes.</summary>
+    private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps names like "layer+1" readable; the JSON is not embedded in HTML.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject(MetadataKey);
+                foreach (var (key, value) in metadata.OrderBy(m => m.Key, StringComparer.Ordinal)) json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var name in names)
+            {
+                var t = tensors[name];
+                long bytes = (long)t.Count * t.DType.SizeInBytes();
+                json.WriteStartObject(name);
+                json.WriteString("dtype", DTypeCode(t.DType));
+                json.WriteStartArray("shape");
+                foreach (var d in t.Layout.Shape) json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + bytes);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += bytes;
+            }
+            json.WriteEndObject();
+        }
+        int padded = (int)(buffer.Length + 7) / 8 * 8;
+        while (buffer.Length < padded) buffer.WriteByte((byte)' ');
+        return buffer.ToArray();
+    }
+
+    /// <summary>Writes a tensor's elements in row-major order (ToArray makes a contiguous host copy).</summary>
+    private static void WriteData(Stream stream, Tensor t)
+    {
+        switch (t.DType)
+        {
+            case DType.Float32: stream.Write(MemoryMarshal.AsBytes(t.ToArray<float>().AsSpan())); break;
+            case DType.Float64: stream.Write(MemoryMarshal.AsBytes(t.ToArray<double>().AsSpan())); break;
+            case DType.Int32: stream.Write(MemoryMarshal.AsBytes(t.ToArray<int>().AsSpan())); break;
+            default: stream.Write(MemoryMarshal.AsBytes(t.ToArray<long>().AsSpan())); break;
+        }
+    }
+
+    private static FileStream OpenRead(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"SafeTensors: file '{path}' does not exist.", path);
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+    }
+
+    /// <summary>The format is little-endian and we copy memory as is, which is only right on a little-endian CPU.</summary>
+    private static void RequireLittleEndian()
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("SafeTensors: this machine is big-endian; only little-endian machines are supported.");
+    }
+}

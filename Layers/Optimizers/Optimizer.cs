@@ -1,0 +1,229 @@
+using System.Globalization;
+
+namespace Tensorium.Optim;
+
+/// <summary>
+/// Base of the optimizers, like torch.optim.Optimizer with a single parameter group. It holds the
+/// parameters, a per-parameter step count and per-parameter state buffers (momentum, running
+/// averages) that are created lazily, on the parameter's device and dtype, the first time the
+/// parameter has a gradient. Subclasses only say how one parameter is updated, which is one fused
+/// backend call (see Kernels/Cpu/OptimizerSteps.cs).
+/// <para>
+/// Build the optimizer after moving the model (<c>model.To(device)</c> replaces the parameter
+/// tensors, as in PyTorch). The optimizer owns its state and frees it on <see cref="Dispose"/>.
+/// </para>
+/// </summary>
+public abstract class Optimizer : IDisposable
+{
+    private readonly Tensor[] _parameters;
+    private readonly long[] _steps;
+    private readonly Dictionary<string, Tensor>[] _state;
+    private double _learningRate;
+    private bool _disposed;
+
+    /// <summary>Takes the parameters to optimise (e.g. <c>model.Parameters()</c>) and the learning rate.</summary>
+    protected Optimizer(IEnumerable<Tensor> parameters, double learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _parameters = parameters.ToArray();
+        if (_parameters.Length == 0)
+            throw new ArgumentException($"{Name}: got an empty parameter list; expected at least one tensor.");
+        if (_parameters.Distinct(ReferenceEqualityComparer.Instance).Count() != _parameters.Length)
+            throw new ArgumentException($"{Name}: the same tensor appears more than once in the parameter list.");
+        for (int i = 0; i < _parameters.Length; i++)
+            if (!_parameters[i].StorageFor(Name).DType.IsFloating())
+                throw new ArgumentException($"{Name}: parameter {i} has dtype {_parameters[i].DType.Name()}; only float32 and float64 tensors can be optimised.");
+        LearningRate = learningRate;
+        _steps = new long[_parameters.Length];
+        _state = _parameters.Select(_ => new Dictionary<string, Tensor>()).ToArray();
+    }
+
+    /// <summary>The parameters this optimizer updates, in the order given (the index in state-dict keys).</summary>
+    public IReadOnlyList<Tensor> Parameters => _parameters;
+
+    /// <summary>The step size; schedules change it between steps.</summary>
+    public double LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = value >= 0 && double.IsFinite(value)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative learning rate, got {value}.");
+    }
+
+    /// <summary>Name used in error messages (the class name).</summary>
+    protected string Name => GetType().Name;
+
+    /// <summary>
+    /// The names of every per-parameter state buffer this optimizer may keep (e.g. "exp_avg"),
+    /// used to validate a loaded state dict.
+    /// </summary>
+    protected abstract IReadOnlyList<string> StateNames { get; }
+
+    /// <summary>
+    /// Updates parameter <paramref name="index"/> in place from <paramref name="grad"/> (contiguous,
+    /// same shape and dtype). <paramref name="step"/> counts this parameter's updates, this one
+    /// included (1 on the first). Runs under <see cref="Tape.NoGrad"/>.
+    /// </summary>
+    protected abstract void Update(int index, Tensor parameter, Tensor grad, long step);
+
+    /// <summary>
+    /// The state buffer <paramref name="name"/> of parameter <paramref name="index"/>, created as
+    /// zeros on the parameter's device and dtype the first time it is asked for (then
+    /// <paramref name="created"/> is true). The buffer is owned here: scopes leave it alone.
+    /// </summary>
+    protected Tensor StateBuffer(int index, string name, out bool created)
+    {
+        created = !_state[index].TryGetValue(name, out var buffer);
+        if (buffer == null)
+        {
+            var p = _parameters[index];
+            buffer = Tensor.Zeros(p.Shape, p.DType, p.Device);
+            buffer.OwnedByParent = true;
+            _state[index][name] = buffer;
+        }
+        return buffer;
+    }
+
+    /// <summary>
+    /// Updates every parameter that has a gradient (parameters whose Grad is null are skipped and
+    /// their step count does not advance, like PyTorch). Nothing is recorded on the tape.
+    /// </summary>
+    public void Step()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var noGrad = Tape.NoGrad();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            if (p.Grad is not { } grad) continue;
+            if (!grad.Layout.Shape.SequenceEqual(p.Layout.Shape) || grad.DType != p.DType || grad.Device != p.Device)
+                throw new InvalidOperationException($"{Name}: parameter {i} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()} on {p.Device} but its gradient is {Layout.Format(grad.Layout.Shape)} {grad.DType.Name()} on {grad.Device}; expected them to match.");
+            if (!p.Layout.IsContiguous)
+                throw new InvalidOperationException($"{Name}: parameter {i} ({Layout.Format(p.Layout.Shape)}) is a non-contiguous view; the in-place update expects a contiguous tensor.");
+            using var g = grad.Layout.IsContiguous ? grad.View(grad.Layout, Name) : grad.ContiguousCopy(Name);
+            Update(i, p, g, ++_steps[i]);
+        }
+    }
+
+    /// <summary>Drops every parameter's gradient (sets it to null, PyTorch's default set_to_none).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters) p.ZeroGrad();
+    }
+
+    /// <summary>The hyper-parameters by name, saved in the state dict as "hyper.{name}" (booleans as 0/1).</summary>
+    protected virtual IEnumerable<(string Name, double Value)> HyperParameters() => [("lr", LearningRate)];
+
+    /// <summary>Sets a hyper-parameter read from a state dict; returns false when the name is unknown.</summary>
+    protected virtual bool SetHyperParameter(string name, double value)
+    {
+        if (name != "lr") return false;
+        LearningRate = value;
+        return true;
+    }
+
+    /// <summary>
+    /// The optimizer's state as flat, named tensors, ready to be saved (e.g. as safetensors):
+    /// "state.{i}.step" (int64 scalar) and "state.{i}.{buffer}" for every parameter i that has
+    /// been updated, and "hyper.{name}" (float64 scalars). Buffers are views sharing the
+    /// optimizer's storage; the caller disposes the returned tensors.
+    /// </summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var result = new Dictionary<string, Tensor>();
+        using (Tape.NoGrad())
+        {
+            for (int i = 0; i < _parameters.Length; i++)
+            {
+                if (_steps[i] == 0 && _state[i].Count == 0) continue;
+                result[$"state.{i}.step"] = Tensor.Scalar(_steps[i], DType.Int64);
+                foreach (var (name, buffer) in _state[i]) result[$"state.{i}.{name}"] = buffer.Detach();
+            }
+            foreach (var (name, value) in HyperParameters())
+                result[$"hyper.{name}"] = Tensor.Scalar(value, DType.Float64);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Replaces the optimizer's state with <paramref name="state"/> (as returned by
+    /// <see cref="StateDict"/>). Buffers are copied onto each parameter's device and dtype.
+    /// Every key and shape is checked before anything changes, so a bad dict leaves the optimizer
+    /// as it was. Parameters absent from the dict start fresh, like PyTorch.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(state);
+        var steps = new long[_parameters.Length];
+        var buffers = new List<(int Index, string Name, Tensor Source)>();
+        var hypers = new List<(string Name, double Value)>();
+        var knownHypers = HyperParameters().Select(h => h.Name).ToHashSet();
+        foreach (var (key, tensor) in state)
+        {
+            var parts = key.Split('.');
+            if (parts is ["hyper", var hyper] && knownHypers.Contains(hyper))
+            {
+                hypers.Add((hyper, tensor.Item()));
+                continue;
+            }
+            if (parts is not ["state", var indexText, var name]
+                || !int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Length
+                || (name != "step" && !StateNames.Contains(name)))
+                throw new ArgumentException($"{Name}: unexpected state-dict key '{key}'; expected 'state.{{0..{_parameters.Length - 1}}}.{{step|{string.Join("|", StateNames)}}}' or 'hyper.{{{string.Join("|", knownHypers)}}}'. Nothing was loaded.");
+            if (name == "step")
+            {
+                double value = tensor.Item();
+                if (!(value >= 0 && value == Math.Floor(value)))
+                    throw new ArgumentException($"{Name}: '{key}' must hold a non-negative whole number, got {value}. Nothing was loaded.");
+                steps[index] = (long)value;
+                continue;
+            }
+            var p = _parameters[index];
+            if (!tensor.Layout.Shape.SequenceEqual(p.Layout.Shape) || !tensor.DType.IsFloating())
+                throw new ArgumentException($"{Name}: '{key}' is {Layout.Format(tensor.Layout.Shape)} {tensor.DType.Name()} but parameter {index} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()}; expected a floating tensor of the parameter's shape. Nothing was loaded.");
+            buffers.Add((index, name, tensor));
+        }
+
+        var previous = HyperParameters().ToList();
+        try
+        {
+            foreach (var (name, value) in hypers) SetHyperParameter(name, value);
+        }
+        catch
+        {
+            foreach (var (name, value) in previous) SetHyperParameter(name, value);
+            throw;
+        }
+
+        FreeState();
+        steps.CopyTo(_steps, 0);
+        using (Tape.NoGrad())
+            foreach (var (index, name, source) in buffers)
+            {
+                var buffer = StateBuffer(index, name, out _);
+                using var moved = source.Device == buffer.Device ? source.Detach() : source.To(buffer.Device);
+                buffer.CopyFrom(moved);   // converts the dtype
+            }
+    }
+
+    private void FreeState()
+    {
+        foreach (var buffers in _state)
+        {
+            foreach (var buffer in buffers.Values) buffer.Dispose();
+            buffers.Clear();
+        }
+        Array.Clear(_steps);
+    }
+
+    /// <summary>Frees the state buffers (the parameters belong to their module and are left alone).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        FreeState();
+        GC.SuppressFinalize(this);
+    }
+}

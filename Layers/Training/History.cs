@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tensorium.Layers;
+
+/// <summary>What <see cref="Trainer.Fit"/> returns: one row of named values per epoch (loss, accuracy, val_loss, ...).</summary>
+public sealed class History
+{
+    private readonly List<Dictionary<string, double>> _epochs = new();
+
+    /// <summary>The rows, epoch 1 first.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Epochs => _epochs;
+
+    /// <summary>One column over all epochs (NaN where an epoch lacks it).</summary>
+    public double[] this[string name] => _epochs.Select(e => e.TryGetValue(name, out var v) ? v : double.NaN).ToArray();
+
+    /// <summary>The column names in first-seen order.</summary>
+    public IReadOnlyList<string> Columns => _epochs.SelectMany(e => e.Keys).Distinct().ToList();
+
+    internal void Add(Dictionary<string, double> epoch) => _epochs.Add(epoch);
+
+    /// <summary>Writes "epoch,loss,accuracy,..." CSV.</summary>
+    public void WriteCsv(string path)
+    {
+        var sb = new StringBuilder("epoch," + string.Join(",", Columns) + "\n");
+        for (int i = 0; i < _epochs.Count; i++)
+            sb.Append(i + 1).Append(',').AppendJoin(",", Columns.Select(c => _epochs[i].TryGetValue(c, out var v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "")).Append('\n');
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    /// <summary>
+    /// Draws the curves as an SVG image: the loss columns on the left panel, the others
+    /// (accuracy, ...) on the right, epoch on the x axis.
+    /// </summary>
+    public void WriteSvg(string path, string title = "Training history")
+    {
+        var losses = Columns.Where(c => c.Contains("loss")).ToList();
+        var others = Columns.Where(c => !c.Contains("loss") && c != "seconds").ToList();
+        const int panelW = 420, panelH = 300, margin = 50;
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{2 * panelW + 3 * margin}\" height=\"{panelH + 2 * margin + 20}\" font-family=\"sans-serif\" font-size=\"12\">\n");
+        sb.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{margin}\" y=\"20\" font-size=\"15\">{title}</text>\n");
+        Panel(sb, losses, margin, margin, panelW, panelH, "loss");
+        Panel(sb, others, 2 * margin + panelW, margin, panelW, panelH, "metric");
+        sb.Append("</svg>\n");
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    private void Panel(StringBuilder sb, List<string> columns, int x0, int y0, int w, int h, string label)
+    {
+        string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"];
+        var values = columns.SelectMany(c => this[c]).Where(double.IsFinite).ToList();
+        double lo = values.Count > 0 ? values.Min() : 0, hi = values.Count > 0 ? values.Max() : 1;
+        if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
+        int n = Math.Max(_epochs.Count, 2);
+        string X(int i) => (x0 + (double)i / (n - 1) * w).ToString("F1", CultureInfo.InvariantCulture);
+        string Y(double v) => (y0 + h - (v - lo) / (hi - lo) * h).ToString("F1", CultureInfo.InvariantCulture);
+        sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/>\n");
+        for (int t = 0; t <= 4; t++)
+        {
+            double v = lo + (hi - lo) * t / 4;
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 - 5}\" y=\"{Y(v)}\" text-anchor=\"end\">{v:G3}</text>\n");
+        }
+        for (int i = 0; i < _epochs.Count; i++)
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(i)}\" y=\"{y0 + h + 15}\" text-anchor=\"middle\">{i + 1}</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + w / 2}\" y=\"{y0 + h + 32}\" text-anchor=\"middle\">epoch</text>\n");
+        for (int c = 0; c < columns.Count; c++)
+        {
+            var ys = this[columns[c]];
+            var points = string.Join(" ", ys.Select((v, i) => double.IsFinite(v) ? $"{X(i)},{Y(v)}" : null).Where(p => p != null));
+            string color = colors[c % colors.Length];
+            sb.Append($"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{points}\"/>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + 10}\" y=\"{y0 + 18 + 16 * c}\" fill=\"{color}\">{columns[c]}</text>\n");
+        }
+        if (columns.Count == 0)
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + w / 2}\" y=\"{y0 + h / 2}\" text-anchor=\"middle\">no {label} columns</text>\n");
+    }
+}
+
+/// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves it half-written.</summary>
+internal static class AtomicFile
+{
+    public static void WriteAllText(string path, string text)
+    {
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,132 @@
+using Tensorium.Data;
+
+namespace Tensorium.Layers;
+
+/// <summary>
+/// A Keras-style training loop around a model, an optimizer and a loss:
+/// <c>new Trainer(model, optimizer, (p, y) =&gt; p.CrossEntropy(y), [new Accuracy()]).Fit(train, 5, 64)</c>.
+/// Each step runs inside a <see cref="TensorScope"/>, so nothing a step allocates outlives it.
+/// </summary>
+public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IReadOnlyList<IMetric>? metrics = null)
+{
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; } = model;
+    /// <summary>The optimizer updating it.</summary>
+    public Optim.Optimizer Optimizer { get; } = optimizer;
+    /// <summary>(prediction, target) to a scalar loss.</summary>
+    public Func<Tensor, Tensor, Tensor> Loss { get; } = loss;
+    /// <summary>Metrics reported next to the loss.</summary>
+    public IReadOnlyList<IMetric> Metrics { get; } = metrics ?? [];
+    /// <summary>Where progress goes (Console.Out by default; null silences it).</summary>
+    public TextWriter? Output { get; set; } = Console.Out;
+    /// <summary>Called after every optimizer step with the 1-based global step (e.g. a per-step learning-rate schedule).</summary>
+    public Action<int>? OnStep { get; set; }
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs, evaluating on <paramref name="validation"/> after each
+    /// (logged with a "val_" prefix). Returns the per-epoch history.
+    /// </summary>
+    public History Fit(IDataset train, int epochs, int batchSize, bool shuffle = true, IDataset? validation = null,
+        IReadOnlyList<ICallback>? callbacks = null, Generator? generator = null)
+    {
+        if (epochs <= 0 || batchSize <= 0)
+            throw new ArgumentException($"Fit: epochs and batch size must be positive, got {epochs} and {batchSize}.");
+        var history = new History();
+        var loader = new DataLoader(train, batchSize, shuffle, generator ?? new Generator(0));
+        int globalStep = 0;
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            Model.Train();
+            foreach (var m in Metrics) m.Reset();
+            var bar = Output == null ? null : new ProgressBar($"Epoch {epoch}/{epochs}", loader.BatchCount, Output);
+            double lossSum = 0;
+            long seen = 0;
+            int step = 0;
+            foreach (var (inputs, targets) in loader)
+            {
+                using (new TensorScope())
+                {
+                    var prediction = Model.Forward(inputs);
+                    var value = Loss(prediction, targets);
+                    Optimizer.ZeroGrad();
+                    value.Backward();
+                    Optimizer.Step();
+                    foreach (var m in Metrics) m.Update(prediction, targets);
+                    lossSum += value.Item() * inputs.Size(0);
+                }
+                seen += inputs.Size(0);
+                inputs.Dispose();
+                targets.Dispose();
+                OnStep?.Invoke(++globalStep);
+                bar?.Update(++step, seen, Logs(lossSum / seen));
+            }
+            var logs = Logs(lossSum / Math.Max(seen, 1));
+            if (validation != null)
+                foreach (var (name, v) in Evaluate(validation, batchSize)) logs["val_" + name] = v;
+            logs["seconds"] = bar?.Elapsed ?? 0;
+            history.Add(logs);
+            if (validation != null && Output != null)
+                Output.WriteLine("  validation: " + string.Join("  ", logs.Where(kv => kv.Key.StartsWith("val_")).Select(kv => $"{kv.Key} {kv.Value:F4}")));
+            bool stop = false;
+            foreach (var callback in callbacks ?? []) stop |= callback.OnEpochEnd(epoch, logs, this);
+            if (stop) break;
+        }
+        return history;
+    }
+
+    /// <summary>Loss and metrics over a dataset in evaluation mode, without recording gradients.</summary>
+    public Dictionary<string, double> Evaluate(IDataset data, int batchSize = 256)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        foreach (var m in Metrics) m.Reset();
+        double lossSum = 0;
+        long seen = 0;
+        using (Tape.NoGrad())
+            foreach (var (inputs, targets) in new DataLoader(data, batchSize))
+            {
+                using (new TensorScope())
+                {
+                    var prediction = Model.Forward(inputs);
+                    lossSum += Loss(prediction, targets).Item() * inputs.Size(0);
+                    foreach (var m in Metrics) m.Update(prediction, targets);
+                }
+                seen += inputs.Size(0);
+                inputs.Dispose();
+                targets.Dispose();
+            }
+        Model.Train(wasTraining);
+        return Logs(lossSum / Math.Max(seen, 1));
+    }
+
+    /// <summary>The model's outputs for every example of <paramref name="data"/>, concatenated along dim 0 (evaluation mode).</summary>
+    public Tensor Predict(IDataset data, int batchSize = 256)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        var outputs = new List<Tensor>();
+        try
+        {
+            using (Tape.NoGrad())
+                foreach (var (inputs, targets) in new DataLoader(data, batchSize))
+                {
+                    outputs.Add(Model.Forward(inputs));
+                    inputs.Dispose();
+                    targets.Dispose();
+                }
+            return Joining.Concat(outputs, 0);
+        }
+        finally
+        {
+            outputs.ForEach(o => o.Dispose());
+            Model.Train(wasTraining);
+        }
+    }
+
+    private Dictionary<string, double> Logs(double loss)
+    {
+        var logs = new Dictionary<string, double> { ["loss"] = loss };
+        foreach (var m in Metrics) logs[m.Name] = m.Result;
+        return logs;
+    }
+}
