@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Tensorium.Kernels.Cpu;
 
@@ -63,17 +64,149 @@ public static unsafe class Elementwise
     public static void Binary<T>(BinaryOp op, ReadOnlySpan<int> shape, T* a, int[] aStrides, T* b, int[] bStrides, T* y)
         where T : unmanaged, INumber<T>
     {
+        // One switch per call picks a loop specialised (by the JIT) for the op; never one per element.
+        switch (op)
+        {
+            case BinaryOp.Add: Binary<T, AddOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Sub: Binary<T, SubOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Mul: Binary<T, MulOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Div: Binary<T, DivOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Maximum: Binary<T, MaxOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Minimum: Binary<T, MinOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Pow: Binary<T, PowOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Equal: Binary<T, EqOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.NotEqual: Binary<T, NeOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Less: Binary<T, LtOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.LessEqual: Binary<T, LeOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.Greater: Binary<T, GtOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.GreaterEqual: Binary<T, GeOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
+        }
+    }
+
+    private static void Binary<T, TOp>(ReadOnlySpan<int> shape, T* a, int[] aStrides, T* b, int[] bStrides, T* y)
+        where T : unmanaged, INumber<T> where TOp : IBinaryOp<T>
+    {
         var index = new StridedIndex(shape, aStrides, bStrides, Layout(shape));
         int len = index.RowLength, sa = index.InnerStride(0), sb = index.InnerStride(1);
         nint pa = (nint)a, pb = (nint)b, py = (nint)y;
         CpuParallel.For(index.RowCount, row =>
+            Row<T, TOp>((T*)pa + index.RowOffset(0, row), sa, (T*)pb + index.RowOffset(1, row), sb, (T*)py + (long)row * len, len), len);
+    }
+
+    /// <summary>
+    /// One output row. Operands that are contiguous (stride 1) or repeated (stride 0) are read as
+    /// whole vectors; any other stride falls back to one element at a time.
+    /// </summary>
+    private static void Row<T, TOp>(T* a, int sa, T* b, int sb, T* y, int n) where T : unmanaged, INumber<T> where TOp : IBinaryOp<T>
+    {
+        int i = 0, w = Vector256<T>.Count;
+        if (TOp.Vectorized && Vector256.IsHardwareAccelerated && (sa | sb) is 0 or 1)
         {
-            var ra = (T*)pa + index.RowOffset(0, row);
-            var rb = (T*)pb + index.RowOffset(1, row);
-            var ry = new Span<T>((T*)py + (long)row * len, len);
-            if (!TryVectorRow(op, ra, sa, rb, sb, ry))
-                for (int i = 0; i < len; i++) ry[i] = Apply(op, ra[(long)i * sa], rb[(long)i * sb]);
-        }, len);
+            var va = Vector256.Create(*a);
+            var vb = Vector256.Create(*b);
+            for (; i <= n - w; i += w)
+            {
+                var x = sa == 1 ? Vector256.Load(a + i) : va;
+                var z = sb == 1 ? Vector256.Load(b + i) : vb;
+                Vector256.Store(TOp.Apply(x, z), y + i);
+            }
+        }
+        for (; i < n; i++) y[i] = TOp.Apply(a[(long)i * sa], b[(long)i * sb]);
+    }
+
+    private interface IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        static virtual bool Vectorized => true;
+        static abstract T Apply(T a, T b);
+        static abstract Vector256<T> Apply(Vector256<T> a, Vector256<T> b);
+    }
+
+    private static Vector256<T> Mask<T>(Vector256<T> condition) where T : unmanaged, INumber<T> =>
+        Vector256.ConditionalSelect(condition, Vector256.Create(T.One), Vector256<T>.Zero);
+
+    private readonly struct AddOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a + b;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => a + b;
+    }
+
+    private readonly struct SubOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a - b;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => a - b;
+    }
+
+    private readonly struct MulOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a * b;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => a * b;
+    }
+
+    private readonly struct DivOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        // Integer division has no vector instruction (and must throw on 0): scalar for ints.
+        public static bool Vectorized => typeof(T) == typeof(float) || typeof(T) == typeof(double);
+        public static T Apply(T a, T b) => a / b;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => a / b;
+    }
+
+    private readonly struct MaxOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        // NaN wins, like torch.maximum.
+        public static T Apply(T a, T b) => T.IsNaN(a) || T.IsNaN(b) ? a + b : T.Max(a, b);
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) =>
+            Vector256.ConditionalSelect(Vector256.Equals(a, a) & Vector256.Equals(b, b), Vector256.Max(a, b), a + b);
+    }
+
+    private readonly struct MinOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => T.IsNaN(a) || T.IsNaN(b) ? a + b : T.Min(a, b);
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) =>
+            Vector256.ConditionalSelect(Vector256.Equals(a, a) & Vector256.Equals(b, b), Vector256.Min(a, b), a + b);
+    }
+
+    private readonly struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static bool Vectorized => false;
+        public static T Apply(T a, T b) => T.CreateTruncating(Math.Pow(double.CreateTruncating(a), double.CreateTruncating(b)));
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => throw new NotSupportedException();
+    }
+
+    private readonly struct EqOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a == b ? T.One : T.Zero;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(Vector256.Equals(a, b));
+    }
+
+    private readonly struct NeOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a != b ? T.One : T.Zero;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(~Vector256.Equals(a, b));
+    }
+
+    private readonly struct LtOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a < b ? T.One : T.Zero;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(Vector256.LessThan(a, b));
+    }
+
+    private readonly struct LeOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a <= b ? T.One : T.Zero;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(Vector256.LessThanOrEqual(a, b));
+    }
+
+    private readonly struct GtOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a > b ? T.One : T.Zero;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(Vector256.GreaterThan(a, b));
+    }
+
+    private readonly struct GeOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => a >= b ? T.One : T.Zero;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(Vector256.GreaterThanOrEqual(a, b));
     }
 
     /// <summary>y = cond != 0 ? a : b over broadcast, strided operands; y contiguous.</summary>
@@ -100,65 +233,5 @@ public static unsafe class Elementwise
         int s = 1;
         for (int i = shape.Length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
         return strides;
-    }
-
-    /// <summary>The scalar definition of each op; the vector paths must agree with it.</summary>
-    public static T Apply<T>(BinaryOp op, T a, T b) where T : INumber<T> => op switch
-    {
-        BinaryOp.Add => a + b,
-        BinaryOp.Sub => a - b,
-        BinaryOp.Mul => a * b,
-        BinaryOp.Div => a / b,
-        BinaryOp.Maximum => T.IsNaN(a) || T.IsNaN(b) ? a + b : T.Max(a, b),
-        BinaryOp.Minimum => T.IsNaN(a) || T.IsNaN(b) ? a + b : T.Min(a, b),
-        BinaryOp.Pow => T.CreateTruncating(Math.Pow(double.CreateTruncating(a), double.CreateTruncating(b))),
-        BinaryOp.Equal => a == b ? T.One : T.Zero,
-        BinaryOp.NotEqual => a != b ? T.One : T.Zero,
-        BinaryOp.Less => a < b ? T.One : T.Zero,
-        BinaryOp.LessEqual => a <= b ? T.One : T.Zero,
-        BinaryOp.Greater => a > b ? T.One : T.Zero,
-        BinaryOp.GreaterEqual => a >= b ? T.One : T.Zero,
-        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op"),
-    };
-
-    // Contiguous-with-contiguous and contiguous-with-scalar rows of the arithmetic ops go through
-    // TensorPrimitives, which picks AVX-512/AVX2 code at run time.
-    private static bool TryVectorRow<T>(BinaryOp op, T* a, int sa, T* b, int sb, Span<T> y) where T : unmanaged, INumber<T>
-    {
-        int n = y.Length;
-        if (sa == 1 && sb == 1)
-        {
-            var x = new ReadOnlySpan<T>(a, n); var z = new ReadOnlySpan<T>(b, n);
-            switch (op)
-            {
-                case BinaryOp.Add: TensorPrimitives.Add(x, z, y); return true;
-                case BinaryOp.Sub: TensorPrimitives.Subtract(x, z, y); return true;
-                case BinaryOp.Mul: TensorPrimitives.Multiply(x, z, y); return true;
-                case BinaryOp.Div when typeof(T) == typeof(float) || typeof(T) == typeof(double): TensorPrimitives.Divide(x, z, y); return true;
-            }
-        }
-        else if (sa == 1 && sb == 0)
-        {
-            var x = new ReadOnlySpan<T>(a, n);
-            switch (op)
-            {
-                case BinaryOp.Add: TensorPrimitives.Add(x, *b, y); return true;
-                case BinaryOp.Sub: TensorPrimitives.Subtract(x, *b, y); return true;
-                case BinaryOp.Mul: TensorPrimitives.Multiply(x, *b, y); return true;
-                case BinaryOp.Div when typeof(T) == typeof(float) || typeof(T) == typeof(double): TensorPrimitives.Divide(x, *b, y); return true;
-            }
-        }
-        else if (sa == 0 && sb == 1)
-        {
-            var z = new ReadOnlySpan<T>(b, n);
-            switch (op)
-            {
-                case BinaryOp.Add: TensorPrimitives.Add(z, *a, y); return true;
-                case BinaryOp.Sub: TensorPrimitives.Subtract(*a, z, y); return true;
-                case BinaryOp.Mul: TensorPrimitives.Multiply(z, *a, y); return true;
-                case BinaryOp.Div when typeof(T) == typeof(float) || typeof(T) == typeof(double): TensorPrimitives.Divide(*a, z, y); return true;
-            }
-        }
-        return false;
     }
 }
