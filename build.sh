@@ -45,8 +45,11 @@ case "$verb" in
     ;;
   demo)
     shift || true
-    # The main job: the Keras tutorial CNN on Fashion-MNIST (Debian's dataset-fashion-mnist).
-    if [ $# -eq 0 ] && [ ! -d /usr/share/datasets/fashion-mnist ]; then apt_install dataset-fashion-mnist; fi
+    # The main job is the Keras tutorial CNN on Fashion-MNIST; each example installs its data.
+    case "${1:-cnn}" in
+      cnn|mlp|lstm|transfer) [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist ;;
+      transformer) command -v bible >/dev/null || apt_install bible-kjv bible-kjv-text ;;
+    esac
     dotnet run -c Release --project Examples -- "${@:-cnn}"
     ;;
   pack)

@@ -2,12 +2,16 @@ using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
 
-/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --out DIR.</summary>
+/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE.</summary>
 sealed class ExampleOptions
 {
     public string DataDirectory { get; private set; } = "/usr/share/datasets/fashion-mnist";
     public int? Epochs { get; private set; }
     public int? MaxExamples { get; private set; }
+    /// <summary>Optimizer steps (per epoch) for the examples with their own training loop (transformer, seq2seq).</summary>
+    public int? Steps { get; private set; }
+    /// <summary>Whether --data was given (the CIFAR-10 example has no default directory).</summary>
+    public bool DataGiven { get; private set; }
     public string OutputDirectory { get; private set; } = "artifacts/examples";
     public string? TextFile { get; private set; }
 
@@ -19,12 +23,13 @@ sealed class ExampleOptions
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
             switch (args[i])
             {
-                case "--data": o.DataDirectory = Value(); break;
+                case "--data": o.DataDirectory = Value(); o.DataGiven = true; break;
                 case "--epochs": o.Epochs = int.Parse(Value()); break;
                 case "--limit": o.MaxExamples = int.Parse(Value()); break;
+                case "--steps": o.Steps = int.Parse(Value()); break;
                 case "--out": o.OutputDirectory = Value(); break;
                 case "--text": o.TextFile = Value(); break;
-                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --out DIR, --text FILE)");
+                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE)");
             }
         }
         return o;

@@ -70,9 +70,15 @@ public static class Idx
         if (imageShape[0] != labelShape[0])
             throw new InvalidDataException($"Idx: '{imagesPath}' has {imageShape[0]} images but '{labelsPath}' has {labelShape[0]} labels; they should match.");
 
-        var images = new float[pixels.Length];
-        for (int i = 0; i < pixels.Length; i++) images[i] = pixels[i] / 255f;
+        // Convert straight into the tensor's host memory: a float[] staging copy would add
+        // 4 bytes per pixel (188 MB for Fashion-MNIST's training set) to the peak footprint.
+        var images = Tensor.Empty([imageShape[0], 1, imageShape[1], imageShape[2]], DType.Float32, Device.Cpu);
+        unsafe
+        {
+            var destination = new Span<float>((void*)images.StorageFor("Idx").Handle, pixels.Length);
+            for (int i = 0; i < pixels.Length; i++) destination[i] = pixels[i] / 255f;
+        }
         var labels = Array.ConvertAll(labelBytes, b => (long)b);
-        return new TensorDataset(Tensor.FromArray(images, imageShape[0], 1, imageShape[1], imageShape[2]), Tensor.FromArray(labels));
+        return new TensorDataset(images, Tensor.FromArray(labels));
     }
 }

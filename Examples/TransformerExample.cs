@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Tensorium;
+using Tensorium.Data;
+using Tensorium.Layers;
+using Tensorium.Optim;
+
+/// <summary>
+/// A small causal Transformer character language model (GPT-style, pre-norm) on the King James
+/// Bible (Debian's bible-kjv-text, read through the <c>bible</c> command) or any --text FILE.
+/// Token embedding + learned positions, 2 encoder blocks run with a causal mask (d_model 128,
+/// 4 heads, feed-forward 512, GELU), a final LayerNorm and a linear read-out; AdamW with warm-up
+/// and cosine decay, gradient clipping at 1. Reports validation loss in bits per character and
+/// samples a few lines at temperature 0.8 at the end.
+/// </summary>
+static class TransformerExample
+{
+    const int Context = 64, DModel = 128, Heads = 4, NumLayers = 2, FeedForward = 512, BatchSize = 32;
+    const int ValidationBatches = 8;
+
+    /// <summary>The language model: [B, T] token ids to [B, T, vocab] logits; position t only sees tokens 0..t.</summary>
+    sealed class CharTransformer : Module
+    {
+        private readonly Embedding _tokens;
+        private readonly LearnedPositionalEncoding _positions;
+        private readonly TransformerEncoder _blocks;
+        private readonly LayerNorm _norm;
+        private readonly Linear _head;
+
+        public CharTransformer(int vocab, Generator g)
+        {
+            _tokens = RegisterModule("tok_emb", new Embedding(vocab, DModel, generator: g));
+            _positions = RegisterModule("pos_emb", new LearnedPositionalEncoding(Context, DModel, generator: g));
+            _blocks = RegisterModule("blocks", new TransformerEncoder(
+                _ => new TransformerEncoderLayer(DModel, Heads, FeedForward, dropout: 0, activation: "gelu", normFirst: true, generator: g), NumLayers));
+            _norm = RegisterModule("ln_f", new LayerNorm(DModel));
+            _head = RegisterModule("head", new Linear(DModel, vocab, generator: g));
+        }
+
+        public override Tensor Forward(Tensor ids)
+        {
+            using var tokens = _tokens.Forward(ids);
+            using var x = _positions.Forward(tokens);
+            using var h = _blocks.Forward(x, isCausal: true);
+            using var normed = _norm.Forward(h);
+            return _head.Forward(normed);
+        }
+    }
+
+    public static int Run(ExampleOptions options)
+    {
+        string? text = LoadText(options);
+        if (text == null) return 2;
+        if (options.MaxExamples is int limit && limit < text.Length) text = text[..limit];
+        int split = (int)(text.Length * 0.9);
+        if (split < Context + 1 || text.Length - split < Context + 1)
+        {
+            Console.Error.WriteLine($"transformer: the text has {text.Length} characters; need at least {10 * (Context + 1)} for training and validation windows of {Context}.");
+            return 2;
+        }
+        var tokenizer = new CharTokenizer(text);
+        long[] trainIds = tokenizer.Encode(text[..split]), validIds = tokenizer.Encode(text[split..]);
+        Console.WriteLine($"{text.Length:N0} characters, vocabulary of {tokenizer.VocabSize}; {trainIds.Length:N0} for training, {validIds.Length:N0} for validation");
+
+        int epochs = options.Epochs ?? 4, stepsPerEpoch = options.Steps ?? 125, totalSteps = epochs * stepsPerEpoch;
+        using var model = new CharTransformer(tokenizer.VocabSize, new Generator(1234));
+        Console.WriteLine($"model: {NumLayers} blocks, d_model {DModel}, {Heads} heads, context {Context}: {model.ParameterCount():N0} parameters");
+        using var optimizer = new AdamW(model.Parameters(), learningRate: 2e-3, beta2: 0.99, weightDecay: 0.01);
+        int warmup = Math.Min(100, totalSteps / 10);
+        var schedule = new LinearWarmup(optimizer, warmup, then: new CosineAnnealing(2e-3, Math.Max(1, totalSteps - warmup), etaMin: 2e-4), startFactor: 0.1);
+
+        var random = new Random(7);
+        var validationBatches = MakeValidationBatches(validIds);
+        Console.WriteLine($"training {epochs} x {stepsPerEpoch} steps of {BatchSize} windows of {Context} characters; validation on {ValidationBatches * BatchSize} fixed windows");
+        Console.WriteLine($"before training: validation {Bpc(Validate(model, validationBatches)):F3} bits/char (uniform guessing: {Math.Log2(tokenizer.VocabSize):F3})");
+        var clock = Stopwatch.StartNew();
+        double lastValidation = double.NaN;
+        int step = 0;
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            double lossSum = 0;
+            int lossCount = 0;
+            for (int s = 0; s < stepsPerEpoch; s++)
+            {
+                var (x, y) = RandomBatch(trainIds, random);
+                using (x)
+                using (y)
+                using (new TensorScope())
+                {
+                    var logits = model.Forward(x);
+                    var loss = logits.CrossEntropy(y);
+                    optimizer.ZeroGrad();
+                    loss.Backward();
+                    GradClip.ClipGradNorm(model.Parameters(), 1.0);
+                    optimizer.Step();
+                    schedule.Step();
+                    lossSum += loss.Item();
+                    lossCount++;
+                }
+                step++;
+                if (step % 25 == 0 || step == totalSteps)
+                {
+                    double seconds = clock.Elapsed.TotalSeconds;
+                    Console.WriteLine($"step {step,5}/{totalSteps}  train {Bpc(lossSum / lossCount):F3} bits/char  lr {optimizer.LearningRate:E2}  " +
+                        $"{(double)step * BatchSize * Context / seconds:N0} chars/s  {seconds:F0} s");
+                    lossSum = 0;
+                    lossCount = 0;
+                }
+            }
+            lastValidation = Bpc(Validate(model, validationBatches));
+            Console.WriteLine($"epoch {epoch}/{epochs}: validation {lastValidation:F3} bits/char");
+        }
+        foreach (var (x, y) in validationBatches) { x.Dispose(); y.Dispose(); }
+        Console.WriteLine($"final validation loss {lastValidation:F3} bits/char after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        string path = Path.Combine(options.OutputDirectory, "transformer.safetensors");
+        Checkpoint.Save(path, model, metadata: new Dictionary<string, string>
+        {
+            ["alphabet"] = tokenizer.Alphabet,
+            ["context"] = Context.ToString(),
+            ["validation_bits_per_char"] = lastValidation.ToString("F4", System.Globalization.CultureInfo.InvariantCulture),
+        });
+        Console.WriteLine($"saved the model to {path} (the tokenizer's alphabet is in its metadata)");
+
+        Console.WriteLine("\nSamples (temperature 0.8, seed 42):");
+        var generator = new Generator(42);
+        string[] prompts = ["In the beginning ", "And Jesus said unto them, ", "The LORD is my "];
+        if (!prompts.All(p => p.All(c => tokenizer.Alphabet.Contains(c))))
+            prompts = [.. Enumerable.Range(0, 3).Select(i => text[(split + i * (text.Length - split) / 3)..][..Math.Min(16, text.Length - split - i * (text.Length - split) / 3)])];
+        foreach (var prompt in prompts)
+            Console.WriteLine($"  {Sample(model, tokenizer, prompt, 160, 0.8, generator).ReplaceLineEndings(" / ")}");
+        return 0;
+    }
+
+    /// <summary>The --text file, or the King James Bible from the <c>bible</c> command (one verse a line, references removed).</summary>
+    static string? LoadText(ExampleOptions options)
+    {
+        if (options.TextFile != null)
+        {
+            if (!File.Exists(options.TextFile))
+            {
+                Console.Error.WriteLine($"transformer: --text file '{options.TextFile}' does not exist.");
+                return null;
+            }
+            Console.WriteLine($"Reading {options.TextFile}");
+            return File.ReadAllText(options.TextFile);
+        }
+        Console.WriteLine("Reading the King James Bible (bible -f Gen1:1-Rev22:21)");
+        try
+        {
+            var info = new ProcessStartInfo("bible", ["-f", "Gen1:1-Rev22:21"]) { RedirectStandardOutput = true, UseShellExecute = false };
+            using var process = Process.Start(info)!;
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0 || output.Length == 0) throw new InvalidOperationException($"bible exited with code {process.ExitCode}");
+            // "Ge1:1 In the beginning ..." -> "In the beginning ..."
+            return Regex.Replace(output, @"^\S+?\d+:\d+ ", "", RegexOptions.Multiline);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"transformer: could not run the 'bible' command ({e.Message}). Install it with " +
+                "'sudo apt-get install -y bible-kjv bible-kjv-text', or train on your own text with --text FILE.");
+            return null;
+        }
+    }
+
+    static double Bpc(double natsPerChar) => natsPerChar / Math.Log(2);
+
+    /// <summary>BatchSize random windows: inputs ids[o..o+T) and targets ids[o+1..o+T+1).</summary>
+    static (Tensor X, Tensor Y) RandomBatch(long[] ids, Random random)
+    {
+        var offsets = new int[BatchSize];
+        for (int b = 0; b < BatchSize; b++) offsets[b] = random.Next(ids.Length - Context - 1);
+        return Windows(ids, offsets);
+    }
+
+    static (Tensor X, Tensor Y) Windows(long[] ids, int[] offsets)
+    {
+        var x = new long[offsets.Length * Context];
+        var y = new long[offsets.Length * Context];
+        for (int b = 0; b < offsets.Length; b++)
+        {
+            Array.Copy(ids, offsets[b], x, b * Context, Context);
+            Array.Copy(ids, offsets[b] + 1, y, b * Context, Context);
+        }
+        return (Tensor.FromArray(x, offsets.Length, Context), Tensor.FromArray(y, offsets.Length, Context));
+    }
+
+    /// <summary>Fixed validation windows spread evenly over the validation text.</summary>
+    static List<(Tensor X, Tensor Y)> MakeValidationBatches(long[] ids)
+    {
+        int count = ValidationBatches * BatchSize;
+        long span = ids.Length - Context - 1;
+        var offsets = Enumerable.Range(0, count).Select(i => (int)(span * i / count)).ToArray();
+        return [.. offsets.Chunk(BatchSize).Select(chunk => Windows(ids, chunk))];
+    }
+
+    /// <summary>Mean cross-entropy (nats per character) over the validation windows.</summary>
+    static double Validate(CharTransformer model, List<(Tensor X, Tensor Y)> batches)
+    {
+        model.Eval();
+        double sum = 0;
+        using (Tape.NoGrad())
+            foreach (var (x, y) in batches)
+                using (new TensorScope())
+                    sum += model.Forward(x).CrossEntropy(y).Item();
+        model.Train();
+        return sum / batches.Count;
+    }
+
+    /// <summary>Continues <paramref name="prompt"/> by <paramref name="length"/> characters, each drawn from softmax(logits / temperature).</summary>
+    static string Sample(CharTransformer model, CharTokenizer tokenizer, string prompt, int length, double temperature, Generator generator)
+    {
+        var ids = tokenizer.Encode(prompt).ToList();
+        model.Eval();
+        using (Tape.NoGrad())
+            for (int i = 0; i < length; i++)
+                using (new TensorScope())
+                {
+                    var window = ids.Skip(Math.Max(0, ids.Count - Context)).ToArray();
+                    var logits = model.Forward(Tensor.FromArray(window, 1, window.Length));
+                    var last = logits.Narrow(1, window.Length - 1, 1).Reshape(-1).ToArray<float>();
+                    double max = last.Max();
+                    var weights = last.Select(l => Math.Exp((l - max) / temperature)).ToArray();
+                    double u = Tensor.Uniform([1], 0, 1, generator).ToArray<float>()[0] * weights.Sum();
+                    int next = 0;
+                    for (double acc = weights[0]; acc < u && next < weights.Length - 1; acc += weights[++next]) { }
+                    ids.Add(next);
+                }
+        model.Train();
+        return tokenizer.Decode(ids.ToArray());
+    }
+}
