@@ -1,0 +1,132 @@
+using Tensorium.Layers;
+
+namespace Tensorium.Tests.Layers;
+
+/// <summary>The Module base and the basic layers: shapes, parameters, modes, state dicts, freezing, summaries, gradients.</summary>
+public class ModuleTests
+{
+    private static Sequential Net() => new(
+        new Conv2D(2, 3, 3, padding: "same", generator: new Generator(1)), new ReLU(), new MaxPool2D(2),
+        new Flatten(), new Linear(3 * 2 * 2, 4, generator: new Generator(2)));
+
+    [Test]
+    public void ParametersHaveDottedNamesAndShapes()
+    {
+        using var net = Net();
+        var names = net.NamedParameters().Select(p => $"{p.Name}{Layout.Format(p.Parameter.Layout.Shape)}").ToArray();
+        Assert.That(names, Is.EqualTo(new[] { "0.weight[3, 2, 3, 3]", "0.bias[3]", "4.weight[4, 12]", "4.bias[4]" }));
+        Assert.That(net.ParameterCount(), Is.EqualTo(3 * 2 * 9 + 3 + 48 + 4));
+        Assert.That(net.Parameters().All(p => p.RequiresGrad));
+    }
+
+    [Test]
+    public void LinearMatchesXWtPlusB()
+    {
+        using var layer = new Linear(3, 2, generator: new Generator(5));
+        using var x = Reference.Random([4, 3], Device.Cpu, 6);
+        using var y = layer.Forward(x);
+        var w = layer.Weight.ToDoubleArray(); var b = layer.Bias!.ToDoubleArray(); var xs = x.ToDoubleArray();
+        var expected = Enumerable.Range(0, 8).Select(i => b[i % 2] + Enumerable.Range(0, 3).Sum(k => xs[i / 2 * 3 + k] * w[i % 2 * 3 + k])).ToArray();
+        Reference.AssertClose(y.ToDoubleArray(), expected, 1e-6, 1e-5, "linear");
+        double bound = 1 / Math.Sqrt(3);
+        Assert.That(w.Concat(b).All(v => Math.Abs(v) <= bound), "PyTorch's U(-1/sqrt(in), 1/sqrt(in)) init");
+    }
+
+    [Test]
+    public void WholeNetworkGradientCheckInFloat64()
+    {
+        using var net = Net();
+        net.To(DType.Float64);
+        using var x = Reference.Leaf([2, 2, 4, 4], 7);
+        // Check the input gradient through every layer, then each parameter's gradient numerically.
+        Reference.AssertGradients(t => net.Forward(t[0]), x);
+        foreach (var (name, p) in net.NamedParameters())
+        {
+            var values = p.ToArray<double>();
+            // Compare p.Grad with central finite differences of the loss in that parameter.
+            net.ZeroGrad();
+            using (var loss = net.Forward(x).Sum()) loss.Backward();
+            var analytic = p.Grad!.ToArray<double>();
+            for (int i = 0; i < values.Length; i++)
+            {
+                double Loss(double v)
+                {
+                    var copy = (double[])values.Clone(); copy[i] = v;
+                    using (Tape.NoGrad())
+                    {
+                        using var t = Tensor.FromArray(copy, p.Shape);
+                        p.CopyFrom(t);
+                        using var y = net.Forward(x);
+                        using var s = y.Sum();
+                        return s.Item();
+                    }
+                }
+                double numeric = (Loss(values[i] + 1e-6) - Loss(values[i] - 1e-6)) / 2e-6;
+                Assert.That(analytic[i], Is.EqualTo(numeric).Within(1e-5 + 1e-4 * Math.Abs(numeric)), $"{name}[{i}]");
+            }
+            using var original = Tensor.FromArray(values, p.Shape);
+            using (Tape.NoGrad()) p.CopyFrom(original);
+        }
+    }
+
+    [Test]
+    public void DropoutDropsInTrainingAndIsIdentityInEval()
+    {
+        using var dropout = new Dropout(0.5, new Generator(9));
+        using var x = Tensor.Ones([1000]);
+        using var train = dropout.Forward(x);
+        var v = train.ToDoubleArray();
+        Assert.That(v.All(e => e == 0 || e == 2), "kept values are scaled by 1/(1-p)");
+        Assert.That(v.Count(e => e == 0), Is.InRange(400, 600));
+        dropout.Eval();
+        using var eval = dropout.Forward(x);
+        Assert.That(eval.ToDoubleArray(), Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public void ConvSamePaddingKeepsSizeAndRejectsStride()
+    {
+        using var conv = new Conv2D(1, 2, 5, padding: "same");
+        using var x = Tensor.Zeros([1, 1, 7, 9]);
+        using var y = conv.Forward(x);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 1, 2, 7, 9 }));
+        Assert.Throws<ArgumentException>(() => new Conv2D(1, 2, 3, stride: 2, padding: "same"));
+        var e = Assert.Throws<ArgumentException>(() => new Linear(3, 2).Forward(Tensor.Zeros([4, 5])));
+        Assert.That(e!.Message, Does.Contain("Linear").And.Contain("[4, 5]"));
+    }
+
+    [Test]
+    public void FreezeStopsGradientsAndStateDictRoundTrips()
+    {
+        using var a = Net();
+        using var b = Net();
+        using (var x = Reference.Random([1, 2, 4, 4], Device.Cpu, 3))
+        {
+            ((Conv2D)a[0]).Freeze();
+            using var loss = a.Forward(x).Sum();
+            loss.Backward();
+            Assert.That(a[0].Parameters().All(p => p.Grad == null), "frozen layer gets no gradient");
+            Assert.That(a[4].Parameters().All(p => p.Grad != null));
+            Assert.That(a.ParameterCount(trainableOnly: true), Is.EqualTo(52));
+        }
+        var state = a.StateDict();
+        using (Tape.NoGrad()) a[4].Parameters().First().CopyFrom(Tensor.Full([4, 12], 0.25));
+        b.LoadStateDict(a.StateDict());
+        Assert.That(b[4].Parameters().First().ToDoubleArray(), Is.All.EqualTo(0.25));
+        foreach (var t in state.Values) t.Dispose();
+
+        var wrong = new Dictionary<string, Tensor> { ["4.weight"] = Tensor.Zeros([3, 12]) };
+        var before = b[4].Parameters().First().ToDoubleArray();
+        var e = Assert.Throws<ArgumentException>(() => b.LoadStateDict(wrong, strict: false));
+        Assert.That(e!.Message, Does.Contain("4.weight").And.Contain("[3, 12]"));
+        Assert.That(b[4].Parameters().First().ToDoubleArray(), Is.EqualTo(before), "a rejected load changes nothing");
+    }
+
+    [Test]
+    public void SummaryListsLayersShapesAndCounts()
+    {
+        using var net = Net();
+        string summary = net.Summary(1, 2, 4, 4);
+        Assert.That(summary, Does.Contain("(Conv2D)").And.Contain("(None, 3, 4, 4)").And.Contain("(None, 12)").And.Contain("Total params: 109"));
+    }
+}
