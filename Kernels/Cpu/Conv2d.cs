@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Tensorium.Kernels.Cpu;
 
@@ -23,19 +24,33 @@ namespace Tensorium.Kernels.Cpu;
 /// <para>
 /// Small images (the usual CNN case) are processed a group at a time: the group's im2col
 /// matrices are built in parallel, one image per thread (so col2im's scatter-add never crosses
-/// threads), then one batched GEMM does the whole group. An image too large for the scratch
-/// budget is processed alone, its matrix built a slab of columns at a time, with the threads
-/// working inside the GEMM. Scratch comes from a per-thread buffer that is reused across calls.
+/// threads). When an output plane has few pixels (121 for 13x13, 9 for 5x5) the group's
+/// matrices are laid side by side and ONE wide GEMM does the whole group, because per-image
+/// products that narrow run far below the GEMM's peak; its channel-major result is then reordered
+/// to NCHW. Larger planes get one GEMM per image, written in place. A first layer with few filter
+/// taps (1 channel, 3x3) skips the GEMM in the forward and weight-gradient passes for direct
+/// loops, since an inner or outer dimension of 9 is a shape the GEMM handles poorly. An image too
+/// large for the scratch budget is processed alone, its matrix built a slab of columns at a time,
+/// with the threads working inside the GEMM. Scratch comes from a per-thread buffer that is
+/// reused across calls.
 /// </para>
 /// </remarks>
 public static unsafe class Conv2d
 {
+    /// <summary>
+    /// Output planes smaller than this many pixels go through one wide GEMM per group of images
+    /// (per-image GEMMs would be too narrow); larger ones take one GEMM per image, which is
+    /// already wide and needs no reordering of its result.
+    /// </summary>
+    private const int WideBelowPixels = 256;
+
     /// <summary>Scratch budget for one im2col slab, in elements (1 MiB of float, 2 MiB of double).</summary>
     private const int SlabElements = 1 << 18;
 
     /// <summary>
-    /// Scratch budget for the im2col matrices of a group of small images, in elements (8 MiB of
-    /// float): a whole MNIST-sized batch fits, and the buffer is kept per thread, so not more.
+    /// Scratch budget for the wide matrices of a group of small images, in elements (8 MiB of
+    /// float): half an MNIST-sized batch of conv 32->64 on 13x13 fits (already a GEMM thousands of
+    /// columns wide, so larger groups gain nothing), and the buffer is kept per thread, so not more.
     /// </summary>
     private const long GroupElements = 1 << 21;
 
@@ -69,11 +84,12 @@ public static unsafe class Conv2d
 
     // ---------------------------------------------------------------- the three passes
     //
-    // Two regimes, chosen by how big one image's im2col matrix is:
-    //  * small images (the usual CNN case): build the matrices of a group of images at once, one
-    //    image per thread, then hand the whole group to one batched (or one big) GEMM, which
-    //    spreads the group over the threads itself. Parallelising only at one level avoids nested
-    //    thread pools fighting over the same cores.
+    // Regimes, chosen by the shape (see the class remarks):
+    //  * few filter taps (forward, weight gradient): direct loops, parallel over images.
+    //  * small images: build the matrices of a group of images at once, one image per thread,
+    //    then hand the whole group to one wide GEMM (small planes) or one batched GEMM (larger
+    //    planes), which spreads the work over the threads itself. Parallelising only at one level
+    //    avoids nested thread pools fighting over the same cores.
     //  * an image too big for the scratch budget: one image at a time, its matrix built in slabs
     //    of columns, and the parallelism comes from inside each (large) GEMM.
 
@@ -89,9 +105,44 @@ public static unsafe class Conv2d
             // A 1x1 stride-1 filter reads each pixel once: the image [InC, H*W] already is "col".
             MatMulBatched(g.Batch, false, false, outC, p, k, weight, k, 0, input, p, inImage, y: output, ldc: p, strideC: outImage);
         }
+        else if (k <= FewTapsMax && colImage <= GroupElements && p >= Vector256<T>.Count && Vector256.IsHardwareAccelerated)
+        {
+            // Few taps (a first layer): a GEMM with an inner dimension of 9 spends more on packing
+            // and on storing its output than on arithmetic, so compute each image directly.
+            CpuParallel.For(g.Batch, n =>
+            {
+                T* col = ThreadScratch<T>.Get(colImage); // this worker thread's own buffer
+                Im2Col(g, input + n * inImage, col, 0, p, p);
+                ForwardFewTaps(col, k, p, weight, bias, outC, output + n * outImage);
+            }, outImage * k);
+            return; // bias already added
+        }
+        else if (p < WideBelowPixels && colImage + outImage <= GroupElements)
+        {
+            // The group's im2col matrices side by side, col[K, count*P], make ONE wide GEMM
+            // wide[OutC, count*P] = weight * col. A per-image product has only P columns (121 for
+            // a 13x13 image, 9 for 5x5), too few for the GEMM's 16-column tiles to run at speed;
+            // the wide one runs near peak. Its result is channel-major across images, so a cheap
+            // reorder (with the bias add fused in) writes NCHW.
+            int group = GroupSize(g.Batch, colImage + outImage);
+            for (int n0 = 0; n0 < g.Batch; n0 += group)
+            {
+                int count = Math.Min(group, g.Batch - n0), width = count * p;
+                T* col = ThreadScratch<T>.Get(((long)k + outC) * width);
+                T* wide = col + (long)k * width;
+                T* x = input + n0 * inImage;
+                CpuParallel.For(count, i => Im2Col(g, x + i * inImage, col + i * p, 0, p, width), colImage);
+                MatMul(false, false, outC, width, k, weight, k, col, width, false, wide, width);
+                T* y = output + n0 * outImage;
+                CpuParallel.For(count, i => UnpackImage(wide + i * p, width, y + i * outImage, p, outC, bias), outImage);
+            }
+            return; // bias already added
+        }
         else if (colImage <= GroupElements)
         {
-            int group = (int)Math.Min(g.Batch, GroupElements / colImage);
+            // Images of many pixels: each image's own GEMM is already wide, so write it straight
+            // into the output, sparing the wide path's reorder.
+            int group = GroupSize(g.Batch, colImage);
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
                 int count = Math.Min(group, g.Batch - n0);
@@ -144,9 +195,34 @@ public static unsafe class Conv2d
             // dx[InC, H*W] = weightᵀ[InC, OutC] * dy[OutC, H*W], written directly.
             MatMulBatched(g.Batch, true, false, k, p, outC, weight, k, 0, gradOutput, p, outImage, y: gradInput, ldc: p, strideC: inImage);
         }
+        else if (p < WideBelowPixels && colImage + outImage <= GroupElements)
+        {
+            // As in the forward pass, one wide GEMM for the whole group: lay the group's output
+            // gradients side by side, dyWide[OutC, count*P], then d col[K, count*P] = weightᵀ * dyWide,
+            // then col2im each image's block of columns (one image per thread, so no two threads
+            // ever add onto the same pixel).
+            int group = GroupSize(g.Batch, colImage + outImage);
+            for (int n0 = 0; n0 < g.Batch; n0 += group)
+            {
+                int count = Math.Min(group, g.Batch - n0), width = count * p;
+                T* col = ThreadScratch<T>.Get(((long)k + outC) * width);
+                T* dyWide = col + (long)k * width;
+                T* dy = gradOutput + n0 * outImage;
+                CpuParallel.For(count, i => PackImage(dy + i * outImage, p, outC, dyWide + i * p, width), outImage);
+                MatMul(true, false, k, width, outC, weight, k, dyWide, width, false, col, width);
+                T* dx = gradInput + (long)n0 * inImage;
+                CpuParallel.For(count, i =>
+                {
+                    // col2im adds, and stride/padding may leave pixels no filter touched: start from zero.
+                    new Span<T>(dx + (long)i * inImage, inImage).Clear();
+                    Col2ImAdd(g, col + i * p, dx + (long)i * inImage, 0, p, width);
+                }, colImage);
+            }
+        }
         else if (colImage <= GroupElements)
         {
-            int group = (int)Math.Min(g.Batch, GroupElements / colImage);
+            // Images of many pixels: per-image GEMMs are wide enough, and read dy where it lies.
+            int group = GroupSize(g.Batch, colImage);
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
                 int count = Math.Min(group, g.Batch - n0);
@@ -156,7 +232,6 @@ public static unsafe class Conv2d
                 T* dx = gradInput + (long)n0 * inImage;
                 CpuParallel.For(count, i =>
                 {
-                    // col2im adds, and stride/padding may leave pixels no filter touched: start from zero.
                     new Span<T>(dx + (long)i * inImage, inImage).Clear();
                     Col2ImAdd(g, col + i * colImage, dx + (long)i * inImage, 0, p, p);
                 }, colImage);
@@ -188,13 +263,18 @@ public static unsafe class Conv2d
         long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
         long perImage = (long)k * p + outImage; // this image's columns of col and of dy
 
+        long chunkElements = (long)k * p + (long)outC * k; // one chunk's im2col matrix and partial sum
+        if (k <= FewTapsMax && chunkElements <= GroupElements)
+        {
+            BackwardWeightFewTaps(g, input, gradOutput, gradWeight, chunkElements);
+        }
         // d weight[OutC, K] = sum over images of dy[OutC, P] * colᵀ[P, K]. Laying a group of images
         // side by side, col as [K, group*P] and dy as [OutC, group*P], turns that sum into the
         // inner dimension of ONE GEMM: no per-thread partial sums, and the GEMM's fixed summation
         // order makes the result deterministic. Groups accumulate into gradWeight in order.
-        if (perImage <= GroupElements)
+        else if (perImage <= GroupElements)
         {
-            int group = (int)Math.Min(batch, GroupElements / perImage);
+            int group = GroupSize(batch, perImage);
             bool accumulate = false;
             for (int n0 = 0; n0 < batch; n0 += group)
             {
@@ -210,8 +290,7 @@ public static unsafe class Conv2d
                             new ReadOnlySpan<T>(input + n * inImage + (long)r * p, p).CopyTo(new Span<T>(col + (long)r * width + i * p, p));
                     else
                         Im2Col(g, input + n * inImage, col + i * p, 0, p, width);
-                    for (int oc = 0; oc < outC; oc++)
-                        new ReadOnlySpan<T>(gradOutput + n * outImage + (long)oc * p, p).CopyTo(new Span<T>(dyWide + (long)oc * width + i * p, p));
+                    PackImage(gradOutput + n * outImage, p, outC, dyWide + i * p, width);
                 }, perImage);
                 MatMul(false, true, outC, k, width, dyWide, width, col, width, accumulate, gradWeight, k);
                 accumulate = true;
@@ -246,6 +325,215 @@ public static unsafe class Conv2d
         }
     }
 
+    // ---------------------------------------------------------------- few filter taps
+
+    /// <summary>
+    /// Largest im2col row count (InC*KH*KW) for which the weight gradient is computed by
+    /// <see cref="BackwardWeightFewTaps{T}"/> rather than a GEMM.
+    /// </summary>
+    private const int FewTapsMax = 32;
+
+    /// <summary>Most image chunks <see cref="BackwardWeightFewTaps{T}"/> splits the batch into.</summary>
+    private const int FewTapsChunks = 16;
+
+    /// <summary>
+    /// d weight[OutC, K] for a first layer with few taps (1 input channel and a 3x3 filter gives
+    /// K = 9). As a GEMM that is an output only 9 wide with an inner dimension of N*P, a shape a
+    /// GEMM's 16-column register tiles waste half of, after packing the whole inner dimension.
+    /// Here it is OutC*K dot products of length P per image, run straight from each image's
+    /// output gradient and im2col rows with no packing and no copy of the gradient.
+    /// </summary>
+    /// <remarks>
+    /// The batch is split into a fixed number of chunks of consecutive images (set by the shape,
+    /// not the thread count); each chunk sums its images in order into its own partial, and the
+    /// partials are added in chunk order, so the result is the same on every run, whatever the
+    /// thread count.
+    /// </remarks>
+    private static void BackwardWeightFewTaps<T>(in Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight, long chunkElements)
+        where T : unmanaged, INumber<T>
+    {
+        int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
+        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
+        int chunks = (int)Math.Min(Math.Min(batch, FewTapsChunks), GroupElements / chunkElements);
+        T* scratch = ThreadScratch<T>.Get(chunks * chunkElements); // taken before the workers start
+        Conv2dGeometry geometry = g; // lambdas cannot capture an in parameter
+        CpuParallel.For(chunks, c =>
+        {
+            T* col = scratch + c * chunkElements, partial = col + (long)k * p;
+            new Span<T>(partial, outC * k).Clear();
+            int first = (int)((long)batch * c / chunks), end = (int)((long)batch * (c + 1) / chunks);
+            for (int n = first; n < end; n++)
+            {
+                Im2Col(geometry, input + n * inImage, col, 0, p, p);
+                DotRowsAdd(gradOutput + n * outImage, outC, col, k, p, partial);
+            }
+        }, (long)batch / chunks * 2L * outC * k * p);
+
+        for (int i = 0; i < outC * k; i++)
+        {
+            T sum = scratch[(long)k * p + i];
+            for (int c = 1; c < chunks; c++) sum += scratch[c * chunkElements + (long)k * p + i];
+            gradWeight[i] = sum;
+        }
+    }
+
+    /// <summary>
+    /// output[oc, x] = bias[oc] + sum over r of weight[oc, r] * col[r, x], for one image with few
+    /// taps (col is [taps, p], p at least one vector). Two vectors of columns at a time share each
+    /// broadcast weight; the last block is moved back to end at p, overlapping the previous one
+    /// (recomputing a few outputs from the same inputs writes the same values).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardFewTaps<T>(T* col, int taps, int p, T* weight, T* bias, int outC, T* output)
+        where T : unmanaged, INumber<T>
+    {
+        int lanes = Vector256<T>.Count;
+        for (int x = 0; x < p; x += 2 * lanes)
+        {
+            int xa = Math.Min(x, p - lanes), xb = Math.Min(x + lanes, p - lanes);
+            T* w = weight;
+            for (int oc = 0; oc < outC; oc++, w += taps)
+            {
+                Vector256<T> accA = bias == null ? default : Vector256.Create(bias[oc]), accB = accA;
+                T* c = col;
+                for (int r = 0; r < taps; r++, c += p)
+                {
+                    var wr = Vector256.Create(w[r]);
+                    accA = MulAdd(wr, Vector256.Load(c + xa), accA);
+                    accB = MulAdd(wr, Vector256.Load(c + xb), accB);
+                }
+                accA.Store(output + (long)oc * p + xa);
+                accB.Store(output + (long)oc * p + xb);
+            }
+        }
+    }
+
+    /// <summary>
+    /// c[i, j] += dot(a row i, b row j) for a [rowsA, length] and b [rowsB, length] (row-major,
+    /// rows length apart) and c [rowsA, rowsB]. Blocks of 4 x 3 rows keep 12 running sums in
+    /// registers, so every vector loaded from a or b feeds 3 or 4 multiply-adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotRowsAdd<T>(T* a, int rowsA, T* b, int rowsB, int length, T* c) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= rowsA; i += 4)
+            {
+                int j = 0;
+                for (; j + 3 <= rowsB; j += 3)
+                    Dot4x3(a + (long)i * length, b + (long)j * length, length, c + (long)i * rowsB + j, rowsB);
+                for (; j < rowsB; j++)
+                    for (int r = i; r < i + 4; r++) c[(long)r * rowsB + j] += Dot(a + (long)r * length, b + (long)j * length, length);
+            }
+        for (; i < rowsA; i++)
+            for (int j = 0; j < rowsB; j++) c[(long)i * rowsB + j] += Dot(a + (long)i * length, b + (long)j * length, length);
+    }
+
+    /// <summary>The 4 x 3 block of <see cref="DotRowsAdd{T}"/>: c[r, s] += dot(a row r, b row s).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4x3<T>(T* a, T* b, int length, T* c, int ldc) where T : unmanaged, INumber<T>
+    {
+        T* a0 = a, a1 = a + length, a2 = a + 2L * length, a3 = a + 3L * length;
+        T* b0 = b, b1 = b + length, b2 = b + 2L * length;
+        Vector256<T> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
+        Vector256<T> s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        int lanes = Vector256<T>.Count, x = 0;
+        for (; x <= length - lanes; x += lanes)
+        {
+            Vector256<T> v0 = Vector256.Load(b0 + x), v1 = Vector256.Load(b1 + x), v2 = Vector256.Load(b2 + x), u;
+            u = Vector256.Load(a0 + x); s00 = MulAdd(u, v0, s00); s01 = MulAdd(u, v1, s01); s02 = MulAdd(u, v2, s02);
+            u = Vector256.Load(a1 + x); s10 = MulAdd(u, v0, s10); s11 = MulAdd(u, v1, s11); s12 = MulAdd(u, v2, s12);
+            u = Vector256.Load(a2 + x); s20 = MulAdd(u, v0, s20); s21 = MulAdd(u, v1, s21); s22 = MulAdd(u, v2, s22);
+            u = Vector256.Load(a3 + x); s30 = MulAdd(u, v0, s30); s31 = MulAdd(u, v1, s31); s32 = MulAdd(u, v2, s32);
+        }
+        T* c1 = c + ldc, c2 = c + 2L * ldc, c3 = c + 3L * ldc;
+        c[0] += Vector256.Sum(s00) + Tail(a0, b0, x, length); c[1] += Vector256.Sum(s01) + Tail(a0, b1, x, length); c[2] += Vector256.Sum(s02) + Tail(a0, b2, x, length);
+        c1[0] += Vector256.Sum(s10) + Tail(a1, b0, x, length); c1[1] += Vector256.Sum(s11) + Tail(a1, b1, x, length); c1[2] += Vector256.Sum(s12) + Tail(a1, b2, x, length);
+        c2[0] += Vector256.Sum(s20) + Tail(a2, b0, x, length); c2[1] += Vector256.Sum(s21) + Tail(a2, b1, x, length); c2[2] += Vector256.Sum(s22) + Tail(a2, b2, x, length);
+        c3[0] += Vector256.Sum(s30) + Tail(a3, b0, x, length); c3[1] += Vector256.Sum(s31) + Tail(a3, b1, x, length); c3[2] += Vector256.Sum(s32) + Tail(a3, b2, x, length);
+    }
+
+    /// <summary>dot(a, b) over [0, length): vector sums, then the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Dot<T>(T* a, T* b, int length) where T : unmanaged, INumber<T>
+    {
+        int x = 0;
+        T sum = T.Zero;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<T> s = default;
+            for (; x <= length - Vector256<T>.Count; x += Vector256<T>.Count)
+                s = MulAdd(Vector256.Load(a + x), Vector256.Load(b + x), s);
+            sum = Vector256.Sum(s);
+        }
+        return sum + Tail(a, b, x, length);
+    }
+
+    /// <summary>Scalar dot product of a and b over [from, length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Tail<T>(T* a, T* b, int from, int length) where T : unmanaged, INumber<T>
+    {
+        T sum = T.Zero;
+        for (int x = from; x < length; x++) sum += a[x] * b[x];
+        return sum;
+    }
+
+    /// <summary>a * b + c, fused into one instruction where the CPU has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MulAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    {
+        if (Fma.IsSupported && typeof(T) == typeof(float))
+            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (Fma.IsSupported && typeof(T) == typeof(double))
+            return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+
+    // ---------------------------------------------------------------- wide-matrix helpers
+
+    /// <summary>
+    /// Images per group when each needs <paramref name="perImage"/> scratch elements: as many as
+    /// the budget allows, then evened out (64 images in groups of 49 would leave a lopsided 15).
+    /// </summary>
+    private static int GroupSize(int batch, long perImage)
+    {
+        int most = (int)Math.Clamp(GroupElements / perImage, 1, batch);
+        int groups = (batch + most - 1) / most;
+        return (batch + groups - 1) / groups;
+    }
+
+    /// <summary>
+    /// Copies one image's [channels, P] block into its columns of a wide [channels, ld] matrix
+    /// (the image's first column at <paramref name="wide"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackImage<T>(T* image, int p, int channels, T* wide, int ld) where T : unmanaged, INumber<T>
+    {
+        for (int c = 0; c < channels; c++)
+            Copy(image + (long)c * p, wide + (long)c * ld, p);
+    }
+
+    /// <summary>
+    /// The reverse of <see cref="PackImage{T}"/>, adding bias[c] to channel c on the way (bias
+    /// may be null): image[c, j] = wide[c, j] + bias[c].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackImage<T>(T* wide, int ld, T* image, int p, int channels, T* bias) where T : unmanaged, INumber<T>
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            T* src = wide + (long)c * ld, dst = image + (long)c * p;
+            if (bias == null) { Copy(src, dst, p); continue; }
+            T value = bias[c];
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (var v = Vector256.Create(value); i <= p - Vector256<T>.Count; i += Vector256<T>.Count)
+                    (Vector256.Load(src + i) + v).Store(dst + i);
+            for (; i < p; i++) dst[i] = src[i] + value;
+        }
+    }
+
     // ---------------------------------------------------------------- im2col / col2im
 
     /// <summary>
@@ -254,9 +542,15 @@ public static unsafe class Conv2d
     /// (oh, ow), the input value that filter tap (c, kh, kw) multiplies, or 0 where that falls in
     /// the padding.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Im2Col<T>(in Conv2dGeometry g, T* image, T* col, int p0, int cols, int ld)
         where T : unmanaged, INumber<T>
     {
+        if (IsPlainWholeImage(g, p0, cols))
+        {
+            Im2ColPlain(g, image, col, ld);
+            return;
+        }
         int h = g.InHeight, w = g.InWidth, ow = g.OutWidth, sw = g.StrideW;
         T* dst = col;
         for (int c = 0; c < g.InChannels; c++)
@@ -301,9 +595,15 @@ public static unsafe class Conv2d
     /// column-gradient matrix onto the input pixel it was copied from; padding entries are dropped.
     /// Overlapping filter windows make several entries land on one pixel, hence "add".
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Col2ImAdd<T>(in Conv2dGeometry g, T* col, T* image, int p0, int cols, int ld)
         where T : unmanaged, INumber<T>
     {
+        if (IsPlainWholeImage(g, p0, cols))
+        {
+            Col2ImAddPlain(g, col, image, ld);
+            return;
+        }
         int h = g.InHeight, w = g.InWidth, ow = g.OutWidth, sw = g.StrideW;
         T* srcRow = col;
         for (int c = 0; c < g.InChannels; c++)
@@ -334,6 +634,79 @@ public static unsafe class Conv2d
                     srcRow += ld;
                 }
         }
+    }
+
+    /// <summary>
+    /// True for the common case the plain loops below handle: a whole image, no padding and
+    /// horizontal stride 1, so every tap reads a full, contiguous input segment per output row.
+    /// </summary>
+    private static bool IsPlainWholeImage(in Conv2dGeometry g, int p0, int cols)
+        => p0 == 0 && cols == g.OutPlane && g.PadH == 0 && g.PadW == 0 && g.StrideW == 1;
+
+    /// <summary>
+    /// <see cref="Im2Col{T}"/> for an unpadded, horizontal-stride-1 whole image. Small images give
+    /// short rows (11 elements for 13x13 with a 3x3 filter) and hundreds of thousands of them per
+    /// batch, so the general path's per-row bookkeeping (a division, the padding bounds) cost as
+    /// much as the copying; here a row is one or two vector copies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2ColPlain<T>(in Conv2dGeometry g, T* image, T* col, int ld) where T : unmanaged, INumber<T>
+    {
+        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight;
+        long rowStep = (long)g.StrideH * w;
+        T* dst = col;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            T* plane = image + (long)c * g.InHeight * w;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++, dst += ld)
+                {
+                    T* src = plane + (long)kh * g.DilationH * w + kw * g.DilationW;
+                    T* d = dst;
+                    for (int y = 0; y < oh; y++, src += rowStep, d += ow)
+                        CopyRow(src, d, ow);
+                }
+        }
+    }
+
+    /// <summary>The reverse of <see cref="Im2ColPlain{T}"/>, adding each column entry onto its pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Col2ImAddPlain<T>(in Conv2dGeometry g, T* col, T* image, int ld) where T : unmanaged, INumber<T>
+    {
+        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight;
+        long rowStep = (long)g.StrideH * w;
+        T* src = col;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            T* plane = image + (long)c * g.InHeight * w;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++, src += ld)
+                {
+                    T* dst = plane + (long)kh * g.DilationH * w + kw * g.DilationW;
+                    T* s = src;
+                    for (int y = 0; y < oh; y++, dst += rowStep, s += ow)
+                        AddTo(s, dst, ow);
+                }
+        }
+    }
+
+    /// <summary>
+    /// Copies a short row. When it is at least one vector long, the last vector is stored at
+    /// count - lanes, overlapping the previous one, instead of finishing element by element
+    /// (rewriting a few elements with the same values is harmless for a copy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int lanes = Vector256<T>.Count;
+        if (!Vector256.IsHardwareAccelerated || count < lanes)
+        {
+            for (int i = 0; i < count; i++) dst[i] = src[i];
+            return;
+        }
+        int j = 0;
+        for (; j < count - lanes; j += lanes) Vector256.Load(src + j).Store(dst + j);
+        Vector256.Load(src + count - lanes).Store(dst + count - lanes);
     }
 
     // Row segments in im2col/col2im are often short (a 13x13 image gives 11-element rows), so

@@ -79,12 +79,16 @@ public readonly record struct Pool2dGeometry(
 /// The backward pass is a gather: every input element sums the gradients of the windows that
 /// cover it and picked it. No element is written twice and no atomics are needed, so the same
 /// algorithm maps onto a GPU thread per element. Any window size and stride works, overlapping
-/// windows included.
+/// windows included. When windows do not overlap (kernel at most the stride, e.g. 2x2 stride 2)
+/// each input element is in at most one window, so a plain scatter of each output's gradient to
+/// its argmax gives the same result with far less work, and is used instead.
 /// </para>
 /// <para>
 /// Planes are independent, so threads split the N*C planes. Inside a plane, a row of outputs is
 /// computed several at a time with 256-bit vectors (stride 1 and 2), and the scalar code handles
-/// the borders where a window touches the padding.
+/// the borders where a window touches the padding. The 2x2, stride-2, unpadded forward pass has its
+/// own loop with no bounds to clip; when its output rows are narrower than a vector it gathers
+/// the window elements of several rows at once.
 /// </para>
 /// </remarks>
 public static unsafe class MaxPool2d
@@ -115,11 +119,140 @@ public static unsafe class MaxPool2d
     {
         g.Validate();
         long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+        if (g is { KernelHeight: 2, KernelWidth: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
+        {
+            int w = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+            if (Avx2.IsSupported && ow < Vector256<T>.Count && outPlane >= Vector256<T>.Count && outPlane <= NarrowPlaneMax)
+            {
+                // Rows narrower than a vector: gather whole planes instead (see Forward2x2Narrow).
+                // Each output's window corner, 2y*W + 2x, is the same for every plane: list it once.
+                int* corner = stackalloc int[(int)outPlane];
+                for (int j = 0; j < outPlane; j++) corner[j] = 2 * (j / ow) * w + 2 * (j % ow);
+                CpuParallel.For(g.Batch * g.Channels,
+                    i => Forward2x2Narrow(input + i * inPlane, w, corner, (int)outPlane, output + i * outPlane, argmax + i * outPlane),
+                    workPerItem: inPlane + outPlane * 4);
+                return;
+            }
+            CpuParallel.For(g.Batch * g.Channels,
+                i => Forward2x2Plane(input + i * inPlane, w, oh, ow, output + i * outPlane, argmax + i * outPlane),
+                workPerItem: inPlane + outPlane * 4);
+            return;
+        }
         CpuParallel.For(g.Batch * g.Channels,
             i => ForwardPlane(g, input + i * inPlane, output + i * outPlane, argmax + i * outPlane),
             workPerItem: inPlane + outPlane * g.KernelHeight * g.KernelWidth);
     }
 
+    /// <summary>
+    /// The common 2x2, stride 2, unpadded pooling of one plane. Every window lies inside the
+    /// input, so there are no bounds to clip, and the four candidates are compared in window order
+    /// (top-left, top-right, bottom-left, bottom-right) with the same rule as the general path:
+    /// a later candidate wins when strictly greater or NaN. Rows of at least one vector of outputs
+    /// take a vector at a time (the last vector moved back to end at the row's end, overlapping);
+    /// narrower rows are done one output at a time (<see cref="Forward2x2Narrow{T}"/> takes most of those).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward2x2Plane<T>(T* plane, int w, int oh, int ow, T* output, int* argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Vector256<T>.Count;
+        // The vector path carries the winner's offset (0, 1, w or w + 1) as a T: exact below 2^24.
+        bool vector = Avx2.IsSupported && ow >= lanes && w < 1 << 23;
+        var right = Vector256<T>.One;
+        var below = Vector256.Create(T.CreateTruncating(w));
+        var belowRight = below + right;
+        for (int y = 0; y < oh; y++)
+        {
+            T* top = plane + 2L * y * w, bottom = top + w, outRow = output + (long)y * ow;
+            int* argRow = argmax + (long)y * ow;
+            int rowStart = 2 * y * w;
+            if (vector)
+            {
+                for (int x = 0; x < ow; x += lanes)
+                {
+                    int b = Math.Min(x, ow - lanes);
+                    Vector256<T> best = LoadEvenLanes(top + 2 * b), offset = Vector256<T>.Zero;
+                    Take(LoadOddLanes(top + 2 * b), right, ref best, ref offset);
+                    Take(LoadEvenLanes(bottom + 2 * b), below, ref best, ref offset);
+                    Take(LoadOddLanes(bottom + 2 * b), belowRight, ref best, ref offset);
+                    best.Store(outRow + b);
+                    StoreIndices(offset, rowStart + 2 * b, 2, argRow + b);
+                }
+                continue;
+            }
+            for (int x = 0; x < ow; x++)
+            {
+                int i = 2 * x;
+                T best = top[i];
+                int offset = 0;
+                T v = top[i + 1];
+                if (v > best || T.IsNaN(v)) { best = v; offset = 1; }
+                v = bottom[i];
+                if (v > best || T.IsNaN(v)) { best = v; offset = w; }
+                v = bottom[i + 1];
+                if (v > best || T.IsNaN(v)) { best = v; offset = w + 1; }
+                outRow[x] = best;
+                argRow[x] = rowStart + i + offset;
+            }
+        }
+    }
+
+    /// <summary>Largest output plane <see cref="Forward2x2Narrow{T}"/> handles (its corner list is on the stack).</summary>
+    private const int NarrowPlaneMax = 4096;
+
+    /// <summary>
+    /// 2x2, stride-2 pooling of a plane whose output rows are narrower than a vector (an 11x11
+    /// input gives rows of 5). One output at a time, the three data-dependent comparisons are
+    /// branches the CPU mispredicts about half the time on real data; instead, take a vector of
+    /// consecutive outputs across row boundaries, gathering each window's four candidates through
+    /// the precomputed window corners, and compare branch-free as the wide path does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward2x2Narrow<T>(T* plane, int w, int* corner, int outPlane, T* output, int* argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Vector256<T>.Count;
+        var right = Vector256<T>.One;
+        var below = Vector256.Create(T.CreateTruncating(w));
+        var belowRight = below + right;
+        for (int j = 0; j < outPlane; j += lanes)
+        {
+            int b = Math.Min(j, outPlane - lanes); // the last block overlaps: recomputing is harmless
+            Vector256<T> best = Gather(plane, corner + b), offset = Vector256<T>.Zero;
+            Take(Gather(plane + 1, corner + b), right, ref best, ref offset);
+            Take(Gather(plane + w, corner + b), below, ref best, ref offset);
+            Take(Gather(plane + w + 1, corner + b), belowRight, ref best, ref offset);
+            best.Store(output + b);
+            if (typeof(T) == typeof(float))
+                (Vector256.ConvertToInt32(offset.AsSingle()) + Vector256.Load(corner + b)).Store(argmax + b);
+            else
+            {
+                Vector256<long> wide = Vector256.ConvertToInt64(offset.AsDouble());
+                (Vector128.Narrow(wide.GetLower(), wide.GetUpper()) + Vector128.Load(corner + b)).Store(argmax + b);
+            }
+        }
+    }
+
+    /// <summary>p[index[lane]] for every lane (AVX2 gather).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Gather<T>(T* p, int* index) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Avx2.GatherVector256((float*)p, Vector256.Load(index), 4).As<float, T>();
+        return Avx2.GatherVector256((double*)p, Vector128.Load(index), 8).As<double, T>();
+    }
+
+    /// <summary>Per lane: when candidate &gt; best or candidate is NaN, best = candidate and offset = candidateOffset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take<T>(Vector256<T> candidate, Vector256<T> candidateOffset, ref Vector256<T> best, ref Vector256<T> offset)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> take = Vector256.GreaterThan(candidate, best) | Vector256.IsNaN(candidate);
+        best = Select(take, candidate, best);
+        offset = Select(take, candidateOffset, offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane<T>(in Pool2dGeometry g, T* plane, T* output, int* argmax)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -316,9 +449,36 @@ public static unsafe class MaxPool2d
     {
         g.Validate();
         long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+        if (g.KernelHeight <= g.StrideH && g.KernelWidth <= g.StrideW)
+        {
+            // Windows do not overlap (kernel 2, stride 2 is the usual case), so each input
+            // element belongs to at most one window and receives at most one gradient: scatter
+            // each output's gradient to its argmax instead of gathering.
+            CpuParallel.For(g.Batch * g.Channels,
+                i => BackwardScatterPlane(gradOutput + i * outPlane, argmax + i * outPlane, (int)outPlane, gradInput + i * inPlane, (int)inPlane),
+                workPerItem: inPlane + outPlane);
+            return;
+        }
         CpuParallel.For(g.Batch * g.Channels,
             i => BackwardPlane(g, gradOutput + i * outPlane, argmax + i * outPlane, gradInput + i * inPlane),
             workPerItem: inPlane * (1 + g.KernelHeight * g.KernelWidth / Math.Max(1, g.StrideH * g.StrideW)));
+    }
+
+    /// <summary>
+    /// One plane's input gradient for non-overlapping windows: zero, then add each output's
+    /// gradient at its argmax, in output order. An argmax outside the plane (never produced by
+    /// <see cref="Forward(in Pool2dGeometry, float*, float*, int*)"/>) is skipped rather than written out of bounds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardScatterPlane<T>(T* gradOut, int* argmax, int outPlane, T* gradIn, int inPlane)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        new Span<T>(gradIn, inPlane).Clear();
+        for (int o = 0; o < outPlane; o++)
+        {
+            int i = argmax[o];
+            if ((uint)i < (uint)inPlane) gradIn[i] += gradOut[o];
+        }
     }
 
     /// <summary>
@@ -332,6 +492,7 @@ public static unsafe class MaxPool2d
     /// windows, which vectorises with plain loads. Each phase is summed into its own short buffer,
     /// then the phases are interleaved back into the row.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardPlane<T>(in Pool2dGeometry g, T* gradOut, int* argmax, T* gradIn)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -413,6 +574,7 @@ public static unsafe class MaxPool2d
     }
 
     /// <summary>row[iw] = phases[q][j] where iw + pad = j*stride + q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InterleavePhases<T>(T* phases, int phaseLength, int stride, int pad, T* row, int width)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -23,6 +23,14 @@ public unsafe class Conv2dKernelTests
         yield return Case(new Conv2dGeometry(2, 3, 5, 5, 2, 5, 5, StrideH: 2, StrideW: 2, PadH: 2, PadW: 2), "kernel-as-big-as-input");
         yield return Case(new Conv2dGeometry(1, 2, 4, 3, 2, 6, 5, PadH: 1, PadW: 1), "kernel-larger-than-input");
         yield return Case(new Conv2dGeometry(2, 3, 11, 8, 2, 3, 3, StrideH: 3, StrideW: 4, PadH: 1, PadW: 0, DilationH: 1, DilationW: 2), "stride-larger-than-kernel");
+        // Unpadded with horizontal stride 1 (the plain im2col path), with a vertical stride and
+        // dilation; K = 8 takes the few-taps paths with leftover rows in both 4 x 3 blocks.
+        yield return Case(new Conv2dGeometry(4, 2, 12, 11, 6, 2, 2, StrideH: 2, DilationH: 2, DilationW: 2), "plain-few-taps-strided-dilated");
+        yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, StrideH: 2, DilationW: 2), "plain-wide-gemm");
+        // 20 images split into 16 uneven chunks for the few-taps weight gradient.
+        yield return Case(new Conv2dGeometry(20, 1, 9, 9, 5, 3, 3), "few-taps-chunks");
+        // Few taps but fewer output pixels than a vector: the wide-GEMM path instead.
+        yield return Case(new Conv2dGeometry(3, 1, 3, 4, 3, 2, 2), "few-taps-tiny-plane");
         // K = 32*25 = 800 rows, 529 pixels: the scratch holds 4 images, so 5 images make 2 groups.
         yield return Case(new Conv2dGeometry(5, 32, 23, 23, 2, 5, 5, PadH: 2, PadW: 2), "several-groups");
         // 800 x 2704 exceeds the group budget: one image at a time, in slabs of 327 columns that

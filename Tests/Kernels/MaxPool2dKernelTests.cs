@@ -22,6 +22,10 @@ public unsafe class MaxPool2dKernelTests
         yield return Case(new Pool2dGeometry(1, 3, 36, 36, 3, 3, 2, 2, 1, 1), "k3s2p1-even");
         yield return Case(new Pool2dGeometry(3, 1, 35, 35, 3, 3, 2, 2, 1, 1), "k3s2p1-odd");
         yield return Case(new Pool2dGeometry(1, 2, 16, 16, 2, 2, 2, 2), "k2s2-row-of-one-vector");
+        // Output rows narrower than a vector (5 and 3 wide): the gathering and the scalar 2x2 paths.
+        yield return Case(new Pool2dGeometry(3, 4, 11, 11, 2, 2, 2, 2), "k2s2-narrow-11x11");
+        yield return Case(new Pool2dGeometry(2, 3, 7, 6, 2, 2, 2, 2), "k2s2-narrow-7x6");
+        yield return Case(new Pool2dGeometry(2, 1, 3, 5, 2, 2, 2, 2), "k2s2-plane-smaller-than-vector");
         yield return Case(new Pool2dGeometry(1, 2, 17, 19, 1, 1, 2, 2), "k1s2");
         yield return Case(new Pool2dGeometry(3, 1, 9, 21, 1, 1, 1, 1), "k1s1");
         yield return Case(new Pool2dGeometry(1, 5, 13, 29, 2, 3, 1, 2, 1, 1), "k2x3-s1x2-p1");
