@@ -45,11 +45,7 @@ static class CifarExample
             using var model = CnnExample.Build(inChannels: 3, imageSize: 32);
             Console.WriteLine(model.Summary(1, 3, 32, 32));
             using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
-            var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
-            var history = trainer.Fit(options.Limit(train), options.Epochs ?? 10, batchSize: 64, validation: options.Limit(test));
-            var result = trainer.Evaluate(test);
-            Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
-            options.SaveOutputs("cifar", model, history);
+            Classification.TrainAndReport("cifar", options, model, optimizer, train, test, defaultEpochs: 10);
         }
         return 0;
     }

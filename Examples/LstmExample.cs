@@ -32,11 +32,7 @@ static class LstmExample
         using var model = Build();
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
-        var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
-        var history = trainer.Fit(options.Limit(train), options.Epochs ?? 5, batchSize: 64, validation: options.Limit(test));
-        var result = trainer.Evaluate(test);
-        Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
-        options.SaveOutputs("lstm", model, history);
+        Classification.TrainAndReport("lstm", options, model, optimizer, train, test, defaultEpochs: 5);
         return 0;
     }
 }

@@ -43,11 +43,7 @@ static class MlpExample
         using var model = Build();
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         using var optimizer = new Tensorium.Optim.Sgd(model.Parameters(), learningRate: 0.01, momentum: 0);
-        var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
-        var history = trainer.Fit(options.Limit(train), options.Epochs ?? 10, batchSize: 64, validation: options.Limit(test));
-        var result = trainer.Evaluate(test);
-        Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
-        options.SaveOutputs("mlp", model, history);
+        Classification.TrainAndReport("mlp", options, model, optimizer, train, test, defaultEpochs: 10);
         return 0;
     }
 }

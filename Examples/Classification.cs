@@ -1,0 +1,17 @@
+using Tensorium;
+using Tensorium.Data;
+using Tensorium.Layers;
+
+/// <summary>The recipe the image classifiers share: cross-entropy, accuracy, batch 64, a test evaluation, saved outputs.</summary>
+static class Classification
+{
+    public static void TrainAndReport(string name, ExampleOptions options, Module model, Tensorium.Optim.Optimizer optimizer,
+        IDataset train, IDataset test, int defaultEpochs)
+    {
+        var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
+        var history = trainer.Fit(options.Limit(train), options.Epochs ?? defaultEpochs, batchSize: 64, validation: options.Limit(test));
+        var result = trainer.Evaluate(test, batchSize: 64);   // the training batch size: the buffer pool then serves both
+        Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
+        options.SaveOutputs(name, model, history);
+    }
+}
