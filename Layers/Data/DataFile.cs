@@ -18,9 +18,27 @@ internal static class DataFile
         if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
         try
         {
-            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+            // The gzip trailer's last 4 bytes hold the uncompressed size (mod 2^32): decompress
+            // straight into an array of that size instead of a growing MemoryStream plus a copy,
+            // which for Fashion-MNIST left ~200 MB of garbage behind. Fall back if it is wrong.
+            int expected = BitConverter.ToInt32(raw, raw.Length - 4);
+            if (raw.Length >= 18 && expected > 0)
+            {
+                var result = new byte[expected];
+                using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+                try
+                {
+                    gzip.ReadExactly(result);
+                    if (gzip.ReadByte() < 0) return result;   // exactly the announced size
+                }
+                catch (EndOfStreamException)
+                {
+                    // Shorter than announced: the general path below decides what it holds.
+                }
+            }
+            using var stream = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
             using var output = new MemoryStream();
-            gzip.CopyTo(output);
+            stream.CopyTo(output);
             return output.ToArray();
         }
         catch (InvalidDataException e)
