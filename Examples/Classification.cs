@@ -8,6 +8,9 @@ static class Classification
     public static void TrainAndReport(string name, ExampleOptions options, Module model, Tensorium.Optim.Optimizer optimizer,
         IDataset train, IDataset test, int defaultEpochs)
     {
+        // Reading the data made large short-lived arrays (file bytes, decompression). Training
+        // allocates tensors natively, so the GC may never run to give that memory back: do it now.
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
         var history = trainer.Fit(options.Limit(train), options.Epochs ?? defaultEpochs, batchSize: 64, validation: options.Limit(test));
         var result = trainer.Evaluate(test, batchSize: 64);   // the training batch size: the buffer pool then serves both
