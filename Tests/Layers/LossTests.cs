@@ -305,7 +305,7 @@ public class LossTests
     {
         using var y = Tensor.FromArray(Labels);
         using var t = Tensor.Zeros([4, 3], DType.Float64);
-        long before = Device.Cpu.Pool.LiveBuffers;
+        long before = Reference.SettledLiveBuffers();
         foreach (var reduction in new[] { Reduction.Mean, Reduction.None })
         {
             using var x = Leaf(Logits, 4, 3);

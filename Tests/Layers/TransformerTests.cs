@@ -171,7 +171,7 @@ public class TransformerTests
         };
         foreach (var run in runs)
         {
-            long before = pool.LiveBuffers;
+            long before = Reference.SettledLiveBuffers();
             using (var y = run())
             using (var loss = y.Sum())
                 loss.Backward();

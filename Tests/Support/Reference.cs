@@ -63,6 +63,19 @@ public static class Reference
         Assert.That(problem, Is.Null, problem);
     }
 
+    /// <summary>
+    /// The CPU pool's live-buffer count once finalizers have run: tensors other tests dropped
+    /// without Dispose free their memory from the finalizer thread at random moments, which would
+    /// otherwise change the count in the middle of a leak test.
+    /// </summary>
+    public static long SettledLiveBuffers()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Device.Cpu.Pool.LiveBuffers;
+    }
+
     /// <summary>A float64 CPU leaf with values from <see cref="Values"/> that requires a gradient.</summary>
     public static Tensor Leaf(int[] shape, int seed = 1, double scale = 1)
     {
