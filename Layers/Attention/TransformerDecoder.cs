@@ -3,31 +3,11 @@ namespace Tensorium.Layers;
 /// <summary>
 /// A stack of <see cref="TransformerDecoderLayer"/>s with an optional final LayerNorm
 /// (torch.nn.TransformerDecoder). Each layer attends to the same memory. Layers come from a
-/// factory and are registered as "layers.0", "layers.1", ... like PyTorch's ModuleList.
+/// factory (see <see cref="TransformerStack{TLayer}"/>).
 /// </summary>
-public sealed class TransformerDecoder : Module
+public sealed class TransformerDecoder(Func<int, TransformerDecoderLayer> layerFactory, int numLayers, LayerNorm? norm = null)
+    : TransformerStack<TransformerDecoderLayer>(nameof(TransformerDecoder), layerFactory, numLayers, norm)
 {
-    private readonly List<TransformerDecoderLayer> _layers = new();
-    private readonly LayerNorm? _norm;
-
-    /// <summary>Builds <paramref name="numLayers"/> layers with <paramref name="layerFactory"/> (called with 0, 1, ...).</summary>
-    public TransformerDecoder(Func<int, TransformerDecoderLayer> layerFactory, int numLayers, LayerNorm? norm = null)
-    {
-        if (numLayers <= 0) throw new ArgumentException($"TransformerDecoder: numLayers must be positive, got {numLayers}.");
-        // A Sequential serves as the ModuleList: it gives the "layers.i." names; its own Forward is not used.
-        var list = RegisterModule("layers", new Sequential());
-        for (int i = 0; i < numLayers; i++)
-        {
-            var layer = layerFactory(i);
-            _layers.Add(layer);
-            list.Add(layer);
-        }
-        if (norm != null) _norm = RegisterModule("norm", norm);
-    }
-
-    /// <summary>The layers in order.</summary>
-    public IReadOnlyList<TransformerDecoderLayer> Layers => _layers;
-
     /// <summary>A decoder needs the encoder's output: use <see cref="Forward(Tensor, Tensor, bool, Tensor?, Tensor?, Tensor?, Tensor?)"/>.</summary>
     public override Tensor Forward(Tensor input) =>
         throw new NotSupportedException($"TransformerDecoder: Forward needs the target and the memory (encoder output), got only one tensor {Layout.Format(input.Layout.Shape)}; call Forward(tgt, memory, ...).");
@@ -41,16 +21,6 @@ public sealed class TransformerDecoder : Module
     /// <param name="tgtKeyPaddingMask">[B, Lt]: non-zero marks padded target positions.</param>
     /// <param name="memoryMask">Cross-attention mask [Lt, Lm].</param>
     public Tensor Forward(Tensor tgt, Tensor memory, bool tgtCausal = true, Tensor? memoryKeyPaddingMask = null,
-        Tensor? tgtMask = null, Tensor? tgtKeyPaddingMask = null, Tensor? memoryMask = null)
-    {
-        var x = tgt;
-        foreach (var layer in _layers)
-        {
-            var next = layer.Forward(x, memory, tgtCausal, memoryKeyPaddingMask, tgtMask, tgtKeyPaddingMask, memoryMask);
-            if (!ReferenceEquals(x, tgt)) x.Dispose();   // the tape keeps what backward needs
-            x = next;
-        }
-        if (_norm == null) return x;
-        using (x) return _norm.Forward(x);
-    }
+        Tensor? tgtMask = null, Tensor? tgtKeyPaddingMask = null, Tensor? memoryMask = null) =>
+        Run(tgt, (layer, x) => layer.Forward(x, memory, tgtCausal, memoryKeyPaddingMask, tgtMask, tgtKeyPaddingMask, memoryMask));
 }
