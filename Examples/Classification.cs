@@ -5,6 +5,13 @@ using Tensorium.Layers;
 /// <summary>The recipe the image classifiers share: cross-entropy, accuracy, batch 64, a test evaluation, saved outputs.</summary>
 static class Classification
 {
+    /// <summary>The Fashion-MNIST train and test splits from --data (default: Debian's dataset-fashion-mnist).</summary>
+    public static (TensorDataset Train, TensorDataset Test) LoadFashionMnist(ExampleOptions options)
+    {
+        Console.WriteLine($"Loading Fashion-MNIST from {options.DataDirectory}");
+        return (FashionMnist.Load(options.DataDirectory, train: true), FashionMnist.Load(options.DataDirectory, train: false));
+    }
+
     public static void TrainAndReport(string name, ExampleOptions options, Module model, Tensorium.Optim.Optimizer optimizer,
         IDataset train, IDataset test, int defaultEpochs)
     {

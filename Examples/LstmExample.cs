@@ -26,9 +26,9 @@ static class LstmExample
 
     public static int Run(ExampleOptions options)
     {
-        Console.WriteLine($"Loading Fashion-MNIST from {options.DataDirectory}");
-        using var train = FashionMnist.Load(options.DataDirectory, train: true);
-        using var test = FashionMnist.Load(options.DataDirectory, train: false);
+        var (trainSet, testSet) = Classification.LoadFashionMnist(options);
+        using var train = trainSet;
+        using var test = testSet;
         using var model = Build();
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);

@@ -25,7 +25,7 @@ public sealed class History
         var sb = new StringBuilder("epoch," + string.Join(",", Columns) + "\n");
         for (int i = 0; i < _epochs.Count; i++)
             sb.Append(i + 1).Append(',').AppendJoin(",", Columns.Select(c => _epochs[i].TryGetValue(c, out var v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "")).Append('\n');
-        AtomicFile.WriteAllText(path, sb.ToString());
+        WriteText(path, sb.ToString());
     }
 
     /// <summary>
@@ -44,7 +44,7 @@ public sealed class History
         Panel(sb, losses, margin, margin, panelW, panelH, "loss");
         Panel(sb, others, 2 * margin + panelW, margin, panelW, panelH, "metric");
         sb.Append("</svg>\n");
-        AtomicFile.WriteAllText(path, sb.ToString());
+        WriteText(path, sb.ToString());
     }
 
     private void Panel(StringBuilder sb, List<string> columns, int x0, int y0, int w, int h, string label)
@@ -76,15 +76,11 @@ public sealed class History
         if (columns.Count == 0)
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + w / 2}\" y=\"{y0 + h / 2}\" text-anchor=\"middle\">no {label} columns</text>\n");
     }
-}
 
-/// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves it half-written.</summary>
-internal static class AtomicFile
-{
-    public static void WriteAllText(string path, string text)
-    {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
+    private static void WriteText(string path, string text) =>
+        Data.AtomicFile.Write(path, "History", stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            writer.Write(text);
+        });
 }

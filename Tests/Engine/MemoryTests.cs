@@ -10,9 +10,7 @@ public class MemoryTests
     public void CollectStrays()
     {
         // Tensors other tests dropped without Dispose return their memory from finalizers; do that now, not mid-test.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        Reference.SettledLiveBuffers();
     }
 
     [Test]

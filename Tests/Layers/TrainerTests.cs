@@ -44,9 +44,7 @@ public class TrainerTests
     [Test]
     public void LiveBuffersDoNotGrowFromEpochToEpoch()
     {
-        // Tensors other tests dropped without Dispose return memory from finalizers: settle that first.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        Reference.SettledLiveBuffers();
         using var train = Blobs(256, 20);
         using var model = Model();
         using var optimizer = new Sgd(model.Parameters(), learningRate: 0.1, momentum: 0.9);
