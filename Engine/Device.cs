@@ -19,12 +19,24 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// <summary>The host CPU.</summary>
     public static Device Cpu { get; } = new(DeviceKind.Cpu);
 
-    /// <summary>The backend that runs kernels on this device.</summary>
-    internal IBackend Backend => Kind switch
-    {
-        DeviceKind.Cpu => CpuBackend.Instance,
-        _ => throw new NotSupportedException($"Device {this}: no backend for {Kind} is available in this build."),
-    };
+    /// <summary>OpenCL device <paramref name="index"/>, counted over all platforms (see <see cref="Available"/>).</summary>
+    public static Device OpenCL(int index = 0) => new(DeviceKind.OpenCL, index);
+
+    /// <summary>CUDA device <paramref name="index"/>, in the driver's order.</summary>
+    public static Device Cuda(int index = 0) => new(DeviceKind.Cuda, index);
+
+    /// <summary>The backend that runs kernels on this device (GPU devices open on first use).</summary>
+    internal IBackend Backend => Kind == DeviceKind.Cpu ? CpuBackend.Instance : GpuBackends.For(this);
+
+    /// <summary>Every device present: the CPU first, then each OpenCL and CUDA device the drivers report.</summary>
+    public static IReadOnlyList<DeviceDescription> Available() => GpuBackends.Available();
+
+    /// <summary>
+    /// The best device present: a CUDA GPU, else an OpenCL GPU, else the CPU. OpenCL on the CPU
+    /// (PoCL) is never the default: the native CPU backend is faster on the same cores.
+    /// </summary>
+    public static Device Default =>
+        Available().Where(d => d.IsGpu).OrderBy(d => d.Device.Kind == DeviceKind.Cuda ? 0 : 1).Select(d => d.Device).FirstOrDefault() ?? Cpu;
 
     /// <summary>This device's buffer pool: live-buffer counters, and <see cref="BufferPool.Empty"/>.</summary>
     public BufferPool Pool => Backend.Pool;

@@ -1,0 +1,47 @@
+using Tensorium.Kernels.Gpu;
+using Tensorium.Kernels.Gpu.OpenCl;
+
+namespace Tensorium;
+
+/// <summary>
+/// Opens each GPU device once, on first use, and keeps its backend (runtime, compiled kernels,
+/// buffer pool) for the life of the process. A device that fails to open fails with the
+/// runtime's message every time it is asked for, not with a cached wrong answer.
+/// </summary>
+internal static class GpuBackends
+{
+    private static readonly Dictionary<Device, GpuBackend> Opened = new();
+    private static readonly Lock OpenLock = new();
+
+    public static GpuBackend For(Device device)
+    {
+        lock (OpenLock)
+        {
+            if (Opened.TryGetValue(device, out var backend)) return backend;
+            backend = new GpuBackend(device, Open(device));
+            Opened[device] = backend;
+            return backend;
+        }
+    }
+
+    /// <summary>The CPU, then every OpenCL device, then every CUDA device.</summary>
+    public static IReadOnlyList<DeviceDescription> Available()
+    {
+        var list = new List<DeviceDescription>
+        {
+            new(Device.Cpu, "host CPU", "Tensorium SIMD", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, Environment.ProcessorCount, true, false),
+        };
+        var openCl = OpenClRuntime.DescribeDevices();
+        for (int i = 0; i < openCl.Count; i++) list.Add(Describe(Device.OpenCL(i), openCl[i]));
+        return list;
+    }
+
+    private static DeviceDescription Describe(Device device, GpuDeviceInfo info) =>
+        new(device, info.Name, info.Vendor, info.GlobalMemoryBytes, info.ComputeUnits, info.SupportsDouble, !info.IsCpu);
+
+    private static GpuRuntime Open(Device device) => device.Kind switch
+    {
+        DeviceKind.OpenCL => new OpenClRuntime(device.Index),
+        _ => throw new NotSupportedException($"{device}: no runtime for {device.Kind}."),
+    };
+}
