@@ -41,7 +41,7 @@ typedef ulong u64;
 #elif defined(TS_CUDA)
 
 #define KERNEL extern "C" __global__ void
-#define DEVICE_FN static __device__ __forceinline__
+#define DEVICE_FN __device__ __forceinline__
 #define GLOBAL
 #define LOCAL
 #define LOCAL_ARRAY(type, name, count) __shared__ type name[count]
@@ -57,20 +57,20 @@ typedef unsigned long long u64;
 #define AS_FLOAT(bits) __int_as_float((int)(bits))
 #define AS_DOUBLE(bits) __longlong_as_double((long long)(bits))
 /* OpenCL's overloaded math on float, spelled with CUDA's f-suffixed intrinsics (double keeps the plain names). */
-static __device__ __forceinline__ float exp(float x) { return expf(x); }
-static __device__ __forceinline__ float log(float x) { return logf(x); }
-static __device__ __forceinline__ float sqrt(float x) { return sqrtf(x); }
-static __device__ __forceinline__ float rsqrt(float x) { return rsqrtf(x); }
-static __device__ __forceinline__ float pow(float x, float y) { return powf(x, y); }
-static __device__ __forceinline__ float tanh(float x) { return tanhf(x); }
-static __device__ __forceinline__ float sin(float x) { return sinf(x); }
-static __device__ __forceinline__ float cos(float x) { return cosf(x); }
-static __device__ __forceinline__ float fabs(float x) { return fabsf(x); }
-static __device__ __forceinline__ float erf(float x) { return erff(x); }
-static __device__ __forceinline__ float fmax(float x, float y) { return fmaxf(x, y); }
-static __device__ __forceinline__ float fmin(float x, float y) { return fminf(x, y); }
-static __device__ __forceinline__ float floor(float x) { return floorf(x); }
-static __device__ __forceinline__ float fma(float x, float y, float z) { return fmaf(x, y, z); }
+__device__ __forceinline__ float exp(float x) { return expf(x); }
+__device__ __forceinline__ float log(float x) { return logf(x); }
+__device__ __forceinline__ float sqrt(float x) { return sqrtf(x); }
+__device__ __forceinline__ float rsqrt(float x) { return rsqrtf(x); }
+__device__ __forceinline__ float pow(float x, float y) { return powf(x, y); }
+__device__ __forceinline__ float tanh(float x) { return tanhf(x); }
+__device__ __forceinline__ float sin(float x) { return sinf(x); }
+__device__ __forceinline__ float cos(float x) { return cosf(x); }
+__device__ __forceinline__ float fabs(float x) { return fabsf(x); }
+__device__ __forceinline__ float erf(float x) { return erff(x); }
+__device__ __forceinline__ float fmax(float x, float y) { return fmaxf(x, y); }
+__device__ __forceinline__ float fmin(float x, float y) { return fminf(x, y); }
+__device__ __forceinline__ float floor(float x) { return floorf(x); }
+__device__ __forceinline__ float fma(float x, float y, float z) { return fmaf(x, y, z); }
 
 #else
 #error "Compile with -D TS_OPENCL or -D TS_CUDA"
