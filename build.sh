@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tensorium build script. Verbs: test | bench [filter] | demo | pack
+# Tensorium build script. Verbs: test | bench [filter] | demo | pack | gpu-check
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -18,6 +18,8 @@ case "$verb" in
   test)
     # The test suite reads the real Fashion-MNIST test split when it is installed.
     [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist
+    # PoCL runs every GPU kernel on the CPU through OpenCL, so the op suite covers them without a GPU.
+    ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || apt_install ocl-icd-libopencl1 pocl-opencl-icd
     log=$(mktemp)
     if ! dotnet build Tensorium.sln -c Release -clp:ErrorsOnly >"$log" 2>&1; then
       cat "$log"; rm -f "$log"
@@ -52,11 +54,19 @@ case "$verb" in
     esac
     dotnet run -c Release --project Examples -- "${@:-cnn}"
     ;;
+  gpu-check)
+    # A self-contained, trimmed runner for GPU machines without .NET: copy artifacts/gpu-check there
+    # and run ./gpu-check (parity against the CPU on every device, then benchmarks).
+    rm -rf artifacts/gpu-check
+    dotnet publish Bench/GpuCheck -c Release -r linux-x64 --self-contained -o artifacts/gpu-check -clp:ErrorsOnly
+    cp Bench/GpuCheck/torch_reference.py artifacts/gpu-check/
+    echo "gpu-check: $(du -sh artifacts/gpu-check | cut -f1) in artifacts/gpu-check"
+    ;;
   pack)
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     ;;
   *)
-    echo "usage: ./build.sh test | bench [filter] | demo | pack" >&2
+    echo "usage: ./build.sh test | bench [filter] | demo | pack | gpu-check" >&2
     exit 2
     ;;
 esac

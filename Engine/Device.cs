@@ -38,6 +38,28 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     public static Device Default =>
         Available().Where(d => d.IsGpu).OrderBy(d => d.Device.Kind == DeviceKind.Cuda ? 0 : 1).Select(d => d.Device).FirstOrDefault() ?? Cpu;
 
+    /// <summary>Parses "cpu", "opencl", "opencl:1", "cuda", "cuda:0" (the form <see cref="ToString"/> writes).</summary>
+    public static Device Parse(string text)
+    {
+        var parts = text.Trim().ToLowerInvariant().Split(':');
+        int index = 0;
+        if (parts.Length > 2 || (parts.Length == 2 && !int.TryParse(parts[1], out index)) || index < 0)
+            throw new FormatException($"device: expected cpu, opencl[:N] or cuda[:N], got '{text}'.");
+        return parts[0] switch
+        {
+            "cpu" when parts.Length == 1 => Cpu,
+            "opencl" => OpenCL(index),
+            "cuda" => Cuda(index),
+            _ => throw new FormatException($"device: expected cpu, opencl[:N] or cuda[:N], got '{text}'."),
+        };
+    }
+
+    /// <summary>Waits until every kernel queued on this device has finished (a no-op on the CPU, whose kernels are synchronous).</summary>
+    public void Synchronize()
+    {
+        if (Kind != DeviceKind.Cpu) GpuBackends.For(this).Runtime.Synchronize();
+    }
+
     /// <summary>This device's buffer pool: live-buffer counters, and <see cref="BufferPool.Empty"/>.</summary>
     public BufferPool Pool => Backend.Pool;
 
