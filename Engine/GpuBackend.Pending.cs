@@ -29,10 +29,4 @@ internal sealed partial class GpuBackend
     public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner) => throw Pending("index_select");
     public void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner) => throw Pending("index_add");
     public void OneHot(Tensor index, Tensor y, int rows, int classes) => throw Pending("one_hot");
-    public void OptimizerStep(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h) => throw Pending("optimizer");
-    public void RecurrentForward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh,
-        Tensor h0, Tensor? c0, Tensor output, Tensor cache) => throw Pending("recurrent");
-    public void RecurrentBackward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor h0, Tensor? c0,
-        Tensor output, Tensor cache, Tensor gradOutput, Tensor? gradInput, Tensor? gradH0, Tensor? gradC0,
-        Tensor? gradWeightIh, Tensor? gradWeightHh, Tensor? gradBiasIh, Tensor? gradBiasHh) => throw Pending("recurrent");
 }

@@ -43,6 +43,7 @@ static class CifarExample
         {
             Console.WriteLine($"{train.Count} training and {test.Count} test images");
             using var model = CnnExample.Build(inChannels: 3, imageSize: 32);
+            model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
             Console.WriteLine(model.Summary(1, 3, 32, 32));
             using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
             Classification.TrainAndReport("cifar", options, model, optimizer, train, test, defaultEpochs: 10);

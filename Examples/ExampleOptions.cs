@@ -2,7 +2,7 @@ using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
 
-/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE.</summary>
+/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D.</summary>
 sealed class ExampleOptions
 {
     public string DataDirectory { get; private set; } = "/usr/share/datasets/fashion-mnist";
@@ -14,6 +14,8 @@ sealed class ExampleOptions
     public bool DataGiven { get; private set; }
     public string OutputDirectory { get; private set; } = "artifacts/examples";
     public string? TextFile { get; private set; }
+    /// <summary>Where the classifiers train: cpu (default), opencl[:N] or cuda[:N].</summary>
+    public Device Device { get; private set; } = Device.Cpu;
 
     public static ExampleOptions Parse(string[] args)
     {
@@ -29,7 +31,8 @@ sealed class ExampleOptions
                 case "--steps": o.Steps = int.Parse(Value()); break;
                 case "--out": o.OutputDirectory = Value(); break;
                 case "--text": o.TextFile = Value(); break;
-                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE)");
+                case "--device": o.Device = Device.Parse(Value()); break;
+                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D)");
             }
         }
         return o;

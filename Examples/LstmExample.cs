@@ -30,6 +30,7 @@ static class LstmExample
         using var train = trainSet;
         using var test = testSet;
         using var model = Build();
+        model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
         Classification.TrainAndReport("lstm", options, model, optimizer, train, test, defaultEpochs: 5);

@@ -41,6 +41,7 @@ static class MlpExample
         using var train = trainSet;
         using var test = testSet;
         using var model = Build();
+        model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
         Console.WriteLine(model.Summary(1, 1, 28, 28));
         using var optimizer = new Tensorium.Optim.Sgd(model.Parameters(), learningRate: 0.01, momentum: 0);
         Classification.TrainAndReport("mlp", options, model, optimizer, train, test, defaultEpochs: 10);

@@ -46,7 +46,7 @@ switch (command)
 static class Usage
 {
     public const string Text = """
-        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE]
+        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--device D]
         examples:
           cnn          Keras tutorial CNN on Fashion-MNIST (the default)
           mlp          784-128-10 perceptron on Fashion-MNIST, plain SGD
@@ -63,6 +63,7 @@ static class Usage
           --steps N     optimizer steps per epoch (transformer, seq2seq)
           --out DIR     where weights, history and curves go (default artifacts/examples)
           --text FILE   training text for transformer
+          --device D    cnn, mlp, lstm, cifar: train on cpu (default), opencl[:N] or cuda[:N]
         """;
 }
 

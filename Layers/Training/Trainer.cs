@@ -42,8 +42,9 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
             double lossSum = 0;
             long seen = 0;
             int step = 0;
-            foreach (var (inputs, targets) in loader)
+            foreach (var (hostInputs, hostTargets) in loader)
             {
+                var (inputs, targets) = ToModelDevice(hostInputs, hostTargets);
                 using (new TensorScope())
                 {
                     var prediction = Model.Forward(inputs);
@@ -83,8 +84,9 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
         double lossSum = 0;
         long seen = 0;
         using (Tape.NoGrad())
-            foreach (var (inputs, targets) in new DataLoader(data, batchSize))
+            foreach (var (hostInputs, hostTargets) in new DataLoader(data, batchSize))
             {
+                var (inputs, targets) = ToModelDevice(hostInputs, hostTargets);
                 using (new TensorScope())
                 {
                     var prediction = Model.Forward(inputs);
@@ -108,8 +110,9 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
         try
         {
             using (Tape.NoGrad())
-                foreach (var (inputs, targets) in new DataLoader(data, batchSize))
+                foreach (var (hostInputs, hostTargets) in new DataLoader(data, batchSize))
                 {
+                    var (inputs, targets) = ToModelDevice(hostInputs, hostTargets);
                     outputs.Add(Model.Forward(inputs));
                     inputs.Dispose();
                     targets.Dispose();
@@ -121,6 +124,19 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
             outputs.ForEach(o => o.Dispose());
             Model.Train(wasTraining);
         }
+    }
+
+    /// <summary>
+    /// The batch on the device of the model's parameters: data loaders build batches in host
+    /// memory, and a model moved with <c>model.To(device)</c> trains there. Host copies are released.
+    /// </summary>
+    private (Tensor Inputs, Tensor Targets) ToModelDevice(Tensor inputs, Tensor targets)
+    {
+        var device = Model.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+        if (inputs.Device == device && targets.Device == device) return (inputs, targets);
+        using (inputs)
+        using (targets)
+            return (inputs.To(device), targets.To(device));
     }
 
     private Dictionary<string, double> Logs(double loss)
