@@ -1,4 +1,5 @@
 using Tensorium.Kernels.Gpu;
+using Tensorium.Kernels.Gpu.Cuda;
 using Tensorium.Kernels.Gpu.OpenCl;
 
 namespace Tensorium;
@@ -33,7 +34,22 @@ internal static class GpuBackends
         };
         var openCl = OpenClRuntime.DescribeDevices();
         for (int i = 0; i < openCl.Count; i++) list.Add(Describe(Device.OpenCL(i), openCl[i]));
+        var cuda = CudaDevices();
+        for (int i = 0; i < cuda.Count; i++) list.Add(Describe(Device.Cuda(i), cuda[i]));
         return list;
+    }
+
+    /// <summary>The CUDA devices, or none when the driver is missing, cuInit fails or a query fails: listing never throws.</summary>
+    private static IReadOnlyList<GpuDeviceInfo> CudaDevices()
+    {
+        try
+        {
+            return CudaRuntime.DescribeDevices();
+        }
+        catch (Exception e) when (e is InvalidOperationException or OutOfMemoryException)
+        {
+            return [];
+        }
     }
 
     private static DeviceDescription Describe(Device device, GpuDeviceInfo info) =>
@@ -42,6 +58,7 @@ internal static class GpuBackends
     private static GpuRuntime Open(Device device) => device.Kind switch
     {
         DeviceKind.OpenCL => new OpenClRuntime(device.Index),
+        DeviceKind.Cuda => new CudaRuntime(device.Index),
         _ => throw new NotSupportedException($"{device}: no runtime for {device.Kind}."),
     };
 }

@@ -28,6 +28,12 @@ public abstract class GpuRuntime : IDisposable
     private readonly Dictionary<(string File, string Kernel, string Defines), GpuKernel> _kernels = new();
     private readonly Lock _compileLock = new();
 
+    /// <summary>A runtime that keeps compiled programs in <paramref name="cache"/> (null: <see cref="ProgramCache.Default"/>).</summary>
+    protected GpuRuntime(ProgramCache? cache) => Cache = cache ?? ProgramCache.Default;
+
+    /// <summary>Where compiled programs are kept between processes.</summary>
+    public ProgramCache Cache { get; }
+
     /// <summary>The dialect this runtime compiles the shared kernel source to.</summary>
     public abstract KernelDialect Dialect { get; }
 
@@ -57,6 +63,12 @@ public abstract class GpuRuntime : IDisposable
     /// <paramref name="local"/> work-items each (both three-dimensional).
     /// </summary>
     public abstract void Launch(GpuKernel kernel, (int X, int Y, int Z) groups, (int X, int Y, int Z) local, KernelArgs args);
+
+    /// <summary>
+    /// How long the device took to run the work <paramref name="work"/> queues, in milliseconds:
+    /// for benchmarks. Waits for earlier work first and for <paramref name="work"/>'s work after.
+    /// </summary>
+    public abstract double TimeMilliseconds(Action work);
 
     /// <summary>Compiles the full source text of one program and returns its kernels by name.</summary>
     protected abstract IReadOnlyDictionary<string, GpuKernel> Build(string file, string source, IReadOnlyList<string> defines);

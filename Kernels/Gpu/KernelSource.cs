@@ -1,4 +1,4 @@
-using System.Reflection;
+using System.Text.RegularExpressions;
 
 namespace Tensorium.Kernels.Gpu;
 
@@ -15,7 +15,7 @@ public enum KernelDialect
 /// The kernel sources, embedded in this assembly from Kernels/Gpu/Source: one prelude that maps
 /// the shared dialect onto OpenCL or CUDA, and one .gpu file per kernel family.
 /// </summary>
-public static class KernelSource
+public static partial class KernelSource
 {
     private const string Prefix = "Tensorium.Kernels.Gpu.Source.";
 
@@ -39,4 +39,28 @@ public static class KernelSource
         + Text("prelude.h")
         + $"\n#line 1 \"{file}.gpu\"\n"
         + Text(file + ".gpu");
+
+    /// <summary>
+    /// The names of the kernels defined in <paramref name="source"/> (each <c>KERNEL name(</c>),
+    /// in order, without duplicates. Kernels are <c>extern "C"</c> in CUDA, so these are also their
+    /// symbol names. A name inside an #ifdef that a variant leaves out is listed all the same.
+    /// </summary>
+    public static IReadOnlyList<string> KernelNames(string source) =>
+        KernelPattern().Matches(source).Select(m => m.Groups[1].Value).Distinct().ToArray();
+
+    /// <summary>
+    /// The define sets a .gpu file declares on its first line, <c>// variants: A=1 B | C=2</c>:
+    /// one array of defines per variant. Empty when the first line is not a variants line.
+    /// </summary>
+    public static IReadOnlyList<string[]> Variants(string fileText)
+    {
+        string first = fileText.Split('\n', 2)[0].Trim();
+        const string prefix = "// variants:";
+        if (!first.StartsWith(prefix, StringComparison.Ordinal)) return [];
+        return first[prefix.Length..].Split('|')
+            .Select(v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+    }
+
+    [GeneratedRegex(@"\bKERNEL\s+([A-Za-z_]\w*)\s*\(")]
+    private static partial Regex KernelPattern();
 }

@@ -16,7 +16,8 @@ internal static unsafe class OpenClApi
     public const uint DeviceType = 0x1000, DeviceMaxComputeUnits = 0x1002, DeviceMaxWorkGroupSize = 0x1004,
         DeviceGlobalMemSize = 0x101F, DeviceLocalMemSize = 0x1023, DeviceName = 0x102B, DeviceVendor = 0x102C,
         DriverVersion = 0x102D, DeviceDoubleFpConfig = 0x1032;
-    public const uint ProgramBuildLog = 0x1183, ProgramNumKernels = 0x1167, ProgramKernelNames = 0x1168;
+    public const uint ProgramBuildLog = 0x1183, ProgramNumKernels = 0x1167, ProgramKernelNames = 0x1168,
+        ProgramBinarySizes = 0x1165, ProgramBinaries = 0x1166;
     public const ulong MemReadWrite = 1;
 
     private static readonly nint Library = Load(out LoadError);
@@ -50,6 +51,7 @@ internal static unsafe class OpenClApi
     public static readonly delegate* unmanaged<nint, nint, uint, nuint, nuint, void*, uint, nint*, nint*, int> EnqueueWriteBuffer = (delegate* unmanaged<nint, nint, uint, nuint, nuint, void*, uint, nint*, nint*, int>)Export("clEnqueueWriteBuffer");
     public static readonly delegate* unmanaged<nint, nint, uint, nuint, nuint, void*, uint, nint*, nint*, int> EnqueueReadBuffer = (delegate* unmanaged<nint, nint, uint, nuint, nuint, void*, uint, nint*, nint*, int>)Export("clEnqueueReadBuffer");
     public static readonly delegate* unmanaged<nint, uint, byte**, nuint*, int*, nint> CreateProgramWithSource = (delegate* unmanaged<nint, uint, byte**, nuint*, int*, nint>)Export("clCreateProgramWithSource");
+    public static readonly delegate* unmanaged<nint, uint, nint*, nuint*, byte**, int*, int*, nint> CreateProgramWithBinary = (delegate* unmanaged<nint, uint, nint*, nuint*, byte**, int*, int*, nint>)Export("clCreateProgramWithBinary");
     public static readonly delegate* unmanaged<nint, uint, nint*, byte*, nint, nint, int> BuildProgram = (delegate* unmanaged<nint, uint, nint*, byte*, nint, nint, int>)Export("clBuildProgram");
     public static readonly delegate* unmanaged<nint, nint, uint, nuint, void*, nuint*, int> GetProgramBuildInfo = (delegate* unmanaged<nint, nint, uint, nuint, void*, nuint*, int>)Export("clGetProgramBuildInfo");
     public static readonly delegate* unmanaged<nint, uint, nuint, void*, nuint*, int> GetProgramInfo = (delegate* unmanaged<nint, uint, nuint, void*, nuint*, int>)Export("clGetProgramInfo");
@@ -72,7 +74,7 @@ internal static unsafe class OpenClApi
     private static string Describe(int status) => status switch
     {
         -1 => "device not found", -2 => "device not available", -3 => "compiler not available",
-        -11 => "build program failure", -30 => "invalid value", -33 => "invalid device", -34 => "invalid context",
+        -11 => "build program failure", -42 => "invalid binary", -30 => "invalid value", -33 => "invalid device", -34 => "invalid context",
         -36 => "invalid command queue", -38 => "invalid mem object", -45 => "invalid program executable",
         -46 => "invalid kernel name", -48 => "invalid kernel", -49 => "invalid arg index", -50 => "invalid arg value",
         -51 => "invalid arg size", -52 => "invalid kernel args", -54 => "invalid work group size",

@@ -16,8 +16,11 @@ public sealed unsafe class OpenClRuntime : GpuRuntime
     private readonly System.Collections.Concurrent.ConcurrentDictionary<nint, long> _sizes = new();
     private bool _disposed;
 
-    /// <summary>Opens OpenCL device <paramref name="index"/> (see <see cref="Devices"/>).</summary>
-    public OpenClRuntime(int index)
+    /// <summary>
+    /// Opens OpenCL device <paramref name="index"/> (see <see cref="Devices"/>), keeping program
+    /// binaries in <paramref name="cache"/> (null: <see cref="ProgramCache.Default"/>).
+    /// </summary>
+    public OpenClRuntime(int index, ProgramCache? cache = null) : base(cache)
     {
         var devices = Devices();
         if (index < 0 || index >= devices.Count)
@@ -119,6 +122,16 @@ public sealed unsafe class OpenClRuntime : GpuRuntime
     /// <inheritdoc />
     public override void Synchronize() => Check(Finish(_queue), "clFinish");
 
+    /// <summary>Wall-clock time from an empty queue to the end of <paramref name="work"/>'s work (clFinish on both sides).</summary>
+    public override double TimeMilliseconds(Action work)
+    {
+        Synchronize();
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        work();
+        Synchronize();
+        return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
     /// <inheritdoc />
     public override void Launch(GpuKernel kernel, (int X, int Y, int Z) groups, (int X, int Y, int Z) local, KernelArgs args)
     {
@@ -134,27 +147,24 @@ public sealed unsafe class OpenClRuntime : GpuRuntime
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Builds one program: from the binary in <see cref="GpuRuntime.Cache"/> when there is a good
+    /// one, else from source (then the binary is cached). A binary the driver rejects is discarded.
+    /// </summary>
     protected override IReadOnlyDictionary<string, GpuKernel> Build(string file, string source, IReadOnlyList<string> defines)
     {
-        int status;
-        byte[] text = Encoding.UTF8.GetBytes(source);
-        nint program;
-        fixed (byte* s = text)
-        {
-            byte* sources = s;
-            nuint length = (nuint)text.Length;
-            program = CreateProgramWithSource(_context, 1, &sources, &length, &status);
-        }
-        Check(status, "clCreateProgramWithSource");
-        _programs.Add(program);
         string options = "-cl-std=CL1.2 " + string.Join(' ', defines.Select(d => "-D " + d));
-        byte[] optionBytes = Encoding.UTF8.GetBytes(options + "\0");
-        nint device = _device;
-        fixed (byte* o = optionBytes) status = BuildProgram(program, 1, &device, o, 0, 0);
-        if (status != Success)
-            throw new InvalidOperationException($"opencl: building {file}.gpu ({options}) for {Info.Name} failed:\n{BuildLog(program)}");
+        string key = ProgramCache.Key(source, defines, Info.Name, $"{Info.Vendor} {Info.Driver}", Dialect, options);
+        nint program = 0;
+        if (Cache.TryRead(key) is { } binary && (program = FromBinary(binary, options)) == 0) Cache.Discard(key);
+        if (program == 0)
+        {
+            program = FromSource(file, source, options);
+            if (ProgramBinary(program) is { } built) Cache.Write(key, built);
+        }
+        _programs.Add(program);
 
+        int status;
         var kernels = new Dictionary<string, GpuKernel>();
         foreach (var name in InfoString(GetProgramInfo, program, ProgramKernelNames).Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -166,6 +176,73 @@ public sealed unsafe class OpenClRuntime : GpuRuntime
             kernels[name] = new GpuKernel(name, kernel);
         }
         return kernels;
+    }
+
+    private nint FromSource(string file, string source, string options)
+    {
+        int status;
+        byte[] text = Encoding.UTF8.GetBytes(source);
+        nint program;
+        fixed (byte* s = text)
+        {
+            byte* sources = s;
+            nuint length = (nuint)text.Length;
+            program = CreateProgramWithSource(_context, 1, &sources, &length, &status);
+        }
+        Check(status, "clCreateProgramWithSource");
+        if (BuildFor(program, options) != Success)
+        {
+            string log = BuildLog(program);
+            ReleaseProgram(program);
+            throw new InvalidOperationException($"opencl: building {file}.gpu ({options}) for {Info.Name} failed:\n{log}");
+        }
+        return program;
+    }
+
+    /// <summary>A built program from a cached binary, or 0 when the driver will not take it.</summary>
+    private nint FromBinary(byte[] binary, string options)
+    {
+        if (CreateProgramWithBinary == null) return 0;
+        int status, binaryStatus;
+        nint program, device = _device;
+        fixed (byte* b = binary)
+        {
+            byte* binaries = b;
+            nuint length = (nuint)binary.Length;
+            program = CreateProgramWithBinary(_context, 1, &device, &length, &binaries, &binaryStatus, &status);
+        }
+        if (status != Success || binaryStatus != Success || program == 0)
+        {
+            if (program != 0) ReleaseProgram(program);
+            return 0;
+        }
+        if (BuildFor(program, options) != Success)
+        {
+            ReleaseProgram(program);
+            return 0;
+        }
+        return program;
+    }
+
+    private int BuildFor(nint program, string options)
+    {
+        byte[] optionBytes = Encoding.UTF8.GetBytes(options + "\0");
+        nint device = _device;
+        fixed (byte* o = optionBytes) return BuildProgram(program, 1, &device, o, 0, 0);
+    }
+
+    /// <summary>The device binary of a built program, or null when the driver does not give one.</summary>
+    private static byte[]? ProgramBinary(nint program)
+    {
+        nuint size;
+        if (GetProgramInfo(program, ProgramBinarySizes, (nuint)sizeof(nuint), &size, null) != Success || size == 0) return null;
+        var binary = new byte[(int)size];
+        fixed (byte* b = binary)
+        {
+            byte* pointer = b;
+            if (GetProgramInfo(program, ProgramBinaries, (nuint)sizeof(nint), &pointer, null) != Success) return null;
+        }
+        return binary;
     }
 
     private string BuildLog(nint program)
