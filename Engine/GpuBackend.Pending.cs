@@ -7,23 +7,12 @@ internal sealed partial class GpuBackend
 {
     private NotSupportedException Pending(string op) => new($"{op}: not yet available on {Device}.");
 
-    public void Random(Tensor dst, RandomKind kind, ulong seed, ulong offset, double a, double b) => throw Pending("random");
-    public void Unary(UnaryOp op, Tensor x, Tensor y, double p0, double p1) => throw Pending("unary");
-    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y) => throw Pending("binary");
-    public void Where(Tensor cond, Tensor a, Tensor b, Tensor y) => throw Pending("where");
     public void ReduceRows(ReduceOp op, Tensor x, Tensor y, int rows, int cols, int correction) => throw Pending("reduce");
     public void ArgReduceRows(bool max, Tensor x, Tensor y, int rows, int cols) => throw Pending("argreduce");
     public void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k) => throw Pending("matmul");
     public void Conv2d(Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor output) => throw Pending("conv2d");
     public void Conv2dBackwardInput(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput) => throw Pending("conv2d");
     public void Conv2dBackwardWeight(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor? gradBias) => throw Pending("conv2d");
-    public void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax) => throw Pending("max_pool2d");
-    public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput) => throw Pending("max_pool2d");
-    public void Softmax(bool log, Tensor x, Tensor y, int rows, int cols) => throw Pending("softmax");
-    public void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols) => throw Pending("softmax");
-    public void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp) => throw Pending("attention");
-    public void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,
-        Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV) => throw Pending("attention");
     public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner) => throw Pending("gather");
     public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner) => throw Pending("scatter_add");
     public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner) => throw Pending("index_select");

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Tensorium.GpuCheck;
 
 /// <summary>One timed kernel: its mean time per call and, where there is one, a reference's.</summary>
@@ -36,19 +34,17 @@ internal static class GpuBenchmarks
         ];
     }
 
-    /// <summary>Mean milliseconds per call of <paramref name="run"/>(set), after warm-up, over at least ~0.3 s.</summary>
+    /// <summary>
+    /// Mean milliseconds per call of <paramref name="run"/>(set), after warm-up, over at least
+    /// ~0.3 s, timed on the device (CUDA events; queue finish on OpenCL).
+    /// </summary>
     private static double Time(Device device, Action<int> run)
     {
+        var runtime = GpuBackends.For(device).Runtime;
         for (int i = 0; i < Sets; i++) run(i);
-        device.Synchronize();
-        var clock = Stopwatch.StartNew();
-        run(0);
-        device.Synchronize();
-        int reps = Math.Clamp((int)(300 / Math.Max(clock.Elapsed.TotalMilliseconds, 0.01)), 3, 500);
-        clock.Restart();
-        for (int i = 0; i < reps; i++) run(i % Sets);
-        device.Synchronize();
-        return clock.Elapsed.TotalMilliseconds / reps;
+        double once = runtime.TimeMilliseconds(() => run(0));
+        int reps = Math.Clamp((int)(300 / Math.Max(once, 0.01)), 3, 500);
+        return runtime.TimeMilliseconds(() => { for (int i = 0; i < reps; i++) run(i % Sets); }) / reps;
     }
 
     private static Tensor[] Inputs(Device device, int[] shape) =>

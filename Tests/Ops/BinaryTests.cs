@@ -174,7 +174,7 @@ public class BinaryTests(Device device)
         // Values past 2^31 stay exact in int64.
         if (dtype == DType.Int64)
         {
-            using var big = Tensor.FromArray(new long[] { 3_000_000_000L, -(1L << 40) });
+            using var big = Tensor.FromSpan<long>([3_000_000_000L, -(1L << 40)], [2], device);
             using var sum = big + big;
             Assert.That(sum.ToArray<long>(), Is.EqualTo(new[] { 6_000_000_000L, -(1L << 41) }));
         }
@@ -274,7 +274,7 @@ public class BinaryTests(Device device)
         using var b = Ref.Make([-1, -2, -3, -4], [4], device, DType.Int32);
         using var fractional = Ref.Make([0.5, 0, -0.25, double.NaN], [4], device, DType.Float64);
         using (var y = fractional.Where(a, b)) Assert.That(y.ToArray<int>(), Is.EqualTo(new[] { 1, -2, 3, 4 }));
-        using var wide = Tensor.FromArray(new long[] { 1L << 32, 0, -(1L << 33), 7 });
+        using var wide = Tensor.FromSpan<long>([1L << 32, 0, -(1L << 33), 7], [4], device);
         using (var y = wide.Where(a, b)) Assert.That(y.ToArray<int>(), Is.EqualTo(new[] { 1, -2, 3, 4 }));
         using var mask = Ref.Make([0, 3, 0, 0], [4], device, DType.Int64);
         using var x = Ref.Make([1, 2, 3, 4], [4], device);

@@ -120,14 +120,14 @@ public class NeuralOpTests(Device device)
         // Key padding: batch 0 hides its last two keys, batch 1 hides none; broadcast over heads and queries.
         var pad = new float[b * lk];
         pad[5] = pad[6] = float.NegativeInfinity;
-        using var mask = Tensor.FromArray(pad, b, 1, 1, lk);
+        using var mask = Tensor.FromSpan<float>(pad, [b, 1, 1, lk], device);
         using var y = AttentionOp.ScaledDotProductAttention(q, k, v, mask, causal);
 
         // Reference: softmax(Q Kᵀ / sqrt(d) + mask) V with plain tensor ops and an explicit causal mask.
         using var scores = q.MatMul(k.Transpose(-1, -2)) * (1 / Math.Sqrt(d));
         var causalMask = new float[lq * lk];
         for (int i = 0; i < lq; i++) for (int j = 0; j < lk; j++) causalMask[i * lk + j] = causal && j > i ? float.NegativeInfinity : 0;
-        using var cm = Tensor.FromArray(causalMask, lq, lk);
+        using var cm = Tensor.FromSpan<float>(causalMask, [lq, lk], device);
         using var masked = scores + mask + cm;
         using var expected = masked.Softmax(-1).MatMul(v);
         Reference.AssertClose(y.ToDoubleArray(), expected.ToDoubleArray(), 1e-5, 1e-4, "attention");

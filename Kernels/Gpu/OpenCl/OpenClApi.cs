@@ -29,10 +29,26 @@ internal static unsafe class OpenClApi
 
     private static nint Load(out string? error)
     {
+        KeepDotNetSigfpe();
         foreach (var name in new[] { "libOpenCL.so.1", "libOpenCL.so", "OpenCL.dll", "/System/Library/Frameworks/OpenCL.framework/OpenCL" })
             if (NativeLibrary.TryLoad(name, out var handle)) { error = null; return handle; }
         error = "no OpenCL platform: libOpenCL.so.1 was not found (on Debian: apt install ocl-icd-libopencl1 pocl-opencl-icd).";
         return 0;
+    }
+
+    /// <summary>
+    /// PoCL (the CPU OpenCL driver) installs a process-wide SIGFPE handler that skips a faulting
+    /// integer division; it takes the signal from .NET too, so after OpenCL loads, C# integer division
+    /// by zero no longer throws DivideByZeroException (the CPU backend's int a / 0 gave 0, plain x / 0
+    /// a NullReferenceException). POCL_SIGFPE_HANDLER=0 turns it off; it must be in the native
+    /// environment (setenv, not Environment.SetEnvironmentVariable) before the driver initialises.
+    /// </summary>
+    private static void KeepDotNetSigfpe()
+    {
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libc.so.6", out var libc)) return;
+        if (NativeLibrary.TryGetExport(libc, "setenv", out var setenv))
+            fixed (byte* name = "POCL_SIGFPE_HANDLER\0"u8, value = "0\0"u8)
+                ((delegate* unmanaged<byte*, byte*, int, int>)setenv)(name, value, 0);
     }
 
     private static nint Export(string name) =>

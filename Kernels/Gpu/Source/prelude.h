@@ -37,6 +37,10 @@ typedef ulong u64;
 #define MUL_HI_U32(a, b) mul_hi((u32)(a), (u32)(b))
 #define AS_FLOAT(bits) as_float((u32)(bits))
 #define AS_DOUBLE(bits) as_double((u64)(bits))
+/* A double product never fused with a neighbouring add into an fma (bit-exact parity with the host).
+ * OpenCL C contracts only within one expression, and a call is not a product expression. */
+DEVICE_FN double ts_mul_rn(double a, double b) { return a * b; }
+#define MUL_RN(a, b) ts_mul_rn((a), (b))
 
 #elif defined(TS_CUDA)
 
@@ -56,6 +60,7 @@ typedef unsigned long long u64;
 #define MUL_HI_U32(a, b) __umulhi((u32)(a), (u32)(b))
 #define AS_FLOAT(bits) __int_as_float((int)(bits))
 #define AS_DOUBLE(bits) __longlong_as_double((long long)(bits))
+#define MUL_RN(a, b) __dmul_rn((a), (b))
 /* OpenCL's overloaded math on float, spelled with CUDA's f-suffixed intrinsics (double keeps the plain names). */
 __device__ __forceinline__ float exp(float x) { return expf(x); }
 __device__ __forceinline__ float log(float x) { return logf(x); }
