@@ -1,4 +1,4 @@
-# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter] | demo | pack
+# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter] | demo | pack | gpu-check
 param([Parameter(Position = 0)][string]$Verb = "test", [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
@@ -31,9 +31,16 @@ switch ($Verb) {
     dotnet run -c Release --project Examples -- @demoArgs
     exit $LASTEXITCODE
   }
+  "gpu-check" {
+    Remove-Item -Recurse -Force artifacts/gpu-check -ErrorAction SilentlyContinue
+    dotnet publish Bench/GpuCheck -c Release -r linux-x64 --self-contained -o artifacts/gpu-check -clp:ErrorsOnly
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    Copy-Item Bench/GpuCheck/torch_reference.py artifacts/gpu-check/
+    exit 0
+  }
   "pack" {
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     exit $LASTEXITCODE
   }
-  default { Write-Error "usage: ./build.ps1 test | bench [filter] | demo | pack"; exit 2 }
+  default { Write-Error "usage: ./build.ps1 test | bench [filter] | demo | pack | gpu-check"; exit 2 }
 }
