@@ -3,6 +3,8 @@ using Tensorium.GpuCheck;
 
 // gpu-check: every op on every device against the CPU (a parity table), then the kernel
 // benchmarks per device. Options: --parity-only, --bench-only, --device <cpu|opencl:N|cuda:N>.
+// `gpu-check cnn --data DIR --device cuda [--epochs N]` trains the Fashion-MNIST CNN example instead.
+if (args.Length > 0 && args[0] == "cnn") return CnnExample.Run(ExampleOptions.Parse(args[1..]));
 bool parity = !args.Contains("--bench-only"), bench = !args.Contains("--parity-only");
 int deviceArg = Array.IndexOf(args, "--device");
 var devices = Device.Available().Where(d => d.Device.Kind != DeviceKind.Cpu).ToList();
