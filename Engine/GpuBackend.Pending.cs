@@ -9,10 +9,6 @@ internal sealed partial class GpuBackend
 
     public void ReduceRows(ReduceOp op, Tensor x, Tensor y, int rows, int cols, int correction) => throw Pending("reduce");
     public void ArgReduceRows(bool max, Tensor x, Tensor y, int rows, int cols) => throw Pending("argreduce");
-    public void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k) => throw Pending("matmul");
-    public void Conv2d(Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor output) => throw Pending("conv2d");
-    public void Conv2dBackwardInput(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput) => throw Pending("conv2d");
-    public void Conv2dBackwardWeight(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor? gradBias) => throw Pending("conv2d");
     public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner) => throw Pending("gather");
     public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner) => throw Pending("scatter_add");
     public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner) => throw Pending("index_select");

@@ -226,7 +226,7 @@ public class BinaryTests(Device device)
 
     [Test]
     public void MulGradientChecks() =>
-        Reference.AssertGradients(x => x[0] * x[1], Reference.Leaf([3, 1, 4], 1), Reference.Leaf([5, 1], 2));
+        Reference.AssertGradients(x => x[0] * x[1], Ref.Leaf([3, 1, 4], device, 1), Ref.Leaf([5, 1], device, 2));
 
     [Test]
     public void ScalarOperatorGradients() =>

@@ -38,7 +38,7 @@ public class NeuralOpTests(Device device)
     [Test]
     public void Conv2dGradients() =>
         Reference.AssertGradients(t => t[0].Conv2d(t[1], t[2], (1, 2), (2, 1), (2, 1)),
-            Reference.Leaf([2, 2, 6, 5], 1), Reference.Leaf([3, 2, 2, 3], 2), Reference.Leaf([3], 3));
+            Ref.Leaf([2, 2, 6, 5], device, 1), Ref.Leaf([3, 2, 2, 3], device, 2), Ref.Leaf([3], device, 3));
 
     [Test]
     public void Conv2dRejectsChannelMismatch()
@@ -72,7 +72,7 @@ public class NeuralOpTests(Device device)
 
     [Test]
     public void MaxPoolGradients() =>
-        Reference.AssertGradients(t => t[0].MaxPool2d((3, 2), (1, 2), (1, 1)), Reference.Leaf([2, 2, 5, 6], 5));
+        Reference.AssertGradients(t => t[0].MaxPool2d((3, 2), (1, 2), (1, 1)), Ref.Leaf([2, 2, 5, 6], device, 5));
 
     [TestCase(-1)]
     [TestCase(1)]
@@ -105,8 +105,8 @@ public class NeuralOpTests(Device device)
     [Test]
     public void SoftmaxGradients()
     {
-        Reference.AssertGradients(t => t[0].Softmax(1), Reference.Leaf([3, 4, 2], 7));
-        Reference.AssertGradients(t => t[0].LogSoftmax(-1), Reference.Leaf([3, 4, 2], 8));
+        Reference.AssertGradients(t => t[0].Softmax(1), Ref.Leaf([3, 4, 2], device, 7));
+        Reference.AssertGradients(t => t[0].LogSoftmax(-1), Ref.Leaf([3, 4, 2], device, 8));
     }
 
     [TestCase(false)]
@@ -138,7 +138,7 @@ public class NeuralOpTests(Device device)
     {
         using var mask = Tensor.FromSpan<double>(Reference.Values(5 * 4, 12), [5, 4]);
         Reference.AssertGradients(t => AttentionOp.ScaledDotProductAttention(t[0], t[1], t[2], mask, causal: true),
-            Reference.Leaf([2, 5, 3], 13), Reference.Leaf([2, 4, 3], 14), Reference.Leaf([2, 4, 2], 15));
+            Ref.Leaf([2, 5, 3], device, 13), Ref.Leaf([2, 4, 3], device, 14), Ref.Leaf([2, 4, 2], device, 15));
     }
 
     [Test]

@@ -1,0 +1,89 @@
+using Tensorium.Kernels.Gpu;
+
+namespace Tensorium;
+
+// Matrix products on the GPU (gemm.gpu): the batched GEMM behind MatMul, shared with the
+// convolution passes (which also need alpha/beta and batch strides of their own).
+internal sealed partial class GpuBackend
+{
+    /// <summary>CUDA's limit on the y and z grid dimensions; the GEMM kernels loop over what lies beyond.</summary>
+    private const int MaxGridYZ = 65535;
+
+    /// <summary>
+    /// One GEMM operand: a buffer and element offset, the stored matrix's leading dimension,
+    /// the element stride between batch entries (0 broadcasts) and whether the stored matrix
+    /// is the transpose of the operand.
+    /// </summary>
+    private readonly record struct GemmOperand(nint Buffer, long Offset, int Ld, long BatchStride, bool Trans);
+
+    /// <summary>
+    /// The tiled kernel's tile shape: a TM x TN tile of C per work-group, TK-deep slabs of k in
+    /// local memory, RM x RN outputs per work-item (so (TN/RN) x (TM/RM) work-items). 64 x 64
+    /// tiles of 256 work-items suit current GPUs (17 KiB of local memory for float64, 16
+    /// accumulators per work-item). On PoCL, 16-, 32- and 128-wide tiles were tried and none beat
+    /// 64 x 64 (rough timings on a shared CPU), so every device gets the same shape for now; a
+    /// per-device choice goes here, and every set returned must be on gemm.gpu's variants line.
+    /// </summary>
+    private static (int Tm, int Tn, int Tk, int Rm, int Rn) GemmTile => (64, 64, 16, 4, 4);
+
+    public void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k)
+    {
+        const string op = "matmul";
+        CheckFloating(op, y.DType);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        Gemm(y.DType, batch, m, n, k,
+            new GemmOperand(Buffer(a, op), a.Layout.Offset, lda, strideA, transA),
+            new GemmOperand(Buffer(b, op), b.Layout.Offset, ldb, strideB, transB),
+            Buffer(y, op), y.Layout.Offset, (long)m * n, alpha: 1, beta: 0);
+    }
+
+    /// <summary>The float-only ops' dtype check, worded like the CPU backend's.</summary>
+    private void CheckFloating(string op, DType dtype)
+    {
+        if (!dtype.IsFloating())
+            throw new NotSupportedException($"{op}: dtype {dtype.Name()} is not supported on {Device} for this op.");
+    }
+
+    /// <summary>
+    /// For each batch entry i: C_i = alpha * op(A_i) * op(B_i) + beta * C_i, C_i being m x n with
+    /// rows n apart, <paramref name="strideC"/> elements after C_(i-1). beta = 0 never reads C.
+    /// Large enough shapes take the tiled kernel; thin or tiny ones (where a 32- or 64-wide tile
+    /// would be mostly padding) the direct one.
+    /// </summary>
+    private void Gemm(DType dtype, int batch, int m, int n, int k, GemmOperand a, GemmOperand b,
+        nint c, long cOffset, long strideC, double alpha, double beta)
+    {
+        if (batch <= 0 || m <= 0 || n <= 0) return;
+        var (tm, tn, tk, rm, rn) = GemmTile;
+        bool direct = m < 8 || n < 8 || k < 4 || (long)m * n * k < 32768;
+        var kernel = direct
+            ? Kernel("gemm", "gemm_direct", dtype)
+            : Kernel("gemm", "gemm_tiled", dtype, "TM=" + tm, "TN=" + tn, "TK=" + tk, "RM=" + rm, "RN=" + rn);
+
+        bool isDouble = dtype == DType.Float64;
+        var args = new KernelArgs();
+        Operand(args, a);
+        Operand(args, b);
+        args.Buffer(c).Int(checked((int)cOffset)).Int(checked((int)strideC))
+            .Int(m).Int(n).Int(k).Int(batch).Real(alpha, isDouble).Real(beta, isDouble);
+
+        int gz = Math.Min(batch, MaxGridYZ);
+        if (direct)
+        {
+            // Work-items along n (coalesced over B's rows and C's), as many as n can use.
+            int lx = Math.Clamp((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)n), 16, GroupSize);
+            int ly = GroupSize / lx;
+            int gx = (n + lx - 1) / lx, gy = Math.Min((m + ly - 1) / ly, MaxGridYZ);
+            Runtime.Launch(kernel, (gx, gy, gz), (lx, ly, 1), args);
+        }
+        else
+        {
+            long tiles = (long)((m + tm - 1) / tm) * ((n + tn - 1) / tn);
+            if (tiles > int.MaxValue) throw new ArgumentException($"matmul: {m} x {n} is more tiles than one launch covers.");
+            Runtime.Launch(kernel, ((int)tiles, 1, gz), (tn / rn, tm / rm, 1), args);
+        }
+    }
+
+    private static void Operand(KernelArgs args, GemmOperand x) =>
+        args.Buffer(x.Buffer).Int(checked((int)x.Offset)).Int(x.Ld).Int(checked((int)x.BatchStride)).Int(x.Trans ? 1 : 0);
+}
