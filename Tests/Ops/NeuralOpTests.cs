@@ -136,7 +136,7 @@ public class NeuralOpTests(Device device)
     [Test]
     public void AttentionGradients()
     {
-        using var mask = Tensor.FromSpan<double>(Reference.Values(5 * 4, 12), [5, 4]);
+        using var mask = Tensor.FromSpan<double>(Reference.Values(5 * 4, 12), [5, 4], device);
         Reference.AssertGradients(t => AttentionOp.ScaledDotProductAttention(t[0], t[1], t[2], mask, causal: true),
             Ref.Leaf([2, 5, 3], device, 13), Ref.Leaf([2, 4, 3], device, 14), Ref.Leaf([2, 4, 2], device, 15));
     }
