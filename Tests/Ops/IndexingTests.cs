@@ -164,6 +164,91 @@ public class IndexingTests(Device device)
         Ref.Throws<ArgumentException>(() => twoD.OneHot(0), "one_hot", "0");
     }
 
+    // ---- Larger problems: every dtype, and accumulation order identical to the CPU's -------------
+
+    private static readonly DType[] AllDTypes = [DType.Float32, DType.Float64, DType.Int32, DType.Int64];
+
+    private static double[] ValuesFor(DType dtype, int count, int seed) => dtype is DType.Int32 or DType.Int64
+        ? Indices(count, 2000, seed).Select(v => v - 1000).ToArray()
+        : Reference.Values(count, seed);
+
+    [Test]
+    public void GatherAndScatterAddOnEveryDTypeMatchTheCpuExactly()
+    {
+        int[] shape = [3, 37, 300], ishape = [3, 90, 300];   // 90 entries into an axis of 37: many duplicates
+        var vi = Indices(Ref.Count(ishape), shape[1], 60);
+        using var index = Ref.Make(vi, ishape, device, DType.Int64);
+        using var indexCpu = Ref.Make(vi, ishape, Device.Cpu, DType.Int64);
+        foreach (var dtype in AllDTypes)
+        {
+            var vx = ValuesFor(dtype, Ref.Count(shape), 61);
+            var vs = ValuesFor(dtype, Ref.Count(ishape), 62);
+            using var x = Ref.Make(vx, shape, device, dtype);
+            using var src = Ref.Make(vs, ishape, device, dtype);
+            using var xCpu = Ref.Make(vx, shape, Device.Cpu, dtype);
+            using var srcCpu = Ref.Make(vs, ishape, Device.Cpu, dtype);
+            using var g = x.Gather(1, index);
+            using var gCpu = xCpu.Gather(1, indexCpu);
+            Assert.That(g.ToDoubleArray(), Is.EqualTo(gCpu.ToDoubleArray()), $"gather {dtype}");
+            using var y = x.ScatterAdd(1, index, src);
+            using var yCpu = xCpu.ScatterAdd(1, indexCpu, srcCpu);
+            Assert.That(y.ToDoubleArray(), Is.EqualTo(yCpu.ToDoubleArray()), $"scatter_add {dtype}");
+        }
+    }
+
+    [Test]
+    public void IndexSelectAndOneHotOnEveryDType()
+    {
+        int[] shape = [4, 50, 70];
+        var vi = Indices(120, shape[1], 63);
+        using var index = Ref.Make(vi, [120], device, DType.Int64);
+        foreach (var dtype in AllDTypes)
+        {
+            var vx = ValuesFor(dtype, Ref.Count(shape), 64);
+            using var x = Ref.Make(vx, shape, device, dtype);
+            using var y = x.IndexSelect(1, index);
+            var expected = Ref.Build([4, 120, 70], ix => Ref.Get(vx, shape, ix[0], (int)vi[ix[1]], ix[2]));
+            if (dtype == DType.Float32) expected = Ref.AsFloat(expected);
+            Assert.That(y.ToDoubleArray(), Is.EqualTo(expected), $"index_select {dtype}");
+            using var oneHot = index.OneHot(50, dtype);
+            Assert.That(oneHot.DType, Is.EqualTo(dtype));
+            Assert.That(oneHot.ToDoubleArray(), Is.EqualTo(Ref.Build([120, 50], ix => vi[ix[0]] == ix[1] ? 1 : 0)), $"one_hot {dtype}");
+        }
+    }
+
+    [TestCase(DType.Float32)]
+    [TestCase(DType.Float64)]
+    public void IndexSelectBackwardAddsDuplicatesLikeTheCpu(DType dtype)
+    {
+        // The backward of index_select is index_add: 500 picks from 40 rows, so each row gets ~12 terms.
+        int[] shape = [3, 40, 33];
+        var vi = Indices(500, shape[1], 65);
+        var vg = Reference.Values(3 * 500 * 33, 66);
+        double[] Grad(Device d)
+        {
+            using var x = Ref.Make(Reference.Values(Ref.Count(shape), 67), shape, d, dtype);
+            x.RequiresGrad = true;
+            using var index = Ref.Make(vi, [500], d, DType.Int64);
+            using var y = x.IndexSelect(1, index);
+            using var g = Ref.Make(vg, [3, 500, 33], d, dtype);
+            y.Backward(g);
+            return x.Grad!.ToDoubleArray();
+        }
+        Assert.That(Grad(device), Is.EqualTo(Grad(Device.Cpu)));
+    }
+
+    [Test]
+    public void EmptyIndexSelectAndGather()
+    {
+        using var x = Ref.Make(Reference.Values(20, 68), [4, 5], device);
+        using var none = Tensor.Zeros([0], DType.Int64, device);
+        using var y = x.IndexSelect(1, none);
+        Assert.That(y.Shape, Is.EqualTo(new[] { 4, 0 }));
+        using var none2 = Tensor.Zeros([4, 0], DType.Int64, device);
+        using var g = x.Gather(1, none2);
+        Assert.That(g.Shape, Is.EqualTo(new[] { 4, 0 }));
+    }
+
     // ---- Gradients ------------------------------------------------------------------------
 
     [TestCase(0, DType.Int64)]

@@ -1,0 +1,115 @@
+using System.Runtime.InteropServices;
+using Tensorium.Kernels.Gpu;
+
+namespace Tensorium;
+
+// Indexing (indexing.gpu): gather, scatter-add, index-select, index-add, one-hot. Indices are validated
+// on the host, like the CPU kernels do, so a bad index throws the same exception before any launch.
+internal sealed partial class GpuBackend
+{
+    public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner)
+    {
+        const string op = "gather";
+        CheckIndices(op, HostIndices(index), xAxis);
+        int n = outer * indexAxis * inner;
+        var args = new KernelArgs();
+        Arg(Arg(Arg(args, x, op), index, op), y, op).Int(n).Int(xAxis).Int(indexAxis).Int(inner);
+        Launch1D(WrapKernel("indexing", "gather", x.DType), n, args);
+    }
+
+    public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner)
+    {
+        const string op = "scatter_add";
+        CheckIndices(op, HostIndices(index), yAxis);
+        int n = outer * yAxis * inner;
+        var args = new KernelArgs();
+        Arg(Arg(Arg(args, src, op), index, op), y, op).Int(n).Int(yAxis).Int(indexAxis).Int(inner);
+        Launch1D(WrapKernel("indexing", "scatter_add", src.DType), n, args);
+    }
+
+    public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner)
+    {
+        const string op = "index_select";
+        CheckIndices(op, HostIndices(index), xAxis);
+        int n = outer * count * inner;
+        var args = new KernelArgs();
+        Arg(Arg(Arg(args, x, op), index, op), y, op).Int(n).Int(xAxis).Int(count).Int(inner);
+        Launch1D(WrapKernel("indexing", "index_select", x.DType), n, args);
+    }
+
+    public void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner)
+    {
+        const string op = "index_add";
+        var indices = HostIndices(index);
+        CheckIndices(op, indices, yAxis);
+        int n = outer * yAxis * inner;
+        if (n == 0 || count == 0) return;
+        // Invert the index (a counting sort, stable): the entries j with index[j] == k are
+        // order[starts[k] .. starts[k + 1]), ascending, so each output adds them in the CPU's order.
+        var starts = new int[yAxis + 1];
+        foreach (long k in indices) starts[k + 1]++;
+        for (int k = 0; k < yAxis; k++) starts[k + 1] += starts[k];
+        var order = new int[count];
+        var next = starts[..yAxis];
+        for (int j = 0; j < count; j++) order[next[indices[j]]++] = j;
+        nint startsBuffer = UploadTemporary(starts, out long startsBytes);
+        try
+        {
+            nint orderBuffer = UploadTemporary(order, out long orderBytes);
+            try
+            {
+                var args = new KernelArgs();
+                Arg(args, src, op).Buffer(startsBuffer).Buffer(orderBuffer);
+                Arg(args, y, op).Int(n).Int(yAxis).Int(count).Int(inner);
+                Launch1D(WrapKernel("indexing", "index_add", src.DType), n, args);
+            }
+            finally
+            {
+                // Launches run in order on one queue: whatever rents this buffer next runs after this kernel.
+                Pool.Return(orderBuffer, orderBytes);
+            }
+        }
+        finally
+        {
+            Pool.Return(startsBuffer, startsBytes);
+        }
+    }
+
+    public void OneHot(Tensor index, Tensor y, int rows, int classes)
+    {
+        const string op = "one_hot";
+        CheckIndices(op, HostIndices(index), classes);
+        int n = rows * classes;
+        var args = new KernelArgs();
+        Arg(Arg(args, index, op), y, op).Int(n).Int(classes);
+        Launch1D(WrapKernel("indexing", "one_hot", y.DType), n, args);
+    }
+
+    /// <summary>The int64 index tensor read back to the host (indices are small next to the data they pick).</summary>
+    private static long[] HostIndices(Tensor index) => index.Count == 0 ? [] : ToHost<long>(index);
+
+    /// <summary>Throws for the first index outside [0, size), with the CPU kernels' exception and message.</summary>
+    private static void CheckIndices(string op, long[] indices, int size)
+    {
+        foreach (long index in indices)
+            if ((ulong)index >= (ulong)size)
+                throw new IndexOutOfRangeException($"{op}: index {index} is out of range for a dimension of size {size}.");
+    }
+
+    /// <summary>A pooled device buffer holding <paramref name="data"/>; give it back with Pool.Return(handle, bytes).</summary>
+    private nint UploadTemporary(int[] data, out long bytes)
+    {
+        bytes = Math.Max(1, (long)data.Length * sizeof(int));
+        nint handle = Pool.Rent(bytes);
+        try
+        {
+            Runtime.Write(handle, 0, MemoryMarshal.AsBytes(data.AsSpan()));
+            return handle;
+        }
+        catch
+        {
+            Pool.Return(handle, bytes);
+            throw;
+        }
+    }
+}
