@@ -10,6 +10,9 @@
  *   - kernel arguments are int, i64, float, double or pointers (never size_t or bool);
  *   - no vector-type operators, no float atomics (backward passes are gathers);
  *   - global size is always a whole number of work-groups (the host rounds up; kernels bound-check);
+ *   - every work-item of a group reaches every BARRIER(): no early return before one, and no
+ *     barrier under an `if`, even one the whole group takes alike (PoCL 3.1 miscompiled a group
+ *     sum under such a branch when it ran with several threads); loops with uniform bounds are fine;
  *   - use the names below (REAL_MAX, u32, ...) instead of header names NVRTC lacks.
  *
  * The host compiles each file once per element type, with -D REAL=float|double (and ACC,
