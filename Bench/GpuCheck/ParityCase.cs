@@ -26,8 +26,9 @@ internal static class Parity
         try
         {
             using var scope = new TensorScope();
-            var (cpuOut, cpuGrads) = Evaluate(c, Device.Cpu, c.Inputs());
-            var (devOut, devGrads) = Evaluate(c, device, c.Inputs());
+            var inputs = c.Inputs();   // once: both devices must see the very same numbers
+            var (cpuOut, cpuGrads) = Evaluate(c, Device.Cpu, inputs);
+            var (devOut, devGrads) = Evaluate(c, device, inputs);
             double error = Compare(devOut, cpuOut);
             for (int i = 0; i < cpuGrads.Length; i++) error = Math.Max(error, Compare(devGrads[i], cpuGrads[i]));
             return new ParityResult(c.Name, device, error, c.Tolerance, null);
@@ -41,7 +42,7 @@ internal static class Parity
     /// <summary>The op's output and its inputs' gradients under a fixed upstream gradient, all read back to the host.</summary>
     private static (double[] Output, double[][] Grads) Evaluate(ParityCase c, Device device, Tensor[] cpuInputs)
     {
-        var inputs = cpuInputs.Select(t => t.To(device)).ToArray();
+        var inputs = cpuInputs.Select(t => t.Detach().To(device)).ToArray();   // fresh leaves per device
         bool backward = c.Differentiable && inputs.Any(t => t.DType.IsFloating());
         foreach (var t in inputs) t.RequiresGrad = backward && t.DType.IsFloating();
         var y = c.Op(inputs);
