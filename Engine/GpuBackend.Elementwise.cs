@@ -80,39 +80,4 @@ internal sealed partial class GpuBackend
         Arg(args, y, "where").Int(y.Count).Int(shape.Length).Dims(shape, 1);
         Launch1D(Kernel("elementwise", "where", y.DType), y.Count, args);
     }
-
-    /// <summary>
-    /// The smallest equivalent iteration space for operands of <paramref name="shape"/>: size-1 dims
-    /// dropped and neighbouring dims merged where every operand steps through them as one (outer
-    /// stride = inner stride * inner size), so kernels divide by fewer extents. Rank is at least 1.
-    /// </summary>
-    private static (int[] Shape, int[][] Strides) Collapse(ReadOnlySpan<int> shape, params int[][] strides)
-    {
-        var outShape = new List<int>();
-        var outStrides = strides.Select(_ => new List<int>()).ToArray();
-        for (int d = 0; d < shape.Length; d++)
-        {
-            if (shape[d] == 1) continue;
-            int last = outShape.Count - 1;
-            bool merge = last >= 0;
-            for (int t = 0; t < strides.Length && merge; t++)
-                merge = outStrides[t][last] == (long)strides[t][d] * shape[d];
-            if (merge)
-            {
-                outShape[last] *= shape[d];
-                for (int t = 0; t < strides.Length; t++) outStrides[t][last] = strides[t][d];
-            }
-            else
-            {
-                outShape.Add(shape[d]);
-                for (int t = 0; t < strides.Length; t++) outStrides[t].Add(strides[t][d]);
-            }
-        }
-        if (outShape.Count == 0)
-        {
-            outShape.Add(1);
-            foreach (var s in outStrides) s.Add(0);
-        }
-        return ([.. outShape], outStrides.Select(s => s.ToArray()).ToArray());
-    }
 }

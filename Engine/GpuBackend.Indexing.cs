@@ -10,7 +10,7 @@ internal sealed partial class GpuBackend
     public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner)
     {
         const string op = "gather";
-        CheckIndices(op, HostIndices(index), xAxis);
+        CheckIndices(op, index.ToArray<long>(), xAxis);
         int n = outer * indexAxis * inner;
         var args = new KernelArgs();
         Arg(Arg(Arg(args, x, op), index, op), y, op).Int(n).Int(xAxis).Int(indexAxis).Int(inner);
@@ -20,7 +20,7 @@ internal sealed partial class GpuBackend
     public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner)
     {
         const string op = "scatter_add";
-        CheckIndices(op, HostIndices(index), yAxis);
+        CheckIndices(op, index.ToArray<long>(), yAxis);
         int n = outer * yAxis * inner;
         var args = new KernelArgs();
         Arg(Arg(Arg(args, src, op), index, op), y, op).Int(n).Int(yAxis).Int(indexAxis).Int(inner);
@@ -30,7 +30,7 @@ internal sealed partial class GpuBackend
     public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner)
     {
         const string op = "index_select";
-        CheckIndices(op, HostIndices(index), xAxis);
+        CheckIndices(op, index.ToArray<long>(), xAxis);
         int n = outer * count * inner;
         var args = new KernelArgs();
         Arg(Arg(Arg(args, x, op), index, op), y, op).Int(n).Int(xAxis).Int(count).Int(inner);
@@ -40,7 +40,7 @@ internal sealed partial class GpuBackend
     public void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner)
     {
         const string op = "index_add";
-        var indices = HostIndices(index);
+        var indices = index.ToArray<long>();
         CheckIndices(op, indices, yAxis);
         int n = outer * yAxis * inner;
         if (n == 0 || count == 0) return;
@@ -78,15 +78,12 @@ internal sealed partial class GpuBackend
     public void OneHot(Tensor index, Tensor y, int rows, int classes)
     {
         const string op = "one_hot";
-        CheckIndices(op, HostIndices(index), classes);
+        CheckIndices(op, index.ToArray<long>(), classes);
         int n = rows * classes;
         var args = new KernelArgs();
         Arg(Arg(args, index, op), y, op).Int(n).Int(classes);
         Launch1D(WrapKernel("indexing", "one_hot", y.DType), n, args);
     }
-
-    /// <summary>The int64 index tensor read back to the host (indices are small next to the data they pick).</summary>
-    private static long[] HostIndices(Tensor index) => index.Count == 0 ? [] : ToHost<long>(index);
 
     /// <summary>Throws for the first index outside [0, size), with the CPU kernels' exception and message.</summary>
     private static void CheckIndices(string op, long[] indices, int size)

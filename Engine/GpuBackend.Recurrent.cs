@@ -15,10 +15,6 @@ internal sealed partial class GpuBackend
     /// <summary>Side of the square tiles of rnn_gemm (RNN_TILE in recurrent.gpu).</summary>
     private const int RnnTile = 16;
 
-    /// <summary>Adds a tensor argument at <paramref name="extra"/> elements past its own offset.</summary>
-    private static KernelArgs At(KernelArgs args, Tensor t, long extra, string op) =>
-        args.Buffer(Buffer(t, op)).Int(checked((int)(t.Layout.Offset + extra)));
-
     /// <summary>An optional tensor argument: buffer, offset and a present flag (a stand-in buffer when absent).</summary>
     private static KernelArgs Optional(KernelArgs args, Tensor? t, Tensor standIn, string op) =>
         t == null ? At(args, standIn, 0, op).Int(0) : At(args, t, 0, op).Int(1);

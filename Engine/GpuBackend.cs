@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Tensorium.Kernels.Cpu;
 using Tensorium.Kernels.Gpu;
 
 namespace Tensorium;
@@ -79,7 +79,11 @@ internal sealed partial class GpuBackend : IBackend
     private static nint Buffer(Tensor t, string op) => t.StorageFor(op).Handle;
 
     /// <summary>Adds a tensor argument: its buffer, then its element offset.</summary>
-    private static KernelArgs Arg(KernelArgs args, Tensor t, string op) => args.Buffer(Buffer(t, op)).Int(t.Layout.Offset);
+    private static KernelArgs Arg(KernelArgs args, Tensor t, string op) => At(args, t, 0, op);
+
+    /// <summary>Adds a tensor argument that starts <paramref name="extra"/> elements past the tensor's own offset.</summary>
+    private static KernelArgs At(KernelArgs args, Tensor t, long extra, string op) =>
+        args.Buffer(Buffer(t, op)).Int(checked((int)(t.Layout.Offset + extra)));
 
     /// <summary>Adds a scalar of the tensor's element type.</summary>
     private static KernelArgs Elem(KernelArgs args, DType dtype, double value) => dtype switch
@@ -98,10 +102,10 @@ internal sealed partial class GpuBackend : IBackend
     public void Copy(Tensor src, Tensor dst)
     {
         var kernel = Runtime.Kernel("memory", "copy_strided", "SRC=" + CType(src.DType), "DST=" + CType(dst.DType));
-        var shape = dst.Layout.Shape;
+        var (shape, strides) = Collapse(dst.Layout.Shape, src.Layout.Strides, dst.Layout.Strides);
         var args = new KernelArgs();
-        Arg(args, src, "copy").Dims(src.Layout.Strides, 0);
-        Arg(args, dst, "copy").Dims(dst.Layout.Strides, 0);
+        Arg(args, src, "copy").Dims(strides[0], 0);
+        Arg(args, dst, "copy").Dims(strides[1], 0);
         args.Int(dst.Count).Int(shape.Length).Dims(shape, 1);
         Launch1D(kernel, dst.Count, args);
     }
@@ -116,11 +120,14 @@ internal sealed partial class GpuBackend : IBackend
     public void Arange(Tensor dst, double start, double step) =>
         Launch1D(Kernel("memory", "arange", dst.DType), dst.Count, Arg(new KernelArgs(), dst, "arange").Int(dst.Count).Double(start).Double(step));
 
-    /// <summary>Reads a small device tensor back to the host (for host-side decisions such as shapes).</summary>
-    private static T[] ToHost<T>(Tensor t) where T : unmanaged
+    /// <summary>
+    /// The smallest equivalent iteration space (size-1 dims dropped, neighbouring dims merged where
+    /// every operand steps through them as one), so kernels divide by fewer extents: the CPU's
+    /// <see cref="StridedIndex"/> merge.
+    /// </summary>
+    private static (int[] Shape, int[][] Strides) Collapse(ReadOnlySpan<int> shape, params int[][] strides)
     {
-        var data = new T[t.Count];
-        t.Backend("to_host").Download(t, MemoryMarshal.AsBytes(data.AsSpan()));
-        return data;
+        var merged = new StridedIndex(shape, strides);
+        return (merged.Shape, merged.Strides);
     }
 }

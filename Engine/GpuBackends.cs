@@ -11,22 +11,22 @@ namespace Tensorium;
 /// </summary>
 internal static class GpuBackends
 {
-    private static readonly Dictionary<Device, GpuBackend> Opened = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Device, GpuBackend> Opened = new();
     private static readonly Lock OpenLock = new();
+    private static readonly Lazy<IReadOnlyList<DeviceDescription>> Listed = new(List);
 
+    /// <summary>The device's backend. Every op asks, so the opened case takes no lock.</summary>
     public static GpuBackend For(Device device)
     {
-        lock (OpenLock)
-        {
-            if (Opened.TryGetValue(device, out var backend)) return backend;
-            backend = new GpuBackend(device, Open(device));
-            Opened[device] = backend;
-            return backend;
-        }
+        if (Opened.TryGetValue(device, out var backend)) return backend;
+        lock (OpenLock)   // opening compiles nothing yet, but must happen once per device
+            return Opened.TryGetValue(device, out backend) ? backend : Opened[device] = new GpuBackend(device, Open(device));
     }
 
-    /// <summary>The CPU, then every OpenCL device, then every CUDA device.</summary>
-    public static IReadOnlyList<DeviceDescription> Available()
+    /// <summary>The CPU, then every OpenCL device, then every CUDA device; asked of the drivers once per process.</summary>
+    public static IReadOnlyList<DeviceDescription> Available() => Listed.Value;
+
+    private static IReadOnlyList<DeviceDescription> List()
     {
         var list = new List<DeviceDescription>
         {
@@ -36,7 +36,7 @@ internal static class GpuBackends
         for (int i = 0; i < openCl.Count; i++) list.Add(Describe(Device.OpenCL(i), openCl[i]));
         var cuda = CudaDevices();
         for (int i = 0; i < cuda.Count; i++) list.Add(Describe(Device.Cuda(i), cuda[i]));
-        return list;
+        return list.AsReadOnly();
     }
 
     /// <summary>The CUDA devices, or none when the driver is missing, cuInit fails or a query fails: listing never throws.</summary>
