@@ -6,19 +6,21 @@ using Tensorium.Optim;
 namespace Tensorium.Bench;
 
 /// <summary>
-/// One optimizer step (forward, loss, backward, update) of the example models at batch 64 on
-/// synthetic Fashion-MNIST-shaped data, so a whole training step can be profiled. Models match
-/// Examples/: the Keras tutorial CNN, the MLP and the two-layer row-by-row LSTM.
-/// One CNN epoch is 938 of these steps.
+/// One optimizer step (forward, loss, backward, update) of each example in Examples/, on a
+/// synthetic batch of the example's shape, so a whole training step can be profiled. The models
+/// are the examples' own (their files are compiled into the bench), with the same optimizers and
+/// batch sizes. One CNN epoch on Fashion-MNIST is 938 of the "cnn" steps.
 /// </summary>
 public class TrainingStepBenchmarks
 {
-    private Sequential _model = null!;
+    private Module _model = null!;
     private Optimizer _optimizer = null!;
-    private Tensor _images = null!, _labels = null!;
+    private Func<Tensor> _loss = null!;
+    private readonly List<Tensor> _batch = [];
+    private bool _clip;
 
-    /// <summary>Which example's model.</summary>
-    [Params("cnn", "mlp", "lstm")]
+    /// <summary>Which example's training step.</summary>
+    [Params("cnn", "mlp", "lstm", "transformer", "seq2seq", "transfer", "cifar")]
     public string Model { get; set; } = "cnn";
 
     /// <summary>Builds the model, its optimizer and one batch.</summary>
@@ -27,19 +29,69 @@ public class TrainingStepBenchmarks
     {
         CpuParallel.Threads = BenchSettings.Threads;
         var g = new Generator(1);
-        _model = Model switch
+        switch (Model)
         {
-            "cnn" => new Sequential(
-                new Conv2D(1, 32, 3, generator: g), new ReLU(), new MaxPool2D(2),
-                new Conv2D(32, 64, 3, generator: g), new ReLU(), new MaxPool2D(2),
-                new Conv2D(64, 64, 3, generator: g), new ReLU(), new Flatten(),
-                new Linear(576, 64, generator: g), new ReLU(), new Linear(64, 10, generator: g)),
-            "mlp" => new Sequential(new Flatten(), new Linear(784, 128, generator: g), new ReLU(), new Linear(128, 10, generator: g)),
-            _ => new Sequential(new RowsAsSequence(), new Lstm(28, 128, numLayers: 2, returnSequences: false, generator: g), new Linear(128, 10, generator: g)),
-        };
-        _optimizer = Model == "mlp" ? new Sgd(_model.Parameters(), learningRate: 0.01) : new Adam(_model.Parameters(), learningRate: 1e-3);
-        _images = Tensor.Uniform([64, 1, 28, 28], generator: g);
-        _labels = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 10)).ToArray());
+            case "cnn": Classifier(CnnExample.Build(), [64, 1, 28, 28], g); break;
+            case "mlp": Classifier(MlpExample.Build(), [64, 1, 28, 28], g, sgd: true); break;
+            case "lstm": Classifier(LstmExample.Build(), [64, 1, 28, 28], g); break;
+            case "cifar": Classifier(CnnExample.Build(inChannels: 3, imageSize: 32), [64, 3, 32, 32], g); break;
+            case "transfer":
+                // Fine-tuning: the convolutional base is frozen, only the dense head trains.
+                var cnn = CnnExample.Build(classes: 5);
+                TransferExample.FreezeBase(cnn);
+                Classifier(cnn, [64, 1, 28, 28], g, classes: 5);
+                break;
+            case "transformer": Transformer(); break;
+            case "seq2seq": Seq2Seq(); break;
+            default: throw new ArgumentException($"TrainingStepBenchmarks: unknown model '{Model}'.");
+        }
+    }
+
+    /// <summary>A classifier on images [N, C, H, W] with integer labels; Adam 1e-3 (SGD 0.01 for the MLP).</summary>
+    private void Classifier(Sequential model, int[] imageShape, Generator g, bool sgd = false, int classes = 10)
+    {
+        _model = model;
+        var trainable = model.Parameters().Where(p => p.RequiresGrad).ToList();
+        _optimizer = sgd ? new Sgd(trainable, learningRate: 0.01) : new Adam(trainable, learningRate: 1e-3);
+        var images = Keep(Tensor.Uniform(imageShape, generator: g));
+        var labels = Keep(Tensor.FromArray(Enumerable.Range(0, imageShape[0]).Select(i => (long)(i % classes)).ToArray()));
+        _loss = () => model.Forward(images).CrossEntropy(labels);
+    }
+
+    /// <summary>The character language model on random text over an 80-symbol vocabulary (the King James Bible has 75).</summary>
+    private void Transformer()
+    {
+        var random = new Random(1);
+        long[] text = Enumerable.Range(0, 100_000).Select(_ => (long)random.Next(80)).ToArray();
+        var model = new TransformerExample.CharTransformer(80, new Generator(1));
+        _model = model;
+        _optimizer = new AdamW(model.Parameters(), learningRate: 2e-3, beta2: 0.99, weightDecay: 0.01);
+        var (x, y) = TransformerExample.RandomBatch(text, random);
+        Keep(x);
+        Keep(y);
+        _loss = () => model.Forward(x).CrossEntropy(y);
+        _clip = true;
+    }
+
+    /// <summary>The encoder-decoder reversing digit strings, with teacher forcing.</summary>
+    private void Seq2Seq()
+    {
+        var model = new Seq2SeqExample.Seq2SeqTransformer(new Generator(1));
+        _model = model;
+        _optimizer = new Adam(model.Parameters(), learningRate: 1e-3);
+        const int n = Seq2SeqExample.BatchSize, length = Seq2SeqExample.Length;
+        var (source, targetIn, target) = Seq2SeqExample.MakeData(n, new Random(1));
+        var src = Keep(Tensor.FromArray(source, n, length));
+        var tgtIn = Keep(Tensor.FromArray(targetIn, n, length));
+        var tgt = Keep(Tensor.FromArray(target, n, length));
+        _loss = () => model.Forward(src, tgtIn).CrossEntropy(tgt);
+        _clip = true;
+    }
+
+    private Tensor Keep(Tensor t)
+    {
+        _batch.Add(t);
+        return t;
     }
 
     /// <summary>Frees the model, optimizer state and batch.</summary>
@@ -48,24 +100,19 @@ public class TrainingStepBenchmarks
     {
         _optimizer.Dispose();
         _model.Dispose();
-        _images.Dispose();
-        _labels.Dispose();
+        foreach (var t in _batch) t.Dispose();
+        _batch.Clear();
     }
 
-    /// <summary>Forward, cross-entropy, backward and the optimizer update, with everything temporary freed.</summary>
+    /// <summary>Forward, cross-entropy, backward, gradient clipping where the example clips, and the optimizer update, with everything temporary freed.</summary>
     [Benchmark]
     public void Step()
     {
         using var scope = new TensorScope();
-        var loss = _model.Forward(_images).CrossEntropy(_labels);
+        var loss = _loss();
         _optimizer.ZeroGrad();
         loss.Backward();
+        if (_clip) GradClip.ClipGradNorm(_model.Parameters(), 1.0);
         _optimizer.Step();
-    }
-
-    /// <summary>[N, 1, 28, 28] images as [N, 28, 28] sequences of rows.</summary>
-    private sealed class RowsAsSequence : Module
-    {
-        public override Tensor Forward(Tensor input) => input.Reshape(input.Size(0), input.Size(2), input.Size(3));
     }
 }

@@ -13,10 +13,11 @@ using Tensorium.Optim;
 /// </summary>
 static class Seq2SeqExample
 {
-    const int Length = 10, Digits = 10, Bos = 10, Vocab = 11;
-    const int DModel = 64, Heads = 4, EncoderLayers = 2, DecoderLayers = 2, FeedForward = 256, BatchSize = 64, TestCount = 1000;
+    internal const int Length = 10, BatchSize = 64;
+    const int Digits = 10, Bos = 10, Vocab = 11;
+    const int DModel = 64, Heads = 4, EncoderLayers = 2, DecoderLayers = 2, FeedForward = 256, TestCount = 1000;
 
-    sealed class Seq2SeqTransformer : Module
+    internal sealed class Seq2SeqTransformer : Module
     {
         private readonly Embedding _srcEmb, _tgtEmb;
         private readonly LearnedPositionalEncoding _srcPos, _tgtPos;
@@ -65,7 +66,7 @@ static class Seq2SeqExample
     }
 
     /// <summary><paramref name="count"/> random digit strings with their reversals: source, decoder input (BOS + target[..-1]) and target, each [count, Length].</summary>
-    static (long[] Source, long[] TargetIn, long[] Target) MakeData(int count, Random random)
+    internal static (long[] Source, long[] TargetIn, long[] Target) MakeData(int count, Random random)
     {
         var source = new long[count * Length];
         var targetIn = new long[count * Length];

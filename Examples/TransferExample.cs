@@ -15,6 +15,12 @@ static class TransferExample
     private const int HeadIndex = 11;      // the last Linear of CnnExample.Build
     private const int LastConvIndex = 7;   // the ReLU after the third Conv2D: layers 0..7 are the convolutional base
 
+    /// <summary>Freezes layers 0..LastConvIndex of a <see cref="CnnExample.Build"/> model: its convolutional base.</summary>
+    internal static void FreezeBase(Sequential model)
+    {
+        for (int i = 0; i <= LastConvIndex; i++) model[i].Freeze();
+    }
+
     public static int Run(ExampleOptions options)
     {
         int epochs = options.Epochs ?? 2;
@@ -52,7 +58,7 @@ static class TransferExample
         Console.WriteLine($"loaded {basePath} with strict: false; missing (left as initialised): [{string.Join(", ", missing)}], unexpected: [{string.Join(", ", unexpected)}]");
 
         // 3. Freeze the convolutional base; the optimizer only gets the trainable parameters.
-        for (int i = 0; i <= LastConvIndex; i++) model[i].Freeze();
+        FreezeBase(model);
         var trainable = model.Parameters().Where(p => p.RequiresGrad).ToList();
         Console.WriteLine($"froze layers 0..{LastConvIndex} (the convolutions): {model.ParameterCount(trainableOnly: true):N0} of {model.ParameterCount():N0} parameters stay trainable ({trainable.Count} tensors)");
         var frozenBefore = ((Conv2D)model[0]).Weight.ToArray<float>();

@@ -15,11 +15,12 @@ using Tensorium.Optim;
 /// </summary>
 static class TransformerExample
 {
-    const int Context = 64, DModel = 128, Heads = 4, NumLayers = 2, FeedForward = 512, BatchSize = 32;
+    internal const int Context = 64, BatchSize = 32;
+    const int DModel = 128, Heads = 4, NumLayers = 2, FeedForward = 512;
     const int ValidationBatches = 8;
 
     /// <summary>The language model: [B, T] token ids to [B, T, vocab] logits; position t only sees tokens 0..t.</summary>
-    sealed class CharTransformer : Module
+    internal sealed class CharTransformer : Module
     {
         private readonly Embedding _tokens;
         private readonly LearnedPositionalEncoding _positions;
@@ -168,7 +169,7 @@ static class TransformerExample
     static double Bpc(double natsPerChar) => natsPerChar / Math.Log(2);
 
     /// <summary>BatchSize random windows: inputs ids[o..o+T) and targets ids[o+1..o+T+1).</summary>
-    static (Tensor X, Tensor Y) RandomBatch(long[] ids, Random random)
+    internal static (Tensor X, Tensor Y) RandomBatch(long[] ids, Random random)
     {
         var offsets = new int[BatchSize];
         for (int b = 0; b < BatchSize; b++) offsets[b] = random.Next(ids.Length - Context - 1);
