@@ -100,6 +100,21 @@ public class UnaryTests(Device device)
     }
 
     [Test]
+    public void FloatPrecisionNormalCdfStaysWithinItsBound()
+    {
+        // The fit float GELU uses, against the series, from the lower tail to where Phi rounds to 1. The
+        // series computes 0.5 (1 + erf), which cancels in the lower tail: hence the small absolute term.
+        for (int i = -12_000; i <= 8_000; i++)
+        {
+            double x = i * 1e-3, exact = SpecialFunctions.NormalCdf(x);
+            Assert.That(Math.Abs(SpecialFunctions.NormalCdfSingle(x) - exact), Is.LessThanOrEqualTo(1.1e-7 * exact + 1e-16), $"Phi({x})");
+        }
+        Assert.That(SpecialFunctions.NormalCdfSingle(double.NaN), Is.NaN);
+        Assert.That(SpecialFunctions.NormalCdfSingle(double.NegativeInfinity), Is.EqualTo(0));
+        Assert.That(SpecialFunctions.NormalCdfSingle(double.PositiveInfinity), Is.EqualTo(1));
+    }
+
+    [Test]
     public void ErfMatchesKnownValues()
     {
         (double X, double Erf)[] table =
