@@ -88,6 +88,8 @@ public static class Reductions
 
     private static Tensor Forward(ReduceOp kind, string op, Tensor x, int[]? axes, bool keepDim, int correction)
     {
+        if (kind is ReduceOp.Sum or ReduceOp.Mean && SumOverLeadingAxes(kind, op, x, axes, keepDim) is { } columnSums)
+            return columnSums;
         var (matrix, rows, cols, outShape) = AsRows(x, axes, keepDim, op);
         using (matrix)
         {
@@ -97,6 +99,28 @@ public static class Reductions
             x.Backend(op).ReduceRows(kind, matrix, y, rows, cols, correction);
             return y;
         }
+    }
+
+    /// <summary>
+    /// Sum or mean over the leading axes of a contiguous floating tensor, the shape of every bias
+    /// gradient ([batch, tokens, features] to [features]), as one matrix product: ones[1, R] @ x[R, C].
+    /// The row reduction would first copy x transposed (reduced axes last); the GEMM reads it as it
+    /// lies. Null when x is not of that shape.
+    /// </summary>
+    private static Tensor? SumOverLeadingAxes(ReduceOp kind, string op, Tensor x, int[]? axes, bool keepDim)
+    {
+        var reduced = OpChecks.Axes(op, axes, x.Rank);
+        if (!x.StorageFor(op).DType.IsFloating() || !x.Layout.IsContiguous || reduced.Length == 0 || reduced.Length == x.Rank
+            || reduced[^1] != reduced.Length - 1)
+            return null;
+        var shape = x.Layout.Shape;
+        int rows = shape[..reduced.Length].Aggregate(1, (n, s) => n * s), cols = shape[reduced.Length..].Aggregate(1, (n, s) => n * s);
+        if (rows < 2 || cols == 0) return null;
+        var outShape = keepDim ? shape.Select((s, d) => d < reduced.Length ? 1 : s).ToArray() : shape[reduced.Length..];
+        using var weights = Tensor.Full([1, rows], kind == ReduceOp.Mean ? 1.0 / rows : 1.0, x.DType, x.Device);
+        var y = Tensor.Empty(outShape, x.DType, x.Device);
+        x.Backend(op).MatMul(weights, false, 0, x, false, 0, y, 1, 1, cols, rows);
+        return y;
     }
 
     /// <summary>Reshapes a reduced gradient to keepDim form and broadcasts it to the input's shape.</summary>

@@ -71,7 +71,7 @@ public class ReductionTests(Device device)
         int[] shape = [67, 45, 33];
         var v = Ref.AsFloat(Reference.Values(Ref.Count(shape), 18));
         using var x = Ref.Make(v, shape, device);
-        foreach (var axes in new[] { new[] { 1 }, new[] { 0, 2 }, Array.Empty<int>() })
+        foreach (var axes in new[] { new[] { 1 }, new[] { 0, 2 }, new[] { 0 }, new[] { 0, 1 }, Array.Empty<int>() })
         {
             using var y = c.Op(x, axes.Length == 0 ? null : axes, false);
             var (expected, outShape) = Reduce(v, shape, axes, false, c.Reference);
@@ -83,11 +83,31 @@ public class ReductionTests(Device device)
     }
 
     [Test]
+    public void Float64LeadingAxesOfAContiguousTensor()
+    {
+        // Sum and mean over the leading axes of a contiguous tensor (a bias gradient) run as a product
+        // with a row of ones rather than as row reductions.
+        int[] shape = [6, 5, 7];
+        var v = Reference.Values(Ref.Count(shape), 19);
+        using var x = Ref.Make(v, shape, device, DType.Float64);
+        foreach (var c in Cases.Where(c => c.Name is "sum" or "mean"))
+            foreach (var axes in new[] { new[] { 0 }, new[] { 0, 1 }, new[] { -2, -3 } })
+                foreach (bool keepDim in new[] { false, true })
+                {
+                    using var y = c.Op(x, axes, keepDim);
+                    var (expected, outShape) = Reduce(v, shape, axes, keepDim, c.Reference);
+                    Assert.That(y.Shape, Is.EqualTo(outShape));
+                    Reference.AssertClose(y.ToDoubleArray(), expected, 1e-13, 1e-12, $"{c.Name} over [{string.Join(",", axes)}]");
+                }
+    }
+
+    [Test]
     public void IntegerSumMaxMin()
     {
         using var x = Ref.Make([1, -5, 3, 4, 10, -2], [2, 3], device, DType.Int64);
         using (var s = x.Sum(1)) Assert.That(s.ToArray<long>(), Is.EqualTo(new long[] { -1, 12 }));
         using (var m = x.Max(0)) Assert.That(m.ToArray<long>(), Is.EqualTo(new long[] { 4, 10, 3 }));
+        using (var s0 = x.Sum(0)) Assert.That(s0.ToArray<long>(), Is.EqualTo(new long[] { 5, 5, 1 }));
         using (var n = x.Min()) Assert.That(n.ToArray<long>(), Is.EqualTo(new long[] { -5 }));
         using var i = Ref.Make([1, 2, 3], [3], device, DType.Int32);
         using var si = i.Sum();
