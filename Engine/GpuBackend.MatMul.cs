@@ -54,6 +54,7 @@ internal sealed partial class GpuBackend
         nint c, long cOffset, long strideC, double alpha, double beta)
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
+        if (TryGemmTf32(dtype, batch, m, n, k, a, b, c, cOffset, strideC, alpha, beta)) return;
         var (tm, tn, tk, rm, rn) = GemmTile;
         bool direct = m < 8 || n < 8 || k < 4 || (long)m * n * k < 32768;
         var kernel = direct

@@ -3,11 +3,15 @@ using System.Runtime.InteropServices;
 namespace Tensorium.GpuCheck;
 
 /// <summary>
-/// The cuBLAS baseline for the GEMM benchmark: cublasSgemm_v2 through function pointers from
-/// libcublas.so.*, used only here. Absent library: <see cref="TryCreate"/> returns null.
+/// The cuBLAS baseline for the GEMM benchmarks: cublasSgemm_v2 (float32, or TF32 through the
+/// handle's math mode) through function pointers from libcublas.so.*, used only here. Absent library: <see cref="TryCreate"/> returns null.
 /// </summary>
 internal sealed unsafe class CuBlas : IDisposable
 {
+    // cublas_api.h: cublasOperation_t CUBLAS_OP_N = 0; cublasMath_t CUBLAS_DEFAULT_MATH = 0 (sgemm in
+    // float32) and CUBLAS_TF32_TENSOR_OP_MATH = 3 (sgemm may use TF32 tensor cores: what PyTorch sets
+    // for torch.backends.cuda.matmul.allow_tf32, and the same as cublasGemmEx with compute type
+    // CUBLAS_COMPUTE_32F_FAST_TF32 = 77).
     private const int OpN = 0, DefaultMath = 0, Tf32TensorOpMath = 3;
     private static readonly nint Library = Load();
     private readonly nint _handle;

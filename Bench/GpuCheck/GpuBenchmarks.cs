@@ -10,7 +10,8 @@ internal sealed record BenchResult(string Name, Device Device, double Millisecon
 }
 
 /// <summary>
-/// The kernel benchmarks gpu-check runs per device: GEMM (with cuBLAS side by side on CUDA),
+/// The kernel benchmarks gpu-check runs per device: GEMM in float32 and, where the device has it,
+/// in TF32 (each with cuBLAS side by side on CUDA),
 /// attention, conv, softmax and max-pool. Sizes are the issue's on a GPU and small on PoCL,
 /// where they only prove the path runs. Each measurement warms up first (compiling kernels),
 /// rotates between three input sets, and waits for the device before reading the clock.
@@ -24,9 +25,13 @@ internal static class GpuBenchmarks
     {
         var device = d.Device;
         bool big = d.IsGpu;
+        bool tf32;
+        using (new Tf32Scope(true)) tf32 = GpuSettings.UsesTf32(device);
+        var gemms = new List<(string, Func<BenchResult>)> { ("sgemm", () => Gemm(device, big ? 4096 : 256, tf32: false)) };
+        if (tf32) gemms.Add(("tf32 gemm", () => Gemm(device, big ? 4096 : 256, tf32: true)));
         return
         [
-            ("sgemm", () => Gemm(device, big ? 4096 : 256)),
+            .. gemms,
             ("attention", () => Attention(device, big ? (8, 16, 1024, 64) : (1, 2, 128, 64))),
             ("conv2d", () => Conv(device, big ? 64 : 4)),
             ("softmax", () => Softmax(device, big ? 4096 : 256)),
@@ -50,17 +55,23 @@ internal static class GpuBenchmarks
     private static Tensor[] Inputs(Device device, int[] shape) =>
         Enumerable.Range(0, Sets).Select(i => Tensor.Uniform(shape, -1, 1, new Generator((ulong)i + 1), device: device)).ToArray();
 
-    private static BenchResult Gemm(Device device, int n)
+    /// <summary>
+    /// n x n x n float32 GEMM with TF32 off (the float32 kernels, against cuBLAS sgemm in its default
+    /// float32 math) or on (the TF32 tensor-core kernel, against cuBLAS in TF32 tensor-op math).
+    /// </summary>
+    private static BenchResult Gemm(Device device, int n, bool tf32)
     {
+        using var mode = new Tf32Scope(tf32);
+        string name = $"{(tf32 ? "tf32 gemm" : "sgemm")} {n}^3";
         var a = Inputs(device, [n, n]);
         var b = Inputs(device, [n, n]);
         double ms = Time(device, i => a[i].MatMul(b[i]).Dispose());
         double flops = 2.0 * n * n * n;
         using var cublas = device.Kind == DeviceKind.Cuda ? CuBlas.TryCreate() : null;
-        if (cublas == null) return new BenchResult($"sgemm {n}^3", device, ms, flops, "GFLOP/s");
+        if (cublas == null) return new BenchResult(name, device, ms, flops, "GFLOP/s");
         using var y = Tensor.Zeros([n, n], device: device);
-        double refMs = Time(device, i => cublas.Gemm(Handle(a[i]), Handle(b[i]), Handle(y), n, n, n, tf32: false));
-        return new BenchResult($"sgemm {n}^3", device, ms, flops, "GFLOP/s", "cuBLAS sgemm", refMs);
+        double refMs = Time(device, i => cublas.Gemm(Handle(a[i]), Handle(b[i]), Handle(y), n, n, n, tf32));
+        return new BenchResult(name, device, ms, flops, "GFLOP/s", tf32 ? "cuBLAS tf32" : "cuBLAS sgemm", refMs);
     }
 
     private static nint Handle(Tensor t) => t.StorageFor("gpu-check").Handle + (nint)t.Layout.Offset * sizeof(float);

@@ -10,7 +10,11 @@ namespace Tensorium.GpuCheck;
 /// <param name="Op">The op, applied to inputs on either device.</param>
 /// <param name="Tolerance">Allowed error, relative to the largest reference magnitude.</param>
 /// <param name="Differentiable">Whether to run and compare the backward pass.</param>
-internal sealed record ParityCase(string Name, Func<Tensor[]> Inputs, Func<Tensor[], Tensor> Op, double Tolerance = 1e-4, bool Differentiable = true);
+/// <param name="Tf32">
+/// Runs with <see cref="GpuSettings.AllowTf32"/> on (TF32 products on CUDA devices that have it);
+/// every other case runs with it off, so that float32 products are compared at float32 tolerances.
+/// </param>
+internal sealed record ParityCase(string Name, Func<Tensor[]> Inputs, Func<Tensor[], Tensor> Op, double Tolerance = 1e-4, bool Differentiable = true, bool Tf32 = false);
 
 /// <summary>The outcome of one case on one device.</summary>
 internal sealed record ParityResult(string Case, Device Device, double MaxError, double Tolerance, string? Failure)
@@ -26,6 +30,7 @@ internal static class Parity
         try
         {
             using var scope = new TensorScope();
+            using var tf32 = new Tf32Scope(c.Tf32);
             var inputs = c.Inputs();   // once: both devices must see the very same numbers
             var (cpuOut, cpuGrads) = Evaluate(c, Device.Cpu, inputs);
             var (devOut, devGrads) = Evaluate(c, device, inputs);

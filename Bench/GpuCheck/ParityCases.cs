@@ -8,6 +8,15 @@ internal static class ParityCases
 {
     private static int _seed = 100;
 
+    /// <summary>
+    /// The TF32 cases' tolerance (relative to the largest reference value, as every case's). TF32
+    /// keeps 11 significant bits of each input: simulated on U(-1, 1) data, its error has about
+    /// 2.7e-4 of the outputs' spread whatever k (both grow as sqrt k), and its largest error about
+    /// 3e-4 of the largest output. 2e-3 leaves a margin of 5 or more, yet a kernel that loses one
+    /// 16-deep slab of k or misplaces a fragment is off by more than 1e-2.
+    /// </summary>
+    private const double Tf32Tolerance = 2e-3;
+
     /// <summary>A uniform [low, high) float tensor, each one from its own seed so inputs differ.</summary>
     private static Tensor U(int[] shape, double low = -1, double high = 1, DType dtype = DType.Float32) =>
         Tensor.Uniform(shape, low, high, new Generator((ulong)Interlocked.Increment(ref _seed)), dtype);
@@ -51,6 +60,16 @@ internal static class ParityCases
         new("conv2d stride 2 dilation 2", () => [U([2, 4, 17, 15]), U([6, 4, 3, 3])], x => x[0].Conv2d(x[1], stride: 2, padding: 1, dilation: 2)),
         new("max_pool2d 2x2", () => [U([2, 3, 13, 11])], x => x[0].MaxPool2d(2)),
         new("max_pool2d 3 stride 2 pad 1", () => [U([2, 3, 13, 11])], x => x[0].MaxPool2d((3, 3), (2, 2), (1, 1))),
+        // TF32 products: run with GpuSettings.AllowTf32 on (float32 where the device has no TF32).
+        new("tf32 matmul 512x4096 @ 4096x384", () => [U([512, 4096]), U([4096, 384])], x => x[0].MatMul(x[1]), Tf32Tolerance, Tf32: true),
+        new("tf32 matmul 257x33 @ 33x130", () => [U([257, 33]), U([33, 130])], x => x[0].MatMul(x[1]), Tf32Tolerance, Tf32: true),
+        new("tf32 matmul Aᵀ @ B 257x33x130", () => [U([33, 257]), U([33, 130])], x => x[0].Transpose(0, 1).MatMul(x[1]), Tf32Tolerance, Tf32: true),
+        new("tf32 matmul A @ Bᵀ 257x33x130", () => [U([257, 33]), U([130, 33])], x => x[0].MatMul(x[1].Transpose(0, 1)), Tf32Tolerance, Tf32: true),
+        new("tf32 matmul Aᵀ @ Bᵀ 257x33x130", () => [U([33, 257]), U([130, 33])], x => x[0].Transpose(0, 1).MatMul(x[1].Transpose(0, 1)), Tf32Tolerance, Tf32: true),
+        new("tf32 matmul batched, B broadcast", () => [U([5, 129, 70]), U([70, 257])], x => x[0].MatMul(x[1]), Tf32Tolerance, Tf32: true),
+        new("tf32 matmul batched transposed", () => [U([3, 45, 67]), U([3, 33, 45])], x => x[0].Transpose(1, 2).MatMul(x[1].Transpose(1, 2)), Tf32Tolerance, Tf32: true),
+        new("tf32 conv2d 3x3 pad 1 + bias", () => [U([4, 16, 19, 17]), U([32, 16, 3, 3], -0.2, 0.2), U([32])], x => x[0].Conv2d(x[1], x[2], padding: 1), Tf32Tolerance, Tf32: true),
+        new("tf32 conv2d stride 2 dilation 2", () => [U([3, 24, 23, 21]), U([40, 24, 3, 3], -0.2, 0.2)], x => x[0].Conv2d(x[1], stride: 2, padding: 1, dilation: 2), Tf32Tolerance, Tf32: true),
         // Softmax, attention, losses.
         new("softmax 37x1000", () => [U([37, 1000], -5, 5)], x => x[0].Softmax(-1)),
         new("log_softmax 37x1000", () => [U([37, 1000], -5, 5)], x => x[0].LogSoftmax(-1)),
