@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Tensorium.Kernels.Cpu;
 
@@ -77,6 +79,9 @@ public static unsafe class Unary
             case UnaryOp.Sign:
                 for (int i = 0; i < x.Length; i++) y[i] = T.IsNaN(x[i]) ? x[i] : T.CreateTruncating(T.Sign(x[i]));
                 break;
+            case UnaryOp.Gelu or UnaryOp.GeluGrad when typeof(T) == typeof(float):
+                GeluFloat(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y), op == UnaryOp.GeluGrad);
+                break;
             case UnaryOp.Gelu:
                 for (int i = 0; i < x.Length; i++)
                 {
@@ -94,6 +99,48 @@ public static unsafe class Unary
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
         }
     }
+
+    /// <summary>
+    /// Float GELU (or its derivative), four lanes at a time in double: the same formula as the
+    /// scalar path (<see cref="SpecialFunctions.NormalCdfSingle"/>) with vector exp, so a row costs
+    /// about as much as a float exp rather than a scalar double exp per element.
+    /// </summary>
+    private static void GeluFloat(ReadOnlySpan<float> x, Span<float> y, bool gradient)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<float>.Count <= x.Length; i += Vector256<float>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(x.Slice(i, Vector256<float>.Count)));
+                Vector256.Narrow(GeluLanes(lo, gradient), GeluLanes(hi, gradient)).CopyTo(y.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            double v = x[i], phi = SpecialFunctions.NormalCdfSingle(v);
+            y[i] = (float)(gradient ? phi + v * SpecialFunctions.NormalPdf(v) : v * phi);
+        }
+    }
+
+    /// <summary>x Phi(x), or Phi(x) + x phi(x) for the gradient, per lane (see <see cref="SpecialFunctions.NormalCdfSingle"/>).</summary>
+    private static Vector256<double> GeluLanes(Vector256<double> x, bool gradient)
+    {
+        var z = Vector256.Abs(x) * Vector256.Create(0.7071067811865476);
+        var t = Vector256<double>.One / (Vector256<double>.One + Vector256.Create(0.5) * z);
+        var p = Vector256.Create(0.17087277);
+        foreach (double c in ErfcFit) p = p * t + Vector256.Create(c);
+        var tail = t * Vector256.Exp(-(z * z) + p);
+        var half = Vector256.Create(0.5) * tail;
+        var phi = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<double>.Zero), Vector256<double>.One - half, half);
+        if (!gradient) return x * phi;
+        var density = Vector256.Exp(Vector256.Create(-0.5) * x * x) / Vector256.Create(2.5066282746310002);
+        return phi + x * density;
+    }
+
+    /// <summary>The Chebyshev fit's coefficients after the leading one, highest degree first (see NormalCdfSingle).</summary>
+    private static readonly double[] ErfcFit =
+        [-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223];
 
     /// <summary>Phi(v) as precise as T needs: exact for double (gradient checks), to float precision otherwise (much faster).</summary>
     private static double NormalCdf<T>(double v) =>
