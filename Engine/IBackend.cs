@@ -47,6 +47,20 @@ internal interface IBackend
     void Softmax(bool log, Tensor x, Tensor y, int rows, int cols);
     void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols);
 
+    /// <summary>
+    /// Fused softmax cross-entropy. logits is contiguous [rows, classes], labels contiguous int64 [rows].
+    /// Writes loss [rows], each row's label-smoothed loss -(1-ε) logp[label] - (ε/classes) Σ logp (0 where
+    /// the label is ignoreIndex), and logSumExp [rows], kept for the backward pass. A label outside
+    /// [0, classes) that is not ignoreIndex throws an ArgumentException naming cross_entropy.
+    /// </summary>
+    void CrossEntropy(Tensor logits, Tensor labels, Tensor loss, Tensor logSumExp, int rows, int classes, int ignoreIndex, double labelSmoothing);
+    /// <summary>
+    /// gradLogits [rows, classes] = scale[r] (exp(logits - logSumExp[r]) - target), with target = (1-ε) one-hot + ε/classes,
+    /// and 0 on rows whose label is ignoreIndex. scale is a [rows] view of any stride (0: one value broadcast to every row).
+    /// </summary>
+    void CrossEntropyBackward(Tensor logits, Tensor logSumExp, Tensor labels, Tensor scale, Tensor gradLogits,
+        int rows, int classes, int ignoreIndex, double labelSmoothing);
+
     /// <summary>q, k, v, output are contiguous [BH, L, D]; mask (optional, additive) is a [B, H, Lq, Lk] view with BH = B*H.</summary>
     void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp);
     void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,

@@ -12,9 +12,11 @@ public enum Reduction
 }
 
 /// <summary>
-/// Cross-entropy from logits and integer class labels, fused: log-softmax and the negative
-/// log-likelihood are one tape entry, whose backward is simply (softmax(x) - target) scaled,
-/// never a chain through log and exp. Supports ignore-index and label smoothing like
+/// Cross-entropy from logits and integer class labels, fused into one backend op: one kernel
+/// computes each row's log-softmax normaliser (log-sum-exp) and its loss, and backward recomputes
+/// softmax(x) = exp(x - lse) from the saved logits and log-sum-exp to give (softmax(x) - target)
+/// scaled: never a chain through log and exp, never a stored [rows, C] probability or target
+/// tensor. Supports ignore-index and label smoothing like
 /// torch.nn.functional.cross_entropy.
 /// </summary>
 public static class CrossEntropyOp
@@ -30,50 +32,61 @@ public static class CrossEntropyOp
         {
             const string op = "cross_entropy";
             OpChecks.Floating(op, logits);
-            if (labels.DType.IsFloating())
+            if (labels.StorageFor(op).DType.IsFloating())
                 throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.");
             if (logits.Rank < 1 || !labels.Layout.Shape.SequenceEqual(logits.Layout.Shape[..^1]))
                 throw new ArgumentException($"{op}: logits {Layout.Format(logits.Layout.Shape)} need labels of shape {Layout.Format(logits.Layout.Shape[..Math.Max(0, logits.Rank - 1)])}, got {Layout.Format(labels.Layout.Shape)}.");
             if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
                 throw new ArgumentException($"{op}: label smoothing must be in [0, 1], got {labelSmoothing}.");
-            int classes = logits.Layout.Shape[^1];
+            OpChecks.SameDevice(op, logits, labels);
+            int classes = logits.Layout.Shape[^1], rows = labels.Count;
 
-            Tensor loss, probabilities, target, weight;
-            double denominator;
+            Tensor loss, rowLogits, rowLabels, logSumExp;
+            Tensor? counted = null;
             using (Tape.NoGrad())
-            using (var scope = new TensorScope())
+            using (var scope = new TensorScope())   // frees everything made here if a bad label throws
             {
-                using var flatLogits = logits.Reshape(-1, classes);
-                using var flatLabels = labels.Reshape(-1).To(DType.Int64);
-                // weight: 1 for labels that count, 0 for ignored ones; ignored labels read class 0.
-                weight = scope.Keep(flatLabels.Ne(flatLabels.ScalarLike(ignoreIndex)).To(logits.DType));
-                using var safeLabels = flatLabels.MaskedFill(flatLabels.Eq(ignoreIndex), 0);
-                using var oneHot = safeLabels.OneHot(classes, logits.DType);
-                target = scope.Keep(oneHot * (1 - labelSmoothing) + labelSmoothing / classes);
-                using var logProbabilities = flatLogits.LogSoftmax(-1);
-                probabilities = scope.Keep(logProbabilities.Exp());
-                using var perExample = -(logProbabilities * target).Sum(1) * weight;
-                denominator = reduction == Reduction.Mean ? Math.Max(weight.Sum().Item(), 0) : 1;
-                loss = scope.Keep(reduction switch
+                // The kernels read contiguous [rows, C] logits and int64 [rows] labels: views when
+                // the inputs already are, else one copy each.
+                using var matrix = logits.Reshape(rows, classes);
+                rowLogits = matrix.Layout.IsContiguous ? matrix.View(matrix.Layout, op) : matrix.ContiguousCopy(op);
+                using var flat = labels.Reshape(rows);
+                rowLabels = flat.DType == DType.Int64 && flat.Layout.IsContiguous ? flat.View(flat.Layout, op) : flat.ContiguousCopy(op, DType.Int64);
+                using var perRow = Tensor.Empty([rows], logits.DType, logits.Device);
+                logSumExp = Tensor.Empty([rows], logits.DType, logits.Device);
+                if (rows > 0)
+                    logits.Backend(op).CrossEntropy(rowLogits, rowLabels, perRow, logSumExp, rows, classes, ignoreIndex, labelSmoothing);
+                if (reduction == Reduction.Mean)
                 {
-                    Reduction.None => perExample.Reshape(labels.Layout.Shape),
-                    Reduction.Sum => perExample.Sum(),
-                    _ => perExample.Sum() / denominator,   // 0/0 = NaN when every label is ignored, like PyTorch
-                });
+                    // The mean is over the labels that count, kept as a tensor (no read back to the host).
+                    using var ignore = rowLabels.ScalarLike(ignoreIndex);
+                    using var kept = rowLabels.Ne(ignore);
+                    using var keptCount = kept.Sum();
+                    counted = scope.Keep(keptCount.To(logits.DType));
+                    using var sum = perRow.Sum();
+                    loss = sum / counted;   // 0/0 = NaN when every label is ignored, like PyTorch
+                }
+                else loss = reduction == Reduction.None ? perRow.Reshape(labels.Layout.Shape) : perRow.Sum();
+                scope.Keep(loss);
+                scope.Keep(rowLogits);
+                scope.Keep(rowLabels);
+                scope.Keep(logSumExp);
             }
             var logitShape = logits.Layout.Shape;
+            Tensor[] saved = counted == null ? [rowLogits, logSumExp, rowLabels] : [rowLogits, logSumExp, rowLabels, counted];
             var result = Tape.Record(op, loss, [logits], (g, s) =>
             {
-                // d loss / d logits = (softmax - target) * weight * upstream / denominator
-                using var upstream = reduction == Reduction.None ? g.Reshape(-1, 1) : g.Reshape(1, 1);
-                using var diff = s[0] - s[1];
-                using var scaled = diff * s[2].Unsqueeze(1) * upstream / denominator;
-                return [scaled.Reshape(logitShape)];
-            }, probabilities, target, weight);
+                // d loss / d logits[r] = scale[r] (softmax - target): the upstream gradient, per row
+                // (None) or one value for every row (Sum, Mean over the counted labels).
+                using var total = reduction == Reduction.Mean ? g / s[3] : null;
+                var upstream = total ?? g;
+                using var scale = reduction == Reduction.None ? upstream.Reshape(rows) : upstream.View(upstream.Layout.Expand([rows]), op);
+                using var grad = Tensor.Empty([rows, classes], g.DType, g.Device);
+                g.Backend(op).CrossEntropyBackward(s[0], s[1], s[2], scale, grad, rows, classes, ignoreIndex, labelSmoothing);
+                return [grad.Reshape(logitShape)];
+            }, saved);
             // The tape holds its own handles on what backward needs.
-            probabilities.Dispose();
-            target.Dispose();
-            weight.Dispose();
+            foreach (var t in saved) t.Dispose();
             return result;
         }
     }

@@ -80,6 +80,11 @@ internal static class ParityCases
         new("attention additive mask", () => [U([1, 2, 45, 8]), U([1, 2, 45, 8]), U([1, 2, 45, 8]), U([45, 45])],
             x => AttentionOp.ScaledDotProductAttention(x[0], x[1], x[2], mask: x[3])),
         new("cross_entropy", () => [U([67, 10], -3, 3), Labels(67, 10)], x => x[0].CrossEntropy(x[1])),
+        new("cross_entropy 37x1000 eps 0.1 ignore", () => [U([37, 1000], -5, 5),
+                Tensor.FromArray(Enumerable.Range(0, 37).Select(i => i % 5 == 3 ? -100L : i * 7 % 1000L).ToArray(), 37)],
+            x => x[0].CrossEntropy(x[1], labelSmoothing: 0.1)),
+        new("cross_entropy none, transposed", () => [U([300, 45], -5, 5), Labels(45, 300)],
+            x => x[0].Transpose(0, 1).CrossEntropy(x[1], Reduction.None, labelSmoothing: 0.2)),
         // Indexing.
         new("embedding", () => [U([50, 16]), Labels(67, 50)], x => x[0].Embedding(x[1])),
         new("gather dim 1", () => [U([7, 40]), Tensor.FromArray(Enumerable.Range(0, 7 * 5).Select(i => (long)(i * 13 % 40)).ToArray(), 7, 5)],

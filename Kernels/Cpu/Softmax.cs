@@ -119,7 +119,7 @@ public static unsafe class Softmax
     /// Splits the rows into contiguous chunks and runs them in parallel. Chunks rather than single
     /// rows keep the per-task overhead small when rows are short.
     /// </summary>
-    private static void ForRows(int rows, int cols, int costPerElement, Action<int, int> body)
+    internal static void ForRows(int rows, int cols, int costPerElement, Action<int, int> body)
     {
         if (rows == 0 || cols == 0) return;
         // About 4 chunks per thread balances load without paying much per-task overhead.
@@ -135,7 +135,7 @@ public static unsafe class Softmax
     /// propagate NaN (TensorPrimitives.Max does, at a cost): a NaN in the row already turns the
     /// exp-sum, and so the whole row, into NaN.
     /// </summary>
-    private static T RowMax<T>(T* x, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static T RowMax<T>(T* x, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         T max = T.NegativeInfinity;

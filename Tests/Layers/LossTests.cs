@@ -319,6 +319,11 @@ public class LossTests
             using (var mse = x.MseLoss(t, reduction))
             using (var sum = mse.Sum())
                 sum.Backward();
+            using (var ce = x.CrossEntropy(y, reduction, labelSmoothing: 0.1))
+            using (var sum = ce.Sum())
+                sum.Backward();
+            using var bad = Tensor.FromArray(new long[] { 0, 1, 3, 2 });   // a label out of range throws mid-op
+            Assert.Throws<ArgumentException>(() => x.CrossEntropy(bad, reduction).Dispose());
         }
         Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before));
     }
