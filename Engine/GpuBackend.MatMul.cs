@@ -14,7 +14,7 @@ internal sealed partial class GpuBackend
     /// the element stride between batch entries (0 broadcasts) and whether the stored matrix
     /// is the transpose of the operand.
     /// </summary>
-    private readonly record struct GemmOperand(nint Buffer, long Offset, int Ld, long BatchStride, bool Trans);
+    internal readonly record struct GemmOperand(nint Buffer, long Offset, int Ld, long BatchStride, bool Trans);
 
     /// <summary>
     /// The tiled kernel's tile shape: a TM x TN tile of C per work-group, TK-deep slabs of k in
@@ -25,6 +25,20 @@ internal sealed partial class GpuBackend
     /// per-device choice goes here, and every set returned must be on gemm.gpu's variants line.
     /// </summary>
     private static (int Tm, int Tn, int Tk, int Rm, int Rn) GemmTile => (64, 64, 16, 4, 4);
+
+    /// <summary>
+    /// gemm_large's tile shape: the classic 128 x 128 tile, 8-deep slabs, 8 x 8 outputs per
+    /// work-item (256 work-items). Each work-item does 64 fmas per 4 four-float local reads where
+    /// gemm_tiled does 16 per 8 scalar ones; on the variants line of gemm.gpu.
+    /// </summary>
+    private static (int Tm, int Tn, int Tk, int Rm, int Rn) GemmLargeTile => (128, 128, 8, 8, 8);
+
+    /// <summary>
+    /// Outputs (m * n * batch) from which gemm_large is used: below about 64 of its tiles a GPU's
+    /// multiprocessors are better kept busy with gemm_tiled's four times as many. Settable so that
+    /// tests can reach gemm_large on small shapes.
+    /// </summary>
+    internal static long GemmLargeMinOutputs { get; set; } = 1L << 20;
 
     public void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k)
     {
@@ -47,19 +61,20 @@ internal sealed partial class GpuBackend
     /// <summary>
     /// For each batch entry i: C_i = alpha * op(A_i) * op(B_i) + beta * C_i, C_i being m x n with
     /// rows n apart, <paramref name="strideC"/> elements after C_(i-1). beta = 0 never reads C.
-    /// Large enough shapes take the tiled kernel; thin or tiny ones (where a 32- or 64-wide tile
-    /// would be mostly padding) the direct one.
+    /// <see cref="GemmKernelName"/> picks the kernel; the two tiled ones launch alike (one group
+    /// per tile of C, with their own tile shape).
     /// </summary>
     private void Gemm(DType dtype, int batch, int m, int n, int k, GemmOperand a, GemmOperand b,
         nint c, long cOffset, long strideC, double alpha, double beta)
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
         if (TryGemmTf32(dtype, batch, m, n, k, a, b, c, cOffset, strideC, alpha, beta)) return;
-        var (tm, tn, tk, rm, rn) = GemmTile;
-        bool direct = m < 8 || n < 8 || k < 4 || (long)m * n * k < 32768;
+        string name = GemmKernelName(dtype, batch, m, n, k, a, b, cOffset, strideC);
+        bool direct = name == "gemm_direct";
+        var (tm, tn, tk, rm, rn) = name == "gemm_large" ? GemmLargeTile : GemmTile;
         var kernel = direct
-            ? Kernel("gemm", "gemm_direct", dtype)
-            : Kernel("gemm", "gemm_tiled", dtype, "TM=" + tm, "TN=" + tn, "TK=" + tk, "RM=" + rm, "RN=" + rn);
+            ? Kernel("gemm", name, dtype)
+            : Kernel("gemm", name, dtype, "TM=" + tm, "TN=" + tn, "TK=" + tk, "RM=" + rm, "RN=" + rn);
 
         bool isDouble = dtype == DType.Float64;
         var args = new KernelArgs();
@@ -83,6 +98,24 @@ internal sealed partial class GpuBackend
             if (tiles > int.MaxValue) throw new ArgumentException($"matmul: {m} x {n} is more tiles than one launch covers.");
             Runtime.Launch(kernel, ((int)tiles, 1, gz), (tn / rn, tm / rm, 1), args);
         }
+    }
+
+    /// <summary>
+    /// Which gemm.gpu kernel a product takes: gemm_direct for thin or tiny shapes (where a tile
+    /// would be mostly padding), gemm_large for big float32 ones whose every row starts 16-byte
+    /// aligned (it reads and writes four floats at a time: m, n, k, offsets, leading dimensions
+    /// and batch strides all multiples of 4), gemm_tiled for the rest (float64, odd sizes,
+    /// unaligned views).
+    /// </summary>
+    internal static string GemmKernelName(DType dtype, int batch, int m, int n, int k, GemmOperand a, GemmOperand b, long cOffset, long strideC)
+    {
+        if (m < 8 || n < 8 || k < 4 || (long)m * n * k < 32768) return "gemm_direct";
+        var (tm, tn, tk, _, _) = GemmLargeTile;
+        bool big = m >= tm && n >= tn && k >= tk && (long)m * n * batch >= GemmLargeMinOutputs;
+        bool aligned = Fours(m, n, k) && Fours(a.Offset, a.Ld, a.BatchStride) && Fours(b.Offset, b.Ld, b.BatchStride) && Fours(cOffset, strideC, 0);
+        return dtype == DType.Float32 && big && aligned ? "gemm_large" : "gemm_tiled";
+
+        static bool Fours(long x, long y, long z) => x % 4 == 0 && y % 4 == 0 && z % 4 == 0;
     }
 
     private static void Operand(KernelArgs args, GemmOperand x) =>

@@ -41,7 +41,8 @@ public static partial class KernelSource
         + Text(file + ".gpu");
 
     /// <summary>
-    /// The names of the kernels defined in <paramref name="source"/> (each <c>KERNEL name(</c>),
+    /// The names of the kernels defined in <paramref name="source"/> (each <c>KERNEL name(</c> or
+    /// <c>KERNEL_BOUNDED(threads, groups) name(</c>),
     /// in order, without duplicates. Kernels are <c>extern "C"</c> in CUDA, so these are also their
     /// symbol names. A name inside an #ifdef that a variant leaves out is listed all the same.
     /// </summary>
@@ -61,6 +62,6 @@ public static partial class KernelSource
             .Select(v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
     }
 
-    [GeneratedRegex(@"\bKERNEL\s+([A-Za-z_]\w*)\s*\(")]
+    [GeneratedRegex(@"\bKERNEL(?:_BOUNDED\s*\([^()]*\))?\s+([A-Za-z_]\w*)\s*\(")]
     private static partial Regex KernelPattern();
 }

@@ -12,12 +12,13 @@ namespace Tensorium.Tests.Engine;
 /// </summary>
 public class GpuSourceTests
 {
-    /// <summary>Words only prelude.h may use: each dialect's own spelling of what the prelude names once.</summary>
+    /// <summary>Words only prelude.h may use: each dialect's own spelling of what the prelude names once (float4 included: kernels use REAL4, whose alignment rule the prelude states).</summary>
     private static readonly string[] RawWords =
     [
         "__kernel", "__global", "__local", "__shared__", "__syncthreads", "barrier(", "get_local_id", "get_group_id",
         "get_global_id", "get_local_size", "get_num_groups", "threadIdx", "blockIdx", "blockDim", "gridDim",
         "__device__", "__global__", "mul_hi", "__umulhi", "size_t", "INFINITY", "uint", "ulong",
+        "__launch_bounds__", "vload4", "vstore4", "float4",
     ];
 
     private static readonly string[] CudaArchitectures = ["compute_80", "compute_90"];
@@ -72,6 +73,8 @@ public class GpuSourceTests
         string memory = KernelSource.Text("memory.gpu");
         Assert.That(KernelSource.KernelNames(memory), Is.EqualTo(new[] { "fill", "arange", "copy_strided" }));
         Assert.That(KernelSource.KernelNames(KernelSource.Compose("memory", KernelDialect.Cuda)), Is.EqualTo(new[] { "fill", "arange", "copy_strided" }));
+        Assert.That(KernelSource.KernelNames("KERNEL_BOUNDED(THREADS, 2) big(int x) {}\nKERNEL small(int x) {}"), Is.EqualTo(new[] { "big", "small" }));
+        Assert.That(KernelSource.KernelNames(KernelSource.Compose("gemm", KernelDialect.Cuda)), Does.Contain("gemm_large"));
         Assert.That(KernelSource.Variants("// variants: A=1 B | C=float\nKERNEL f(int x)"),
             Is.EqualTo(new[] { new[] { "A=1", "B" }, new[] { "C=float" } }));
         Assert.That(KernelSource.Variants("/* no variants */\n"), Is.Empty);

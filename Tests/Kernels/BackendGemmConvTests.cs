@@ -38,7 +38,7 @@ public class BackendMatMulTests(Device device)
     }
 
     /// <summary>y[batch, m, n] from operands stored after <c>offset</c> elements of a flat buffer (views with that offset).</summary>
-    private static double[] Run(Device on, DType dtype, double[] valuesA, int offsetA, bool transA, int strideA,
+    internal static double[] Run(Device on, DType dtype, double[] valuesA, int offsetA, bool transA, int strideA,
         double[] valuesB, int offsetB, bool transB, int strideB, int batch, int m, int n, int k)
     {
         using var bufferA = Ref.Make(valuesA, [valuesA.Length], on, dtype);
@@ -101,7 +101,7 @@ public class BackendConv2dKernelTests(Device device)
     private static readonly string[] Names = ["output", "gradInput", "gradWeight", "gradBias"];
 
     /// <summary>The forward output (with bias), the input gradient, and the weight and bias gradients.</summary>
-    private static double[][] Run(Device on, Conv2dGeometry g, DType dtype)
+    internal static double[][] Run(Device on, Conv2dGeometry g, DType dtype)
     {
         int[] xShape = [g.Batch, g.InChannels, g.InHeight, g.InWidth], wShape = [g.OutChannels, g.InChannels, g.KernelHeight, g.KernelWidth];
         int[] yShape = [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth];

@@ -8,12 +8,22 @@
  *   - declare local (shared) arrays inside the kernel body with LOCAL_ARRAY;
  *   - qualify every pointer parameter: GLOBAL for device memory, LOCAL for work-group memory;
  *   - kernel arguments are int, i64, float, double or pointers (never size_t or bool);
- *   - no vector-type operators, no float atomics (backward passes are gathers);
+ *   - no vector-type operators, no float atomics (backward passes are gathers); the one vector
+ *     type is REAL4 (float only), read and written whole with LOAD4/STORE4 and taken apart by its
+ *     .x .y .z .w fields;
  *   - global size is always a whole number of work-groups (the host rounds up; kernels bound-check);
  *   - every work-item of a group reaches every BARRIER(): no early return before one, and no
  *     barrier under an `if`, even one the whole group takes alike (PoCL 3.1 miscompiled a group
  *     sum under such a branch when it ran with several threads); loops with uniform bounds are fine;
- *   - use the names below (REAL_MAX, u32, ...) instead of header names NVRTC lacks.
+ *   - use the names below (REAL_MAX, u32, ...) instead of header names NVRTC lacks;
+ *   - KERNEL_BOUNDED(threads, groups) in place of KERNEL declares a kernel never launched with
+ *     more than `threads` work-items per group, for which CUDA limits registers so that `groups`
+ *     groups fit on one multiprocessor (check ptxas's spill report); OpenCL ignores the hint;
+ *   - LOAD4(p, i) / STORE4(p, i, v) access p[i .. i+3] as one 16-byte REAL4, and p + i must be
+ *     16-byte aligned: a multiple of 4 floats from the start of a buffer (buffers start aligned).
+ *     CUDA faults on a misaligned vector access while OpenCL's vload4 accepts any address, so
+ *     PoCL cannot catch a violation: the host must check offsets, leading dimensions and batch
+ *     strides before it launches a kernel that uses them. A LOCAL_ARRAY of REAL4 is aligned too.
  *
  * The host compiles each file once per element type, with -D REAL=float|double (and ACC,
  * the accumulator type) or -D ELEM=<any type>; tuning knobs (tile sizes) are -D defines too.
@@ -25,6 +35,7 @@
 
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #define KERNEL __kernel void
+#define KERNEL_BOUNDED(threads, groups) __kernel void
 #define DEVICE_FN static inline
 #define GLOBAL __global
 #define LOCAL __local
@@ -44,10 +55,13 @@ typedef ulong u64;
  * OpenCL C contracts only within one expression, and a call is not a product expression. */
 DEVICE_FN double ts_mul_rn(double a, double b) { return a * b; }
 #define MUL_RN(a, b) ts_mul_rn((a), (b))
+#define LOAD4(p, i) vload4(0, (p) + (i))
+#define STORE4(p, i, v) vstore4((v), 0, (p) + (i))
 
 #elif defined(TS_CUDA)
 
 #define KERNEL extern "C" __global__ void
+#define KERNEL_BOUNDED(threads, groups) extern "C" __global__ void __launch_bounds__(threads, groups)
 #define DEVICE_FN __device__ __forceinline__
 #define GLOBAL
 #define LOCAL
@@ -64,6 +78,8 @@ typedef unsigned long long u64;
 #define AS_FLOAT(bits) __int_as_float((int)(bits))
 #define AS_DOUBLE(bits) __longlong_as_double((long long)(bits))
 #define MUL_RN(a, b) __dmul_rn((a), (b))
+#define LOAD4(p, i) (*(const REAL4*)((p) + (i)))
+#define STORE4(p, i, v) (*(REAL4*)((p) + (i)) = (v))
 /* OpenCL's overloaded math on float, spelled with CUDA's f-suffixed intrinsics (double keeps the plain names). */
 __device__ __forceinline__ float exp(float x) { return expf(x); }
 __device__ __forceinline__ float log(float x) { return logf(x); }
@@ -91,6 +107,11 @@ __device__ __forceinline__ float fma(float x, float y, float z) { return fmaf(x,
 #define REAL_INF DOUBLE_INF
 #else
 #define REAL_INF FLOAT_INF
+#endif
+
+/* Four floats as one vector (see LOAD4): float only, so a double kernel using it fails to compile. */
+#if !defined(REAL_IS_DOUBLE)
+typedef float4 REAL4;
 #endif
 
 /* A flat global index along dimension 0 (the kernels' common case). */
