@@ -5,7 +5,9 @@ namespace Tensorium.Bench;
 
 /// <summary>
 /// Softmax over the last axis of 4096x1024 floats. Bandwidth-bound: GB/s counts reading the
-/// input once and writing the output once (backward: y and dy in, dx out).
+/// input once and writing the output once (backward: y and dy in, dx out). MemoryCopy moves the
+/// forward's bytes as a plain copy, the machine's bandwidth in the same run: the goal is forward
+/// within 2x of its time (Ratio at most 2).
 /// </summary>
 public unsafe class SoftmaxBenchmarks : IWorkload
 {
@@ -13,7 +15,7 @@ public unsafe class SoftmaxBenchmarks : IWorkload
     private float* _x, _y, _dy, _dx;
 
     /// <inheritdoc />
-    public double Bytes(string method) => 4.0 * Rows * Cols * (method.StartsWith("Backward") ? 3 : 2);
+    public double Bytes(string method) => 4.0 * Rows * Cols * (method.StartsWith("Backward") ? 3 : 2);   // MemoryCopy: 2
 
     /// <summary>Buffers and thread count.</summary>
     [GlobalSetup]
@@ -33,6 +35,10 @@ public unsafe class SoftmaxBenchmarks : IWorkload
     {
         foreach (var p in new[] { _x, _y, _dy, _dx }) NativeBuffers.Free(p);
     }
+
+    /// <summary>Reference: copies x (the bytes softmax reads) into a buffer of the same size.</summary>
+    [Benchmark(Baseline = true)]
+    public void MemoryCopy() => MemoryBandwidth.Copy(_x, _dx, 4L * Rows * Cols);
 
     /// <summary>y = softmax(x).</summary>
     [Benchmark]

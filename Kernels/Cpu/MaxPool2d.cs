@@ -449,6 +449,14 @@ public static unsafe class MaxPool2d
     {
         g.Validate();
         long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+        if (typeof(T) == typeof(float) && Avx2.IsSupported && g is { KernelHeight: 2, KernelWidth: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
+        {
+            CpuParallel.For(g.Batch * g.Channels,
+                i => Backward2x2Plane((float*)gradOutput + i * outPlane, argmax + i * outPlane, g.OutHeight, g.OutWidth,
+                    (float*)gradInput + i * inPlane, g.InHeight, g.InWidth),
+                workPerItem: inPlane + outPlane);
+            return;
+        }
         if (g.KernelHeight <= g.StrideH && g.KernelWidth <= g.StrideW)
         {
             // Windows do not overlap (kernel 2, stride 2 is the usual case), so each input
@@ -462,6 +470,64 @@ public static unsafe class MaxPool2d
         CpuParallel.For(g.Batch * g.Channels,
             i => BackwardPlane(g, gradOutput + i * outPlane, argmax + i * outPlane, gradInput + i * inPlane),
             workPerItem: inPlane * (1 + g.KernelHeight * g.KernelWidth / Math.Max(1, g.StrideH * g.StrideW)));
+    }
+
+    /// <summary>
+    /// One plane's input gradient for the usual pool (2x2 windows, stride 2, no padding), float:
+    /// each pair of input rows is written once, in order, from the output row that covers it,
+    /// with no zeroing pass and no scattered read-modify-writes (the general path's costs). For 8
+    /// windows at a time, each of the four window positions gets the gradient where the argmax
+    /// points at it and 0 elsewhere; even and odd columns are then interleaved into the two rows.
+    /// A last row or column that no window covers (odd sizes) is zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward2x2Plane(float* gradOut, int* argmax, int oh, int ow, float* gradIn, int h, int w)
+    {
+        const int lanes = 8;
+        for (int o = 0; o < oh; o++)
+        {
+            float* grad = gradOut + o * ow;
+            int* arg = argmax + o * ow;
+            float* top = gradIn + 2 * o * w, bottom = top + w;
+            int corner = 2 * o * w;   // the argmax a window's top-left input would have
+            int j = 0;
+            if (ow >= lanes)
+            {
+                for (; ; j += lanes)
+                {
+                    int block = Math.Min(j, ow - lanes);   // the last block may overlap: it writes the same values again
+                    Vector256<int> a = Vector256.Load(arg + block);
+                    Vector256<float> gv = Vector256.Load(grad + block);
+                    Vector256<int> topLeft = Vector256.Create(corner + 2 * block) + Vector256<int>.Indices * 2;
+                    StoreInterleaved(gv & Vector256.Equals(a, topLeft).AsSingle(), gv & Vector256.Equals(a, topLeft + Vector256<int>.One).AsSingle(),
+                        top + 2 * block);
+                    Vector256<int> bottomLeft = topLeft + Vector256.Create(w);
+                    StoreInterleaved(gv & Vector256.Equals(a, bottomLeft).AsSingle(), gv & Vector256.Equals(a, bottomLeft + Vector256<int>.One).AsSingle(),
+                        bottom + 2 * block);
+                    if (block == ow - lanes) break;
+                }
+                j = ow;
+            }
+            for (; j < ow; j++)
+            {
+                int i = arg[j] - corner - 2 * j;   // 0, 1, w or w + 1 for an argmax inside the window
+                top[2 * j] = i == 0 ? grad[j] : 0;
+                top[2 * j + 1] = i == 1 ? grad[j] : 0;
+                bottom[2 * j] = i == w ? grad[j] : 0;
+                bottom[2 * j + 1] = i == w + 1 ? grad[j] : 0;
+            }
+            if (w > 2 * ow) top[w - 1] = bottom[w - 1] = 0;
+        }
+        if (h > 2 * oh) new Span<float>(gradIn + (long)2 * oh * w, w).Clear();
+    }
+
+    /// <summary>dst = even[0], odd[0], even[1], odd[1], ... (16 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, float* dst)
+    {
+        Vector256<float> lo = Avx.UnpackLow(even, odd), hi = Avx.UnpackHigh(even, odd);   // e0 o0 e1 o1 | e4 o4 e5 o5, ...
+        Avx.Store(dst, Avx.Permute2x128(lo, hi, 0x20));
+        Avx.Store(dst + 8, Avx.Permute2x128(lo, hi, 0x31));
     }
 
     /// <summary>
@@ -613,12 +679,7 @@ public static unsafe class MaxPool2d
     private static void StoreInterleaved<T>(T* even, T* odd, T* dst) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
-        {
-            Vector256<float> e = Avx.LoadVector256((float*)even), o = Avx.LoadVector256((float*)odd);
-            Vector256<float> lo = Avx.UnpackLow(e, o), hi = Avx.UnpackHigh(e, o); // e0 o0 e1 o1 | e4 o4 e5 o5, ...
-            Avx.Store((float*)dst, Avx.Permute2x128(lo, hi, 0x20));
-            Avx.Store((float*)dst + 8, Avx.Permute2x128(lo, hi, 0x31));
-        }
+            StoreInterleaved(Avx.LoadVector256((float*)even), Avx.LoadVector256((float*)odd), (float*)dst);
         else
         {
             Vector256<double> e = Avx.LoadVector256((double*)even), o = Avx.LoadVector256((double*)odd);
