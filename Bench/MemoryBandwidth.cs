@@ -13,7 +13,7 @@ public static unsafe class MemoryBandwidth
     public static void Copy(void* source, void* destination, long bytes)
     {
         int threads = CpuParallel.Threads;
-        long part = (bytes / threads + 63) & ~63L;   // cache-line multiples: no line written by two threads
+        long part = ((bytes + threads - 1) / threads + 63) & ~63L;   // cache-line multiples: no line written by two threads
         CpuParallel.For(threads, t =>
         {
             long start = t * part, count = Math.Min(part, bytes - start);

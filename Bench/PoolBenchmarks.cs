@@ -50,7 +50,7 @@ public unsafe class PoolBenchmarks : IWorkload
     [Benchmark]
     public void Forward() => MaxPool2d.Forward(G, _x, _y, _argmax);
 
-    /// <summary>Input gradient gathered through argmax.</summary>
+    /// <summary>Input gradient routed through argmax.</summary>
     [Benchmark]
     public void Backward() => MaxPool2d.Backward(G, _dy, _argmax, _dx);
 }

@@ -35,8 +35,7 @@ internal sealed partial class GpuBackend
             .Int(m).Int(n).Int(k).Int(batch).Float((float)alpha).Float((float)beta);
         long tiles = (long)((m + Tf32Tile - 1) / Tf32Tile) * ((n + Tf32Tile - 1) / Tf32Tile);
         if (tiles > int.MaxValue) throw new ArgumentException($"matmul: {m} x {n} is more tiles than one launch covers.");
-        const int maxGridZ = 65535;   // CUDA's limit; the kernel loops over the batch entries beyond it
-        Runtime.Launch(kernel, ((int)tiles, 1, Math.Min(batch, maxGridZ)), (Tf32Threads, 1, 1), args);
+        Runtime.Launch(kernel, ((int)tiles, 1, Math.Min(batch, MaxGridYZ)), (Tf32Threads, 1, 1), args);   // the kernel loops over batch entries beyond the grid
         return true;
     }
 }

@@ -58,7 +58,7 @@ public static class CrossEntropyOp
                     logits.Backend(op).CrossEntropy(rowLogits, rowLabels, perRow, logSumExp, rows, classes, ignoreIndex, labelSmoothing);
                 if (reduction == Reduction.Mean)
                 {
-                    // The mean is over the labels that count, kept as a tensor (no read back to the host).
+                    // The mean is over the labels that count, kept as a tensor (the count is not read back).
                     using var ignore = rowLabels.ScalarLike(ignoreIndex);
                     using var kept = rowLabels.Ne(ignore);
                     using var keptCount = kept.Sum();

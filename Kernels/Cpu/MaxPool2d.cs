@@ -81,7 +81,9 @@ public readonly record struct Pool2dGeometry(
 /// algorithm maps onto a GPU thread per element. Any window size and stride works, overlapping
 /// windows included. When windows do not overlap (kernel at most the stride, e.g. 2x2 stride 2)
 /// each input element is in at most one window, so a plain scatter of each output's gradient to
-/// its argmax gives the same result with far less work, and is used instead.
+/// its argmax gives the same result with far less work, and is used instead; for the usual 2x2,
+/// stride-2, unpadded float pool, each pair of input rows is written once from masked, interleaved
+/// gradients (no zeroing pass, no scattered read-modify-writes).
 /// </para>
 /// <para>
 /// Planes are independent, so threads split the N*C planes. Inside a plane, a row of outputs is

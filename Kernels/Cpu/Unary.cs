@@ -101,8 +101,9 @@ public static unsafe class Unary
     }
 
     /// <summary>
-    /// Float GELU (or its derivative), four lanes at a time in double: the same formula as the
-    /// scalar path (<see cref="SpecialFunctions.NormalCdfSingle"/>) with vector exp, so a row costs
+    /// Float GELU (or its derivative), four lanes at a time in double: the same fit as the scalar
+    /// path (<see cref="SpecialFunctions.NormalCdfSingle"/>; the coefficients are repeated inline so
+    /// the JIT keeps them in registers) with vector exp, so a row costs
     /// about as much as a float exp rather than a scalar double exp per element.
     /// </summary>
     private static void GeluFloat(ReadOnlySpan<float> x, Span<float> y, bool gradient)

@@ -8,7 +8,7 @@ namespace Tensorium.Tests.Kernels;
 /// offset are exercised on sizes that are not multiples of any tile, on both the tiled and the
 /// direct kernel of the GPU backend.
 /// </summary>
-[TestFixtureSource(typeof(Devices), nameof(Devices.All))]
+[TestFixtureSource(typeof(Devices), nameof(Devices.Gpus))]
 public class BackendMatMulTests(Device device)
 {
     // (m, n, k): the first three take the GPU's tiled kernel (several tiles, ragged edges, k not a
@@ -59,7 +59,7 @@ public class BackendMatMulTests(Device device)
 /// each image onto the sum with beta = 1) and of two images per chunk with a ragged last chunk
 /// (partial products summed in order).
 /// </summary>
-[TestFixtureSource(typeof(Devices), nameof(Devices.All))]
+[TestFixtureSource(typeof(Devices), nameof(Devices.Gpus))]
 public class BackendConv2dKernelTests(Device device)
 {
     public static IEnumerable<TestCaseData> Geometries()

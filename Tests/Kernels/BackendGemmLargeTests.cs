@@ -55,7 +55,7 @@ public class GemmKernelChoiceTests
 /// unaligned cases that must fall back, and the convolution passes (alpha/beta through the weight
 /// gradient's accumulation).
 /// </summary>
-[TestFixtureSource(typeof(Devices), nameof(Devices.All))]
+[TestFixtureSource(typeof(Devices), nameof(Devices.Gpus))]
 public class BackendGemmLargeTests(Device device)
 {
     private long _savedMinOutputs;

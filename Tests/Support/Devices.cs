@@ -9,4 +9,7 @@ namespace Tensorium.Tests.Support;
 public static class Devices
 {
     public static IEnumerable<Device> All() => Device.Available().Select(d => d.Device);
+
+    /// <summary>Every device but the CPU: for fixtures that check a GPU backend against the CPU's results.</summary>
+    public static IEnumerable<Device> Gpus() => All().Where(d => d != Device.Cpu);
 }
