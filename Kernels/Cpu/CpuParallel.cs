@@ -30,6 +30,9 @@ public static class CpuParallel
             for (int i = 0; i < count; i++) body(i);
             return;
         }
+        if (WorkerPool.TryRun(count, body, _threads)) return;
+        // The pool is running another loop (this call comes from another thread, or from inside a
+        // loop body): share the work through the .NET thread pool instead.
         try
         {
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
