@@ -40,8 +40,8 @@ public static class ElementwiseMath
         /// <summary>Logistic sigmoid; d/dx = y (1 - y).</summary>
         public Tensor Sigmoid() => Unary("sigmoid", UnaryOp.Sigmoid, x, (g, x, y) => g * y * (1.0 - y));
 
-        /// <summary>max(x, 0); the gradient at 0 is 0 (like PyTorch).</summary>
-        public Tensor Relu() => Unary("relu", UnaryOp.Relu, x, (g, x, y) => g * x.Gt(0));
+        /// <summary>max(x, 0); the gradient at 0 is 0 (like PyTorch), passed through in one kernel.</summary>
+        public Tensor Relu() => Unary("relu", UnaryOp.Relu, x, (g, x, y) => Arithmetic.Forward(BinaryOp.ReluBackward, "relu_backward", g, x));
 
         /// <summary>Exact GELU x Phi(x) (PyTorch's default, Keras' approximate=False).</summary>
         public Tensor Gelu() => Unary("gelu", UnaryOp.Gelu, x, (g, x, y) => g * Forward(UnaryOp.GeluGrad, x));

@@ -33,6 +33,11 @@ public enum BinaryOp
     Greater,
     /// <summary>1 where a &gt;= b else 0</summary>
     GreaterEqual,
+    /// <summary>
+    /// ReLU's gradient in one pass: 0 where b &lt;= 0, else a (a the upstream gradient, b the
+    /// input; a NaN input passes the gradient, as PyTorch's threshold_backward does)
+    /// </summary>
+    ReluBackward,
 }
 
 /// <summary>
@@ -80,6 +85,7 @@ public static unsafe class Elementwise
             case BinaryOp.LessEqual: Binary<T, LeOp<T>>(shape, a, aStrides, b, bStrides, y); break;
             case BinaryOp.Greater: Binary<T, GtOp<T>>(shape, a, aStrides, b, bStrides, y); break;
             case BinaryOp.GreaterEqual: Binary<T, GeOp<T>>(shape, a, aStrides, b, bStrides, y); break;
+            case BinaryOp.ReluBackward: Binary<T, ReluBackwardOp<T>>(shape, a, aStrides, b, bStrides, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
         }
     }
@@ -207,6 +213,12 @@ public static unsafe class Elementwise
     {
         public static T Apply(T a, T b) => a >= b ? T.One : T.Zero;
         public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Mask(Vector256.GreaterThanOrEqual(a, b));
+    }
+
+    private readonly struct ReluBackwardOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+    {
+        public static T Apply(T a, T b) => b <= T.Zero ? T.Zero : a;
+        public static Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Vector256.AndNot(a, Vector256.LessThanOrEqual(b, Vector256<T>.Zero));
     }
 
     /// <summary>y = cond != 0 ? a : b over broadcast, strided operands; y contiguous.</summary>

@@ -142,6 +142,19 @@ public class UnaryTests(Device device)
     }
 
     [Test]
+    public void ReluGradientPassesOnlyWherePositiveOrNaN()
+    {
+        // PyTorch's threshold_backward: 0 where the input is <= 0 (at 0 too), the upstream gradient
+        // elsewhere, NaN inputs included; an infinite or NaN gradient is not turned into NaN by a 0 mask.
+        using var x = Ref.Make([-2, 0, 3, double.NaN, -1, 5, 0.5], [7], device);
+        x.RequiresGrad = true;
+        using var upstream = Ref.Make([1, 2, 3, 4, double.PositiveInfinity, double.NaN, 7], [7], device);
+        using var y = x.Relu();
+        y.Backward(upstream);
+        Assert.That(x.Grad!.ToDoubleArray(), Is.EqualTo(new[] { 0, 0, 3, 4, 0, double.NaN, 7 }));
+    }
+
+    [Test]
     public void ClampRejectsMinAboveMax()
     {
         using var x = Tensor.Zeros([2], device: device);
