@@ -2,7 +2,8 @@ namespace Tensorium.Kernels.Cpu;
 
 /// <summary>
 /// How many threads CPU kernels may use, and a parallel-for that stays on the calling
-/// thread when the work is too small to be worth the hand-off.
+/// thread when the work is too small to be worth the hand-off, and otherwise shares it with
+/// persistent worker threads (<see cref="WorkerPool"/>).
 /// </summary>
 public static class CpuParallel
 {
