@@ -26,7 +26,8 @@ public static class CpuParallel
     public static void For(int count, Action<int> body, long workPerItem = long.MaxValue)
     {
         if (count <= 0) return;
-        if (count == 1 || _threads == 1 || workPerItem * count < 100_000)
+        // In double: the default workPerItem (long.MaxValue) times count would wrap to a negative long.
+        if (count == 1 || _threads == 1 || (double)workPerItem * count < 100_000)
         {
             for (int i = 0; i < count; i++) body(i);
             return;

@@ -1,0 +1,77 @@
+using Tensorium.Kernels.Cpu;
+
+namespace Tensorium.Tests.Kernels;
+
+/// <summary>CpuParallel.For on its worker pool: every index once, errors as thrown, nesting and concurrent callers.</summary>
+[NonParallelizable]
+public class CpuParallelTests
+{
+    private int _savedThreads;
+
+    [SetUp]
+    public void UseTwoThreads()
+    {
+        _savedThreads = CpuParallel.Threads;
+        CpuParallel.Threads = 2;
+    }
+
+    [TearDown]
+    public void RestoreThreads() => CpuParallel.Threads = _savedThreads;
+
+    [TestCase(2)]
+    [TestCase(7)]
+    [TestCase(1000)]
+    [TestCase(100_003)]
+    public void EveryIndexRunsExactlyOnce(int count)
+    {
+        var runs = new int[count];
+        CpuParallel.For(count, i => Interlocked.Increment(ref runs[i]));
+        Assert.That(runs, Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public void TwoWaySplitRunsOnTwoThreadsAtOnce()
+    {
+        // Each half waits for the other to start: run one after the other, the first would time out.
+        using var bothStarted = new CountdownEvent(2);
+        var met = new bool[2];
+        CpuParallel.For(2, i =>
+        {
+            bothStarted.Signal();
+            met[i] = bothStarted.Wait(TimeSpan.FromSeconds(10));
+        });
+        Assert.That(met, Is.All.True);
+    }
+
+    [Test]
+    public void ABodysExceptionSurfacesAsThrownAndThePoolCarriesOn()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            CpuParallel.For(64, i => { if (i == 37) throw new ArgumentException("gather: index 37 is out of range"); }));
+        Assert.That(e!.Message, Does.Contain("index 37"));
+        EveryIndexRunsExactlyOnce(1000);
+    }
+
+    [Test]
+    public void NestedLoopsComplete()
+    {
+        var runs = new int[16 * 16];
+        CpuParallel.For(16, i => CpuParallel.For(16, j => Interlocked.Increment(ref runs[i * 16 + j])));
+        Assert.That(runs, Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public void LoopsFromTwoThreadsAtOnceBothComplete()
+    {
+        var a = new int[50_000];
+        var b = new int[50_000];
+        var other = Task.Run(() =>
+        {
+            for (int r = 0; r < 20; r++) CpuParallel.For(b.Length, i => Interlocked.Increment(ref b[i]));
+        });
+        for (int r = 0; r < 20; r++) CpuParallel.For(a.Length, i => Interlocked.Increment(ref a[i]));
+        Assert.That(other.Wait(TimeSpan.FromSeconds(60)), Is.True, "the other thread's loops finished");
+        Assert.That(a, Is.All.EqualTo(20));
+        Assert.That(b, Is.All.EqualTo(20));
+    }
+}
