@@ -4,8 +4,8 @@ namespace Tensorium.Bench;
 
 /// <summary>
 /// The reference for bandwidth-bound kernels: a plain memory copy on the same threads, measured in
-/// the same run. Its GB/s is what this machine streams (reading and writing); the goal for
-/// max-pool and softmax is to stay within 2x of the time a copy of their bytes takes.
+/// the same run. Its GB/s is what this machine streams (reading and writing), next to the
+/// bandwidth-bound kernels' own GB/s.
 /// </summary>
 public static unsafe class MemoryBandwidth
 {
