@@ -160,9 +160,9 @@ public static unsafe class Softmax
         return max;
     }
 
-    /// <summary>True when T has a hardware-accelerated 256-bit vector exp (float and double).</summary>
+    /// <summary>True when T has a hardware-accelerated 256-bit vector exp (float: ours, on AVX; double: the library's).</summary>
     private static bool HasVectorExp<T>() =>
-        Vector256.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+        Vector256.IsHardwareAccelerated && ((typeof(T) == typeof(float) && Avx.IsSupported) || typeof(T) == typeof(double));
 
     /// <summary>exp of every lane. Only called when <see cref="HasVectorExp{T}"/> is true;
     /// the type tests are compile-time constants for the JIT, so this costs nothing.</summary>
@@ -189,9 +189,9 @@ public static unsafe class Softmax
     private static Vector256<float> ExpFloat(Vector256<float> x)
     {
         const float Lo = -87.33654f, Hi = 88f;
-        // The native max/min return their second operand when either is NaN: with x second, a NaN
-        // x comes through both clamps and every step after, so NaN needs no special case.
-        var xc = Vector256.MinNative(Vector256.Create(Hi), Vector256.MaxNative(Vector256.Create(Lo), x));
+        // vmaxps/vminps return their second operand when either is NaN: with x second, a NaN x
+        // comes through both clamps and every step after, so NaN needs no special case.
+        var xc = Avx.Min(Vector256.Create(Hi), Avx.Max(Vector256.Create(Lo), x));
         // n = round(x / ln2) by the "magic number" trick: adding 1.5 * 2^23 leaves no fraction
         // bits, so the hardware rounds to an integer, and n + 127 (the biased exponent of 2^n)
         // lands in the low mantissa bits of t, ready to be shifted into place below.
