@@ -9,11 +9,11 @@ namespace Tensorium.Tests.Ops;
 [TestFixtureSource(typeof(Devices), nameof(Devices.All))]
 public class CrossEntropyTests(Device device)
 {
-    private const int Ignore = -100;
+    private const int IgnoreIndex = -100;
 
     /// <summary>Labels for <paramref name="rows"/> rows: spread over the classes, every fifth one ignored.</summary>
     private static long[] Labels(int rows, int classes) =>
-        Enumerable.Range(0, rows).Select(r => r % 5 == 3 ? Ignore : (long)(r * 7 % classes)).ToArray();
+        Enumerable.Range(0, rows).Select(r => r % 5 == 3 ? IgnoreIndex : (long)(r * 7 % classes)).ToArray();
 
     private static double[] LogSoftmaxRow(double[] x, int row, int classes)
     {
@@ -26,7 +26,7 @@ public class CrossEntropyTests(Device device)
     private static double[] LossReference(double[] x, long[] labels, int classes, double smoothing) =>
         labels.Select((label, r) =>
         {
-            if (label == Ignore) return 0.0;
+            if (label == IgnoreIndex) return 0.0;
             var lp = LogSoftmaxRow(x, r, classes);
             return Enumerable.Range(0, classes).Sum(c => -((c == label ? 1 - smoothing : 0) + smoothing / classes) * lp[c]);
         }).ToArray();
@@ -34,11 +34,11 @@ public class CrossEntropyTests(Device device)
     /// <summary>d mean-loss / d x = (softmax - target) / (labels that count); 0 on ignored rows.</summary>
     private static double[] MeanGradientReference(double[] x, long[] labels, int classes, double smoothing)
     {
-        int counted = labels.Count(l => l != Ignore);
+        int counted = labels.Count(l => l != IgnoreIndex);
         var grad = new double[x.Length];
         for (int r = 0; r < labels.Length; r++)
         {
-            if (labels[r] == Ignore) continue;
+            if (labels[r] == IgnoreIndex) continue;
             var p = LogSoftmaxRow(x, r, classes).Select(Math.Exp).ToArray();
             for (int c = 0; c < classes; c++)
                 grad[r * classes + c] = (p[c] - ((c == labels[r] ? 1 - smoothing : 0) + smoothing / classes)) / counted;
@@ -75,8 +75,8 @@ public class CrossEntropyTests(Device device)
         using var mean = x.CrossEntropy(y, labelSmoothing: smoothing);
         Reference.AssertClose(none.ToDoubleArray(), perRow, atol, rtol, "none");
         Reference.AssertClose([sum.Item()], [perRow.Sum()], atol * rows, rtol, "sum");
-        Reference.AssertClose([mean.Item()], [perRow.Sum() / labels.Count(l => l != Ignore)], atol, rtol, "mean");
-        Assert.That(none.ToDoubleArray().Where((_, r) => labels[r] == Ignore), Is.All.EqualTo(0.0), "ignored rows lose exactly 0");
+        Reference.AssertClose([mean.Item()], [perRow.Sum() / labels.Count(l => l != IgnoreIndex)], atol, rtol, "mean");
+        Assert.That(none.ToDoubleArray().Where((_, r) => labels[r] == IgnoreIndex), Is.All.EqualTo(0.0), "ignored rows lose exactly 0");
 
         mean.Backward();
         Reference.AssertClose(x.Grad!.ToDoubleArray(), MeanGradientReference(values, labels, classes, smoothing), atol / rows, rtol, "d mean / d logits");
@@ -117,7 +117,7 @@ public class CrossEntropyTests(Device device)
     {
         using var x = Ref.Make([1, 2, 3, 4], [2, 2], device);
         x.RequiresGrad = true;
-        using var y = Tensor.FromSpan<long>([Ignore, Ignore], [2], device);
+        using var y = Tensor.FromSpan<long>([IgnoreIndex, IgnoreIndex], [2], device);
         using var loss = x.CrossEntropy(y);
         Assert.That(double.IsNaN(loss.Item()), "0/0, like PyTorch");
         loss.Backward();
@@ -129,7 +129,7 @@ public class CrossEntropyTests(Device device)
     public void BadLabelThrowsNamingTheOpTheLabelAndTheClassCount(long bad, string fragment)
     {
         using var x = Tensor.Zeros([3, 3], device: device);
-        using var y = Tensor.FromSpan<long>([0, Ignore, bad], [3], device);
+        using var y = Tensor.FromSpan<long>([0, IgnoreIndex, bad], [3], device);
         Ref.Throws<ArgumentException>(() => x.CrossEntropy(y).Dispose(), "cross_entropy", fragment, "3 classes");
     }
 }
