@@ -7,34 +7,26 @@ namespace Tensorium;
 // on the host, like the CPU kernels do, so a bad index throws the same exception before any launch.
 internal sealed partial class GpuBackend
 {
-    public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner)
-    {
-        const string op = "gather";
-        CheckIndices(op, index.ToArray<long>(), xAxis);
-        int n = outer * indexAxis * inner;
-        var args = new KernelArgs();
-        Arg(Arg(Arg(args, x, op), index, op), y, op).Int(n).Int(xAxis).Int(indexAxis).Int(inner);
-        Launch1D(WrapKernel("indexing", "gather", x.DType), n, args);
-    }
+    public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner) =>
+        LaunchIndexing("gather", x, index, y, outer * indexAxis * inner, xAxis, indexAxis, inner);
 
-    public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner)
-    {
-        const string op = "scatter_add";
-        CheckIndices(op, index.ToArray<long>(), yAxis);
-        int n = outer * yAxis * inner;
-        var args = new KernelArgs();
-        Arg(Arg(Arg(args, src, op), index, op), y, op).Int(n).Int(yAxis).Int(indexAxis).Int(inner);
-        Launch1D(WrapKernel("indexing", "scatter_add", src.DType), n, args);
-    }
+    public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner) =>
+        LaunchIndexing("scatter_add", src, index, y, outer * yAxis * inner, yAxis, indexAxis, inner);
 
-    public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner)
+    public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner) =>
+        LaunchIndexing("index_select", x, index, y, outer * count * inner, xAxis, count, inner);
+
+    /// <summary>
+    /// Checks the indices against the indexed axis, then runs indexing.gpu's kernel named
+    /// <paramref name="op"/> with one work-item per output element; the kernels share the argument
+    /// list (source, index, y, n, axis, index count, inner).
+    /// </summary>
+    private void LaunchIndexing(string op, Tensor source, Tensor index, Tensor y, int n, int axis, int indexCount, int inner)
     {
-        const string op = "index_select";
-        CheckIndices(op, index.ToArray<long>(), xAxis);
-        int n = outer * count * inner;
+        CheckIndices(op, index.ToArray<long>(), axis);
         var args = new KernelArgs();
-        Arg(Arg(Arg(args, x, op), index, op), y, op).Int(n).Int(xAxis).Int(count).Int(inner);
-        Launch1D(WrapKernel("indexing", "index_select", x.DType), n, args);
+        Arg(Arg(Arg(args, source, op), index, op), y, op).Int(n).Int(axis).Int(indexCount).Int(inner);
+        Launch1D(WrapKernel("indexing", op, source.DType), n, args);
     }
 
     public void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner)

@@ -18,28 +18,25 @@ internal sealed partial class GpuBackend
     /// <summary>Most work-items per softmax work-group: softmax.gpu's MAX_GROUP.</summary>
     private const int SoftmaxMaxGroup = 256;
 
-    public void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax)
-    {
-        g.Validate();
-        long count = CheckedCount("max_pool2d", (long)g.Batch * g.Channels * g.OutHeight * g.OutWidth);
-        var args = new KernelArgs();
-        Arg(args, input, "max_pool2d");
-        Arg(args, output, "max_pool2d");
-        Arg(args, argmax, "max_pool2d");
-        PoolGeometry(args.Int((int)count), g);
-        Launch1D(Kernel("pool", "max_pool2d_forward", output.DType), count, args);
-    }
+    public void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax) =>
+        LaunchPool("max_pool2d_forward", g, input, output, argmax, (long)g.Batch * g.Channels * g.OutHeight * g.OutWidth);
 
-    public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput)
+    public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput) =>
+        LaunchPool("max_pool2d_backward", g, gradOutput, argmax, gradInput, (long)g.Batch * g.Channels * g.InHeight * g.InWidth);
+
+    /// <summary>
+    /// Runs pool.gpu's <paramref name="kernel"/> on (a, b, c) with one work-item per output element;
+    /// a (the input, or the output's gradient) has the element type the kernel is built for.
+    /// </summary>
+    private void LaunchPool(string kernel, Pool2dGeometry g, Tensor a, Tensor b, Tensor c, long outputs)
     {
+        const string op = "max_pool2d";
         g.Validate();
-        long count = CheckedCount("max_pool2d", (long)g.Batch * g.Channels * g.InHeight * g.InWidth);
+        long count = CheckedCount(op, outputs);
         var args = new KernelArgs();
-        Arg(args, gradOutput, "max_pool2d");
-        Arg(args, argmax, "max_pool2d");
-        Arg(args, gradInput, "max_pool2d");
+        Arg(Arg(Arg(args, a, op), b, op), c, op);
         PoolGeometry(args.Int((int)count), g);
-        Launch1D(Kernel("pool", "max_pool2d_backward", gradInput.DType), count, args);
+        Launch1D(Kernel("pool", kernel, a.DType), count, args);
     }
 
     private static void PoolGeometry(KernelArgs args, Pool2dGeometry g) =>
