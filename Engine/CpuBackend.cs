@@ -144,6 +144,14 @@ internal sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    public void ReduceColumns(ReduceOp op, Tensor x, Tensor y, int rows, int cols)
+    {
+        // A product with a row of ones, ones[1, R] @ x[R, C]: the GEMM streams x as it lies, where
+        // a row reduction would first need x copied transposed.
+        using var weights = Tensor.Full([1, rows], op == ReduceOp.Mean ? 1.0 / rows : 1.0, x.DType, x.Device);
+        MatMul(weights, false, 0, x, false, 0, y, 1, 1, cols, rows);
+    }
+
     public void ArgReduceRows(bool max, Tensor x, Tensor y, int rows, int cols)
     {
         switch (x.DType)

@@ -38,6 +38,16 @@ internal sealed partial class GpuBackend
         Runtime.Launch(WrapKernel("reduce", name, dtype, "GROUP=" + GroupSize), (rows, 1, 1), (local, 1, 1), args);
     }
 
+    public void ReduceColumns(ReduceOp op, Tensor x, Tensor y, int rows, int cols)
+    {
+        // The row kernels, on x copied transposed: a GEMM with a row of ones (the CPU's way) would
+        // be one work-item per column looping over every row, where a row reduction's work-group
+        // shares each sum.
+        using var columns = x.View(new Layout([cols, rows], [1, cols], x.Layout.Offset), "sum");
+        using var transposed = columns.ContiguousCopy("sum");
+        ReduceRows(op, transposed, y, cols, rows, 0);
+    }
+
     public void ReduceRows(ReduceOp op, Tensor x, Tensor y, int rows, int cols, int correction)
     {
         const string name = "reduce";

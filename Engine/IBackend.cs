@@ -32,6 +32,12 @@ internal interface IBackend
     /// <summary>x is contiguous [rows, cols]; y has rows elements.</summary>
     void ReduceRows(ReduceOp op, Tensor x, Tensor y, int rows, int cols, int correction);
     void ArgReduceRows(bool max, Tensor x, Tensor y, int rows, int cols);
+    /// <summary>
+    /// y[c] = sum (op Sum) or mean (op Mean) over r of x[r, c]: the reduction over a contiguous
+    /// floating tensor's leading axes (a bias gradient), seen as [rows, cols]; y has cols elements.
+    /// Each backend picks its own way, so no caller has to transpose x first.
+    /// </summary>
+    void ReduceColumns(ReduceOp op, Tensor x, Tensor y, int rows, int cols);
 
     /// <summary>Batched y[b] = op(a[b]) @ op(b[b]); a, b, y are contiguous per batch with the given batch strides.</summary>
     void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k);

@@ -4,8 +4,8 @@ namespace Tensorium;
 
 /// <summary>
 /// Reductions over any set of axes, with keepDim. Forward: move the reduced axes last, make the
-/// tensor a contiguous [kept, reduced] matrix and reduce its rows (on the CPU, sums and means over
-/// the leading axes of a contiguous tensor are a product with a row of ones instead). Backward:
+/// tensor a contiguous [kept, reduced] matrix and reduce its rows (sums and means over the
+/// leading axes of a contiguous tensor go to the backend's column reduction instead). Backward:
 /// broadcast back.
 /// </summary>
 public static class Reductions
@@ -104,27 +104,22 @@ public static class Reductions
     }
 
     /// <summary>
-    /// Sum or mean over the leading axes of a contiguous floating tensor on the CPU, the shape of
-    /// every bias gradient ([batch, tokens, features] to [features]), as one matrix product:
-    /// ones[1, R] @ x[R, C]. The row reduction would first copy x transposed (reduced axes last); the
-    /// GEMM reads it as it lies. Null when x is not of that shape. Not on GPUs: their GEMM gives a
-    /// one-row product one work-item per column, each looping over all R rows, where the row
-    /// reduction's work-groups share each sum.
+    /// Sum or mean over the leading axes of a contiguous floating tensor, the shape of every bias
+    /// gradient ([batch, tokens, features] to [features]), through the backend's column reduction,
+    /// which needs no transposed copy on the CPU. Null when x is not of that shape.
     /// </summary>
     private static Tensor? SumOverLeadingAxes(ReduceOp kind, string op, Tensor x, int[]? axes, bool keepDim)
     {
         var reduced = OpChecks.Axes(op, axes, x.Rank);
-        var storage = x.StorageFor(op);
-        if (storage.Device.Kind != DeviceKind.Cpu || !storage.DType.IsFloating() || !x.Layout.IsContiguous
+        if (!x.StorageFor(op).DType.IsFloating() || !x.Layout.IsContiguous
             || reduced.Length == 0 || reduced.Length == x.Rank || reduced[^1] != reduced.Length - 1)
             return null;
         var shape = x.Layout.Shape;
         int rows = shape[..reduced.Length].Aggregate(1, (n, s) => n * s), cols = shape[reduced.Length..].Aggregate(1, (n, s) => n * s);
         if (rows < 2 || cols == 0) return null;
         var outShape = keepDim ? shape.Select((s, d) => d < reduced.Length ? 1 : s).ToArray() : shape[reduced.Length..];
-        using var weights = Tensor.Full([1, rows], kind == ReduceOp.Mean ? 1.0 / rows : 1.0, x.DType, x.Device);
         var y = Tensor.Empty(outShape, x.DType, x.Device);
-        x.Backend(op).MatMul(weights, false, 0, x, false, 0, y, 1, 1, cols, rows);
+        x.Backend(op).ReduceColumns(kind, x, y, rows, cols);
         return y;
     }
 
