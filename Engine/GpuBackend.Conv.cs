@@ -26,7 +26,7 @@ internal sealed partial class GpuBackend
         CheckFloating(op, dtype);
         g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
+        long inImage = g.InImage, outImage = g.OutImage;
         var w = new GemmOperand(Buffer(weight, op), weight.Layout.Offset, k, 0, false);
 
         if (g.IsPointwise)
@@ -62,7 +62,7 @@ internal sealed partial class GpuBackend
         CheckFloating(op, dtype);
         g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
+        long inImage = g.InImage, outImage = g.OutImage;
         // Wᵀ: the stored [OC, K] weight read transposed (lda = K).
         var wt = new GemmOperand(Buffer(weight, op), weight.Layout.Offset, k, 0, true);
 
@@ -95,7 +95,7 @@ internal sealed partial class GpuBackend
         CheckFloating(op, dtype);
         g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
+        long inImage = g.InImage, outImage = g.OutImage;
         int weightCount = outC * k;
 
         // Per image: its column matrix (unless pointwise) and its [OC, K] partial product.
@@ -143,7 +143,7 @@ internal sealed partial class GpuBackend
     /// <summary>Fills col[0 .. count) with the column matrices of images n0 .. n0 + count of <paramref name="input"/>.</summary>
     private void Im2Col(Conv2dGeometry g, Tensor input, int n0, int count, Tensor col, string op)
     {
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth;
+        long inImage = g.InImage;
         var args = new KernelArgs();
         args.Buffer(Buffer(input, op)).Int(checked((int)(input.Layout.Offset + n0 * inImage)));
         Arg(args, col, op).Int(count);

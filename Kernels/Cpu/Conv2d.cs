@@ -98,7 +98,7 @@ public static unsafe class Conv2d
     {
         g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p, colImage = (long)k * p;
+        long inImage = g.InImage, outImage = g.OutImage, colImage = (long)k * p;
 
         if (g.IsPointwise)
         {
@@ -260,7 +260,7 @@ public static unsafe class Conv2d
     {
         g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
+        long inImage = g.InImage, outImage = g.OutImage;
         long perImage = (long)k * p + outImage; // this image's columns of col and of dy
 
         long chunkElements = (long)k * p + (long)outC * k; // one chunk's im2col matrix and partial sum
@@ -353,7 +353,7 @@ public static unsafe class Conv2d
         where T : unmanaged, INumber<T>
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
-        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)outC * p;
+        long inImage = g.InImage, outImage = g.OutImage;
         int chunks = (int)Math.Min(Math.Min(batch, FewTapsChunks), GroupElements / chunkElements);
         T* scratch = ThreadScratch<T>.Get(chunks * chunkElements); // taken before the workers start
         Conv2dGeometry geometry = g; // lambdas cannot capture an in parameter

@@ -36,6 +36,12 @@ public readonly record struct Conv2dGeometry(
     /// <summary>Pixels in one output plane, OutHeight * OutWidth (the columns of the im2col matrix).</summary>
     public int OutPlane => OutHeight * OutWidth;
 
+    /// <summary>Elements of one input image, InChannels * InHeight * InWidth.</summary>
+    public long InImage => (long)InChannels * InHeight * InWidth;
+
+    /// <summary>Elements of one output image, OutChannels * OutPlane.</summary>
+    public long OutImage => (long)OutChannels * OutPlane;
+
     /// <summary>
     /// True for a 1x1, stride-1, unpadded convolution: there the input image already is its
     /// im2col matrix, so the kernels skip the copy.
