@@ -119,32 +119,21 @@ internal sealed partial class GpuBackend
             Launch1D(Kernel("attention", "attention_backward_delta", q.DType), (long)bh * lq, deltaArgs);
         }
 
-        // dK and dV: a work-group per block of key rows (zeros when there are no queries).
-        var kvArgs = new KernelArgs();
-        Arg(kvArgs, q, op);
-        Arg(kvArgs, k, op);
-        Arg(kvArgs, v, op);
-        MaskArgs(kvArgs, mask, q);
-        Arg(kvArgs, logSumExp, op);
-        Arg(kvArgs, delta, op);
-        Arg(kvArgs, gradOutput, op);
-        Arg(kvArgs, gradK, op);
-        Arg(kvArgs, gradV, op);
-        AttentionSizes(kvArgs, g, isDouble);
-        LaunchRows(Kernel("attention", "attention_backward_dkdv", q.DType), bh, g.KeyLength, kvArgs);
-
-        // dQ: a work-group per block of query rows (zeros when there are no keys).
-        var qArgs = new KernelArgs();
-        Arg(qArgs, q, op);
-        Arg(qArgs, k, op);
-        Arg(qArgs, v, op);
-        MaskArgs(qArgs, mask, q);
-        Arg(qArgs, logSumExp, op);
-        Arg(qArgs, delta, op);
-        Arg(qArgs, gradOutput, op);
-        Arg(qArgs, gradQ, op);
-        AttentionSizes(qArgs, g, isDouble);
-        LaunchRows(Kernel("attention", "attention_backward_dq", q.DType), bh, lq, qArgs);
+        // dK and dV: a work-group per block of key rows (zeros when there are no queries); dQ: a
+        // work-group per block of query rows (zeros when there are no keys). Both read the same
+        // inputs and write their own gradients.
+        KernelArgs BackwardArgs(params Tensor[] grads)
+        {
+            var args = new KernelArgs();
+            Arg(Arg(Arg(args, q, op), k, op), v, op);
+            MaskArgs(args, mask, q);
+            Arg(Arg(Arg(args, logSumExp, op), delta, op), gradOutput, op);
+            foreach (var grad in grads) Arg(args, grad, op);
+            AttentionSizes(args, g, isDouble);
+            return args;
+        }
+        LaunchRows(Kernel("attention", "attention_backward_dkdv", q.DType), bh, g.KeyLength, BackwardArgs(gradK, gradV));
+        LaunchRows(Kernel("attention", "attention_backward_dq", q.DType), bh, lq, BackwardArgs(gradQ));
     }
 
     /// <summary>The CPU kernel's checks, plus the head-dim limit of the GPU kernels and their int indexing.</summary>
