@@ -19,8 +19,9 @@ namespace Tensorium.Kernels.Cpu;
 /// hold it within 2.5 half-ulps over [-100, 88].</para>
 /// <para>Why two vectors at once: one exp is a chain of about 15 dependent instructions, and the
 /// CPU's scheduler holds only a few iterations of it, so a single chain leaves the FMA units idle
-/// half the time. Interleaving two independent chains step by step measured 1.5-1.7x faster than
-/// the Cephes-style degree-6 polynomial used before.</para>
+/// half the time. With the two chains interleaved step by step, 8 exps (plus their store and sum)
+/// took 3.1-3.4 ns on a 3.1 GHz Zen 3, against 4.6-5.0 ns for the Cephes-style degree-6
+/// polynomial used before.</para>
 /// <para>Special cases: below ln(FLT_MIN) (including -inf) the result is 0, since denormals are
 /// flushed; NaN stays NaN; above 88.67 the result saturates at 3.2e38 instead of +inf, which
 /// the softmax kernels never reach because their arguments are at most 0.</para>
