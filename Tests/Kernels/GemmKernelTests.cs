@@ -162,14 +162,15 @@ public unsafe class GemmKernelTests
         Sgemm_AlphaBeta_PaddedLeadingDimensions(300, 290, 600, true, true);
     }
 
-    [TestCase(false, false)]
-    [TestCase(true, true)]
-    public void Sgemm_Large_SampledRows(bool ta, bool tb)
+    // About 1 GFLOP: many row blocks and k blocks per thread, block edges off the tile edges.
+    [TestCase(1030, 530, 1001, false, false)]
+    [TestCase(1030, 530, 1001, true, true)]
+    // k so deep that the B panel the threads share is narrower than n: two column panels.
+    [TestCase(100, 2100, 2100, false, true)]
+    public void Sgemm_Large_SampledRows(int m, int n, int k, bool ta, bool tb)
     {
-        // About 1 GFLOP: many m blocks and k blocks per thread and a thread split that does not
-        // fall on a tile edge. A full reference would be slow, so compare every 11th row plus
-        // the last rows (all columns: every column strip and the ragged right edge).
-        const int m = 1030, n = 530, k = 1001;
+        // A full reference would be slow, so compare every 11th row plus the last rows (all
+        // columns: every column strip and the ragged right edge).
         var rng = new Random(99);
         var (ar, ac) = Stored(ta, m, k);
         var (br, bc) = Stored(tb, k, n);
@@ -190,6 +191,26 @@ public unsafe class GemmKernelTests
                 Assert.That(c[(long)i * ldc + j], Is.EqualTo(want).Within(1e-5 * (k + 1)), $"C[{i},{j}]");
             }
         }
+    }
+
+    [Test]
+    public void Sgemm_InsideAParallelLoop_MatchesReference()
+    {
+        // Inside a loop body the worker pool is busy, so the shared-panel GEMM must step aside and
+        // the fixed split (on Parallel.For) must run instead, without waiting forever.
+        const int m = 200, n = 190, k = 300;
+        var rng = new Random(5);
+        float[] a = RandomFloats(rng, m * k), b = RandomFloats(rng, k * n);
+        var results = new float[2][];
+        CpuParallel.For(2, i =>
+        {
+            var c = new float[m * n];
+            fixed (float* pa = a, pb = b, pc = c)
+                Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
+            results[i] = c;
+        }, long.MaxValue / 4);
+        var expected = Reference(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, new float[m * n], 0, n);
+        foreach (var c in results) AssertClose(expected, c, 0, m, n, n, 1e-4, "Sgemm in a loop body");
     }
 
     // ------------------------------------------------------------------ SgemmBatched
