@@ -69,10 +69,8 @@ public static unsafe class Gemm
 /// enough independent FMAs to cover their 4-cycle latency on two FMA pipes, and few enough
 /// registers (12 + 2 + 1 = 15 of 16) that nothing spills. The k loop is unrolled 4 times and
 /// prefetches A a few steps ahead; the C tile is prefetched before the loop starts.
-/// Threads: <see cref="Run"/> packs B once for all threads and queues blocks of C's rows as tasks
-/// (<see cref="TryRunSharedPanel"/>); when C has too few rows for that, each thread runs this loop
-/// nest on its own block of C (<see cref="RunGrid"/>). Batches of small matrices give each thread
-/// whole matrices instead.
+/// Threads: <see cref="Run"/> gives each thread its own block of C and runs this loop nest on it;
+/// batches of small matrices give each thread whole matrices instead.
 /// On Zen 3 (2 cores) this reaches about 85-90% of FMA peak, on par with OpenBLAS.
 /// </remarks>
 internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -111,9 +109,6 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     internal static bool UseVector512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
-    /// <summary>Most elements of B that <see cref="TryRunSharedPanel"/> packs at once (16 MiB of float): all of k times up to NC columns.</summary>
-    private const int MaxSharedPanel = 4 << 20;
-
     /// <summary>Below this many flops a call runs on one thread: a thread hand-off costs several microseconds.</summary>
     private const long ParallelMinFlops = 3_000_000;
 
@@ -140,22 +135,14 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
             return;
         }
 
+        // Split C into a tm x tn grid of independent blocks, one per thread. Each thread packs its
+        // own copies of the A rows and B columns it needs, so threads never wait on each other
+        // (one fork/join per call). The price is that the operand not split is packed by every
+        // thread; pick the grid that packs the least (with 2 threads: split m when n is smaller,
+        // else split n). Packing is O(k(m + n)) against O(mnk) arithmetic, so this stays cheap.
+        // (Measured on 2 cores: a variant where threads share one packed B and take row blocks
+        // dynamically was no faster at any size and slower below 1024^3, from its extra fork/joins.)
         int nr = UseVector512 ? NR512 : NR256;
-        if (SharedPanelFits(m, threads) && TryRunSharedPanel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nr, threads))
-            return;
-        RunGrid(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nr, threads, flops);
-    }
-
-    /// <summary>
-    /// The fallback split, for C with few rows or a busy worker pool: C is cut into a tm x tn grid
-    /// of independent blocks, one per thread. Each thread packs its own copies of the A rows and B
-    /// columns it needs, so threads never wait on each other; the operand not split is packed by
-    /// every thread, so pick the grid that packs the least (with 2 threads: split m when n is
-    /// smaller, else split n).
-    /// </summary>
-    private static void RunGrid(bool transA, bool transB, int m, int n, int k, T alpha,
-        T* a, int lda, T* b, int ldb, T beta, T* c, int ldc, int nr, int threads, long flops)
-    {
         ChooseGrid(threads, m, n, nr, out int tm, out int tn);
         int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
         CpuParallel.For(tm * tn, t =>
@@ -212,98 +199,6 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     {
         if (k == 0 || T.IsZero(alpha)) { ScaleC(m, n, beta, c, ldc); return; }
         RunSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    }
-
-    /// <summary>True when C has enough rows for <see cref="TryRunSharedPanel"/> to give every thread several row blocks.</summary>
-    private static bool SharedPanelFits(int m, int threads) => m >= 2 * threads * SharedRowBlock(m, threads);
-
-    /// <summary>Rows per block of C in <see cref="TryRunSharedPanel"/>: MC, or fewer so each thread gets about 4 blocks per k block.</summary>
-    private static int SharedRowBlock(int m, int threads) =>
-        BalancedBlock(m, Math.Max(4 * MR, Math.Min(MC, RoundUp((m + 4 * threads - 1) / (4 * threads), MR))), MR);
-
-    /// <summary>
-    /// The multithreaded GEMM, as in BLIS: all threads share one packed copy of B, and the work is
-    /// a queue of small tasks taken in order. For each k block: pack that block of B (one task,
-    /// queued a whole k block early so it is ready in time), then one task per block of C's rows
-    /// (pack its slice of A, run the macro-kernel). A row block's task for k block kb waits until
-    /// the task for kb - 1 has added its part, so each element of C has one writer at a time; the
-    /// pool hands out tasks in order, so whatever a task waits for is already running.
-    /// Returns false, having done nothing, when the worker pool is busy (this call comes from
-    /// another thread or from inside a parallel loop): waiting tasks need threads that run them in
-    /// order, which Parallel.For does not promise.
-    /// </summary>
-    /// <remarks>
-    /// Measured on 2 cores against <see cref="RunGrid"/> (one fixed block of C per thread): there,
-    /// the thread that finished first idled for 3-5% of a large call (this VM's cores also run other
-    /// work), and both threads packed all of A.
-    /// </remarks>
-    private static bool TryRunSharedPanel(bool transA, bool transB, int m, int n, int k, T alpha,
-        T* a, int lda, T* b, int ldb, T beta, T* c, int ldc, int nr, int threads)
-    {
-        bool wide = UseVector512;
-        int kc = BalancedBlock(k, KC, 1), mc = SharedRowBlock(m, threads);
-        // The panel holds every k block at once, so no task waits for another to finish reading a
-        // block before it may be repacked; MaxSharedPanel caps its size by narrowing it.
-        int nc = BalancedBlock(n, Math.Clamp(MaxSharedPanel / k / nr * nr, nr, NC), nr);
-        int kBlocks = (k + kc - 1) / kc, mBlocks = (m + mc - 1) / mc;
-        long blockSize = (long)RoundUp(nc, nr) * kc;
-        T* packB = Scratch.GetShared<T>(kBlocks * blockSize);
-
-        // Task order: pack B0, then for each kb: pack B(kb+1), multiply row blocks 0..mBlocks-1 by Bkb.
-        // Packing tasks are stored as ~kb (negative), multiplications as kb * mBlocks + block.
-        var tasks = new List<int> { ~0 };
-        for (int kb = 0; kb < kBlocks; kb++)
-        {
-            if (kb + 1 < kBlocks) tasks.Add(~(kb + 1));
-            for (int block = 0; block < mBlocks; block++) tasks.Add(kb * mBlocks + block);
-        }
-        var packed = new int[kBlocks];      // 1 once k block kb of B is packed
-        var kDone = new int[mBlocks];       // k blocks added into each row block of C so far
-
-        for (int jc = 0; jc < n; jc += nc)
-        {
-            int ncCur = Math.Min(nc, n - jc);
-            Array.Clear(packed);
-            Array.Clear(kDone);
-            bool ran = WorkerPool.TryRun(tasks.Count, i =>
-            {
-                int task = tasks[i];
-                int kb = task < 0 ? ~task : task / mBlocks;
-                int pc = kb * kc, kcCur = Math.Min(kc, k - pc);
-                T* bBlock = packB + kb * blockSize;
-                if (task < 0)
-                {
-                    try { PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, bBlock); }
-                    finally { Volatile.Write(ref packed[kb], 1); }   // even on error: nobody may wait forever
-                    return;
-                }
-                int block = task % mBlocks, ic = block * mc, mcCur = Math.Min(mc, m - ic);
-                WaitUntil(ref packed[kb], 1);
-                WaitUntil(ref kDone[block], kb);
-                try
-                {
-                    T* packA = Scratch.Get<T>((long)mc * kc);
-                    PackA(transA, a, lda, ic, mcCur, pc, kcCur, packA);
-                    // Only the first k block applies the caller's beta; later ones add on top.
-                    MacroKernel(mcCur, ncCur, kcCur, alpha, packA, bBlock, kb == 0 ? beta : T.One, c + (long)ic * ldc + jc, ldc, wide);
-                }
-                finally { Volatile.Write(ref kDone[block], kb + 1); }
-            }, threads, chunk: 1);
-            if (ran) continue;
-            if (jc == 0) return false;
-            // The pool was taken between panels: finish the remaining columns with the fixed split.
-            RunGrid(transA, transB, m, n - jc, k, alpha, a, lda, transB ? b + (long)jc * ldb : b + jc, ldb, beta, c + jc, ldc,
-                nr, threads, 2L * m * (n - jc) * k);
-            return true;
-        }
-        return true;
-    }
-
-    /// <summary>Spins until <paramref name="value"/> reaches <paramref name="target"/> (set by another thread's task).</summary>
-    private static void WaitUntil(ref int value, int target)
-    {
-        var spinner = new SpinWait();
-        while (Volatile.Read(ref value) < target) spinner.SpinOnce(sleep1Threshold: -1);
     }
 
     /// <summary>Chooses tm x tn = threads (or fewer) minimising the data each thread packs.</summary>
@@ -788,18 +683,9 @@ internal static unsafe class Scratch
 {
     [ThreadStatic] private static void* t_buffer;
     [ThreadStatic] private static nuint t_bytes;
-    [ThreadStatic] private static void* t_shared;
-    [ThreadStatic] private static nuint t_sharedBytes;
 
     /// <summary>Returns this thread's packing buffer, at least <paramref name="count"/> elements of T.</summary>
     public static T* Get<T>(long count) where T : unmanaged => (T*)Ensure(ref t_buffer, ref t_bytes, count * sizeof(T));
-
-    /// <summary>
-    /// A second buffer of this thread's, for a packed panel that it shares with the pool's threads
-    /// while it also packs its own blocks into <see cref="Get{T}"/>. Tasks never start another
-    /// shared-panel GEMM (the pool is busy while they run), so one per thread is enough.
-    /// </summary>
-    public static T* GetShared<T>(long count) where T : unmanaged => (T*)Ensure(ref t_shared, ref t_sharedBytes, count * sizeof(T));
 
     private static void* Ensure(ref void* buffer, ref nuint capacity, long bytesNeeded)
     {

@@ -26,18 +26,13 @@ internal static class WorkerPool
     private static Worker[] _workers = [];
     private static int _busy;
 
-    /// <summary>
-    /// Runs body(i) for every i in [0, count) on up to <paramref name="threads"/> threads; false when
-    /// the pool is busy. Indices are handed out in increasing order, <paramref name="chunk"/> at a
-    /// time (0: about 8 chunks per thread), and each thread runs its chunk in order, so a body may
-    /// wait for a lower index to finish: the lowest unfinished index is always running.
-    /// </summary>
-    public static bool TryRun(int count, Action<int> body, int threads, int chunk = 0)
+    /// <summary>Runs body(i) for every i in [0, count) on up to <paramref name="threads"/> threads; false when the pool is busy.</summary>
+    public static bool TryRun(int count, Action<int> body, int threads)
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
         try
         {
-            var loop = new Loop(count, body, chunk > 0 ? chunk : Math.Max(1, count / (8 * threads)));
+            var loop = new Loop(count, body, threads);
             var workers = Workers(threads - 1);
             for (int w = 0; w < workers.Length && w < count - 1; w++) workers[w].Start(loop);
             loop.Work();
@@ -65,15 +60,14 @@ internal static class WorkerPool
     }
 
     /// <summary>One parallel loop: the shared index counter, the helpers inside it, and the first error.</summary>
-    /// <remarks>
-    /// Chunks: by default about 8 per thread. One index at a time, threads would fight over the
-    /// counter's cache line for every index, which costs more than a small body (a max-pool
-    /// plane); 8 chunks each still even out a thread that starts late. Bodies of a millisecond
-    /// or more take one index at a time.
-    /// </remarks>
-    private sealed class Loop(int count, Action<int> body, int chunk)
+    private sealed class Loop(int count, Action<int> body, int threads)
     {
-        private readonly int _chunk = chunk;
+        /// <summary>
+        /// Indices taken at a time: about 8 chunks per thread. One at a time, threads would fight
+        /// over the counter's cache line for every index, which costs more than a small body (a
+        /// max-pool plane); 8 chunks each still even out a thread that starts late.
+        /// </summary>
+        private readonly int _chunk = Math.Max(1, count / (8 * threads));
         private long _nextIndex;   // long: threads adding past an int count near 2^31 must not wrap around
         private int _helpersInside;
         private ExceptionDispatchInfo? _error;

@@ -165,8 +165,6 @@ public unsafe class GemmKernelTests
     // About 1 GFLOP: many row blocks and k blocks per thread, block edges off the tile edges.
     [TestCase(1030, 530, 1001, false, false)]
     [TestCase(1030, 530, 1001, true, true)]
-    // k so deep that the B panel the threads share is narrower than n: two column panels.
-    [TestCase(100, 2100, 2100, false, true)]
     public void Sgemm_Large_SampledRows(int m, int n, int k, bool ta, bool tb)
     {
         // A full reference would be slow, so compare every 11th row plus the last rows (all
@@ -196,8 +194,8 @@ public unsafe class GemmKernelTests
     [Test]
     public void Sgemm_InsideAParallelLoop_MatchesReference()
     {
-        // Inside a loop body the worker pool is busy, so the shared-panel GEMM must step aside and
-        // the fixed split (on Parallel.For) must run instead, without waiting forever.
+        // Inside a loop body the worker pool is busy, so the GEMM's own split must fall back to
+        // Parallel.For, with each body's result intact.
         const int m = 200, n = 190, k = 300;
         var rng = new Random(5);
         float[] a = RandomFloats(rng, m * k), b = RandomFloats(rng, k * n);
