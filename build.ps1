@@ -1,4 +1,4 @@
-# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter] | demo | pack | gpu-check
+# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating] | demo | pack | gpu-check
 param([Parameter(Position = 0)][string]$Verb = "test", [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
@@ -23,7 +23,8 @@ switch ($Verb) {
   "bench" {
     $filter = if ($Rest) { $Rest[0] } else { "*" }
     Remove-Item Env:OPENBLAS_CORETYPE -ErrorAction SilentlyContinue
-    dotnet run -c Release --project Bench -- --filter "*$filter*"
+    if ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating }
+    else { dotnet run -c Release --project Bench -- --filter "*$filter*" }
     exit $LASTEXITCODE
   }
   "demo" {
@@ -42,5 +43,5 @@ switch ($Verb) {
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     exit $LASTEXITCODE
   }
-  default { Write-Error "usage: ./build.ps1 test | bench [filter] | demo | pack | gpu-check"; exit 2 }
+  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating] | demo | pack | gpu-check"; exit 2 }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tensorium build script. Verbs: test | bench [filter] | demo | pack | gpu-check
+# Tensorium build script. Verbs: test | bench [filter | --alternating] | demo | pack | gpu-check
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -43,7 +43,12 @@ case "$verb" in
     filter="${2:-*}"
     if ! ldconfig -p 2>/dev/null | grep -q libopenblas.so.0; then apt_install libopenblas0-pthread; fi
     # The machine's environment may pin OpenBLAS to an older core type; the baseline runs at its best.
-    env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*"
+    # "--alternating" times GEMM and OpenBLAS in alternating rounds in one process (Bench/AlternatingGemm.cs).
+    if [ "$filter" = "--alternating" ]; then
+      env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --alternating
+    else
+      env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*"
+    fi
     ;;
   demo)
     shift || true
@@ -66,7 +71,7 @@ case "$verb" in
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     ;;
   *)
-    echo "usage: ./build.sh test | bench [filter] | demo | pack | gpu-check" >&2
+    echo "usage: ./build.sh test | bench [filter | --alternating] | demo | pack | gpu-check" >&2
     exit 2
     ;;
 esac

@@ -14,6 +14,11 @@ using Tensorium.Bench;
 // before anything touches the OpenBlas class (its static constructor loads the library).
 NativeEnvironment.Unset("OPENBLAS_CORETYPE");
 Console.WriteLine(OpenBlas.Message);
+if (args is ["--alternating"])
+{
+    if (OpenBlas.IsAvailable) AlternatingGemm.Run();
+    return;
+}
 
 int threads = BenchSettings.Threads;
 var job = Job.Default
