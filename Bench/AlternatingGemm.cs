@@ -37,7 +37,8 @@ public static unsafe class AlternatingGemm
             float* a = NativeBuffers.Random<float>((long)m * k), b = NativeBuffers.Random<float>((long)k * n, 7);
             float* c = NativeBuffers.Random<float>((long)m * n);
             double flops = 2.0 * m * n * k;
-            // About 0.2 s of work per timing, so one timing spans many scheduler ticks.
+            // At least 3e10 flops (about 0.2 s) per timing where a call is smaller, so one timing
+            // spans many scheduler ticks.
             int calls = Math.Max(1, (int)(3e10 / flops));
             var ours = Times(() => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), calls);
             var reference = Times(() => OpenBlas.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), calls);
@@ -45,8 +46,9 @@ public static unsafe class AlternatingGemm
             var referenceTimes = new List<double>();
             for (int round = 0; round < Rounds; round++)
             {
-                referenceTimes.Add(reference());
-                oursTimes.Add(ours());
+                // Alternate which library goes first, so neither always follows the other.
+                if (round % 2 == 0) { referenceTimes.Add(reference()); oursTimes.Add(ours()); }
+                else { oursTimes.Add(ours()); referenceTimes.Add(reference()); }
                 Console.Error.Write($"\r{m}x{n}x{k}: round {round + 1}/{Rounds}");
             }
             Console.Error.Write("\r" + new string(' ', 40) + "\r");

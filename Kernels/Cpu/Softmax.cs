@@ -39,7 +39,8 @@ public static unsafe class Softmax
                 T max = RowMax(xr, cols);
                 // The exp pass is compute-bound, so it also pulls the next row into the cache;
                 // without that, every row's first read waits on memory (1.3-1.6x slower on 4096x1024).
-                bool more = r + 1 < rows;
+                // Only this chunk's rows: the next chunk's belong to another thread.
+                bool more = r + 1 < end;
                 T sum = ExpShiftSum(xr, yr, cols, max, more ? xr + cols : null, more ? yr + cols : null);
                 // One division per row, then a multiply per element: division is several
                 // times slower than multiplication in the vector units.
@@ -64,7 +65,7 @@ public static unsafe class Softmax
                 T max = RowMax(xr, cols);
                 // Only the sum of exponentials is needed, so nothing is stored (y may alias x,
                 // which is still needed for the final subtraction).
-                bool more = r + 1 < rows;
+                bool more = r + 1 < end;
                 T sum = ExpShiftSum(xr, null, cols, max, more ? xr + cols : null, more ? yr + cols : null);
                 ShiftTwice(xr, yr, cols, max, T.Log(sum));
             }
@@ -193,13 +194,13 @@ public static unsafe class Softmax
                 (float*)prefetchX, (float*)prefetchY));
         int j = 0;
         T sum = T.Zero;
-        if (typeof(T) == typeof(double) && Vector256.IsHardwareAccelerated)
+        if (HasLibraryExp<T>())
         {
             var s = Vector256.Create(shift);
             Vector256<T> acc = Vector256<T>.Zero;
             for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
             {
-                var e = Vector256.Exp((Vector256.Load(x + j) - s).AsDouble()).As<double, T>();
+                var e = LibraryExp(Vector256.Load(x + j) - s);
                 if (y != null) e.Store(y + j);
                 acc += e;
             }
@@ -213,6 +214,15 @@ public static unsafe class Softmax
         }
         return sum;
     }
+
+    /// <summary>True when the library's Vector256.Exp serves T: double always; float only without AVX2 (else <see cref="VectorExp"/>).</summary>
+    private static bool HasLibraryExp<T>() =>
+        Vector256.IsHardwareAccelerated && (typeof(T) == typeof(double) || typeof(T) == typeof(float));
+
+    /// <summary>The library's vector exp for T = float or double (the type tests are resolved by the JIT).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> LibraryExp<T>(Vector256<T> v) =>
+        typeof(T) == typeof(float) ? Vector256.Exp(v.AsSingle()).As<float, T>() : Vector256.Exp(v.AsDouble()).As<double, T>();
 
     /// <summary>The float case of <see cref="ExpShiftSum{T}"/>, two vectors per step for <see cref="VectorExp.Pair"/>.</summary>
     private static float ExpShiftSumFloat(float* x, float* y, int n, float shift, float* prefetchX, float* prefetchY)
@@ -282,11 +292,11 @@ public static unsafe class Softmax
                 (Vector256.Load(gradY + j + 8) - e1.As<float, T>() * s).Store(gradX + j + 8);
             }
         }
-        else if (typeof(T) == typeof(double) && Vector256.IsHardwareAccelerated)
+        else if (HasLibraryExp<T>())
         {
             var s = Vector256.Create(sum);
             for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count)
-                (Vector256.Load(gradY + j) - Vector256.Exp(Vector256.Load(y + j).AsDouble()).As<double, T>() * s).Store(gradX + j);
+                (Vector256.Load(gradY + j) - LibraryExp(Vector256.Load(y + j)) * s).Store(gradX + j);
         }
         for (; j < n; j++)
             gradX[j] = gradY[j] - T.Exp(y[j]) * sum;

@@ -201,13 +201,19 @@ public unsafe class GemmKernelTests
         var rng = new Random(5);
         float[] a = RandomFloats(rng, m * k), b = RandomFloats(rng, k * n);
         var results = new float[2][];
-        CpuParallel.For(2, i =>
+        int saved = CpuParallel.Threads;
+        try
         {
-            var c = new float[m * n];
-            fixed (float* pa = a, pb = b, pc = c)
-                Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
-            results[i] = c;
-        }, long.MaxValue / 4);
+            CpuParallel.Threads = 2;   // even on a 1-core machine, so the loop and the GEMM both split
+            CpuParallel.For(2, i =>
+            {
+                var c = new float[m * n];
+                fixed (float* pa = a, pb = b, pc = c)
+                    Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
+                results[i] = c;
+            }, long.MaxValue / 4);
+        }
+        finally { CpuParallel.Threads = saved; }
         var expected = Reference(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, new float[m * n], 0, n);
         foreach (var c in results) AssertClose(expected, c, 0, m, n, n, 1e-4, "Sgemm in a loop body");
     }
