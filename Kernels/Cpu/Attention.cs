@@ -577,13 +577,13 @@ public static unsafe class Attention
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + w);
             var x = Vector256.Create(a[0]);
-            c00 = Softmax.MulAdd(x, b0, c00); c01 = Softmax.MulAdd(x, b1, c01);
+            c00 = Fused.MulAdd(x, b0, c00); c01 = Fused.MulAdd(x, b1, c01);
             x = Vector256.Create(a[rsA]);
-            c10 = Softmax.MulAdd(x, b0, c10); c11 = Softmax.MulAdd(x, b1, c11);
+            c10 = Fused.MulAdd(x, b0, c10); c11 = Fused.MulAdd(x, b1, c11);
             x = Vector256.Create(a[r2]);
-            c20 = Softmax.MulAdd(x, b0, c20); c21 = Softmax.MulAdd(x, b1, c21);
+            c20 = Fused.MulAdd(x, b0, c20); c21 = Fused.MulAdd(x, b1, c21);
             x = Vector256.Create(a[r3]);
-            c30 = Softmax.MulAdd(x, b0, c30); c31 = Softmax.MulAdd(x, b1, c31);
+            c30 = Fused.MulAdd(x, b0, c30); c31 = Fused.MulAdd(x, b1, c31);
             a += csA;
             b += ldb;
         }
@@ -608,10 +608,10 @@ public static unsafe class Attention
         for (int p = 0; p < k; p++)
         {
             var b0 = Vector256.Load(b);
-            c0v = Softmax.MulAdd(Vector256.Create(a[0]), b0, c0v);
-            c1v = Softmax.MulAdd(Vector256.Create(a[rsA]), b0, c1v);
-            c2v = Softmax.MulAdd(Vector256.Create(a[r2]), b0, c2v);
-            c3v = Softmax.MulAdd(Vector256.Create(a[r3]), b0, c3v);
+            c0v = Fused.MulAdd(Vector256.Create(a[0]), b0, c0v);
+            c1v = Fused.MulAdd(Vector256.Create(a[rsA]), b0, c1v);
+            c2v = Fused.MulAdd(Vector256.Create(a[r2]), b0, c2v);
+            c3v = Fused.MulAdd(Vector256.Create(a[r3]), b0, c3v);
             a += csA;
             b += ldb;
         }
@@ -625,7 +625,7 @@ public static unsafe class Attention
         Vector256<T> acc = accumulate ? Vector256.Load(c) : Vector256<T>.Zero;
         for (int p = 0; p < k; p++)
         {
-            acc = Softmax.MulAdd(Vector256.Create(*a), Vector256.Load(b), acc);
+            acc = Fused.MulAdd(Vector256.Create(*a), Vector256.Load(b), acc);
             a += csA;
             b += ldb;
         }

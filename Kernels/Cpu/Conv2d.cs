@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using static Tensorium.Kernels.Cpu.Fused;
+
 namespace Tensorium.Kernels.Cpu;
 
 /// <summary>
@@ -477,17 +479,6 @@ public static unsafe class Conv2d
         T sum = T.Zero;
         for (int x = from; x < length; x++) sum += a[x] * b[x];
         return sum;
-    }
-
-    /// <summary>a * b + c, fused into one instruction where the CPU has FMA.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> MulAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
-    {
-        if (Fma.IsSupported && typeof(T) == typeof(float))
-            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-        if (Fma.IsSupported && typeof(T) == typeof(double))
-            return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        return a * b + c;
     }
 
     // ---------------------------------------------------------------- wide-matrix helpers

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using static Tensorium.Kernels.Cpu.Fused;
+
 namespace Tensorium.Kernels.Cpu;
 
 /// <summary>
@@ -472,20 +474,6 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     // Micro-kernels: C[MR x NR] = alpha * (packed A strip) * (packed B strip) + beta * C
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>a * b + c as one fused instruction where the CPU has FMA.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> MulAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
-    {
-        if (Fma.IsSupported)
-        {
-            if (typeof(T) == typeof(float))
-                return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-            if (typeof(T) == typeof(double))
-                return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        }
-        return a * b + c; // portable fallback (ARM, old x86): two rounding steps, same result to within tolerance
-    }
-
     /// <summary>Stores one row of the tile: alpha * acc (+ beta * C when beta is not 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow256(T* c, Vector256<T> acc0, Vector256<T> acc1, Vector256<T> alpha, Vector256<T> beta, bool betaZero)
@@ -580,19 +568,6 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
         StoreRow256(c, c30, c31, va, vb, betaZero); c += ldc;
         StoreRow256(c, c40, c41, va, vb, betaZero); c += ldc;
         StoreRow256(c, c50, c51, va, vb, betaZero);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> MulAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
-    {
-        if (Avx512F.IsSupported)
-        {
-            if (typeof(T) == typeof(float))
-                return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-            if (typeof(T) == typeof(double))
-                return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        }
-        return a * b + c;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -165,20 +165,6 @@ public static unsafe class Softmax
         return max;
     }
 
-    /// <summary>a * b + c, fused into one instruction (one rounding) where the CPU has FMA.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<T> MulAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
-    {
-        if (Fma.IsSupported)
-        {
-            if (typeof(T) == typeof(float))
-                return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-            if (typeof(T) == typeof(double))
-                return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        }
-        return a * b + c;
-    }
-
     /// <summary>
     /// Fused pass: y[j] = exp(x[j] - shift) for j &lt; n and returns the sum of those values.
     /// When <paramref name="y"/> is null only the sum is computed. x and y may be the same buffer.

@@ -49,28 +49,28 @@ internal static class VectorExp
         // comes through both clamps and every step after.
         var c0 = Avx.Min(Vector256.Create(Highest), Avx.Max(Vector256.Create(Lowest), x0));
         var c1 = Avx.Min(Vector256.Create(Highest), Avx.Max(Vector256.Create(Lowest), x1));
-        var t0 = Softmax.MulAdd(c0, Vector256.Create(EightOverLn2), Vector256.Create(RoundingMagic));
-        var t1 = Softmax.MulAdd(c1, Vector256.Create(EightOverLn2), Vector256.Create(RoundingMagic));
+        var t0 = Fused.MulAdd(c0, Vector256.Create(EightOverLn2), Vector256.Create(RoundingMagic));
+        var t1 = Fused.MulAdd(c1, Vector256.Create(EightOverLn2), Vector256.Create(RoundingMagic));
         var n0 = t0 - Vector256.Create(RoundingMagic);
         var n1 = t1 - Vector256.Create(RoundingMagic);
-        var r0 = Softmax.MulAdd(n0, Vector256.Create(-Ln2Over8High), c0);
-        var r1 = Softmax.MulAdd(n1, Vector256.Create(-Ln2Over8High), c1);
-        r0 = Softmax.MulAdd(n0, Vector256.Create(-Ln2Over8Low), r0);
-        r1 = Softmax.MulAdd(n1, Vector256.Create(-Ln2Over8Low), r1);
+        var r0 = Fused.MulAdd(n0, Vector256.Create(-Ln2Over8High), c0);
+        var r1 = Fused.MulAdd(n1, Vector256.Create(-Ln2Over8High), c1);
+        r0 = Fused.MulAdd(n0, Vector256.Create(-Ln2Over8Low), r0);
+        r1 = Fused.MulAdd(n1, Vector256.Create(-Ln2Over8Low), r1);
         // e^r - 1 = r + r^2 (1/2 + r/6 + r^2/24), evaluated so the two halves run in parallel.
-        var a0 = Softmax.MulAdd(Vector256.Create(1f / 24), r0, Vector256.Create(1f / 6));
-        var a1 = Softmax.MulAdd(Vector256.Create(1f / 24), r1, Vector256.Create(1f / 6));
+        var a0 = Fused.MulAdd(Vector256.Create(1f / 24), r0, Vector256.Create(1f / 6));
+        var a1 = Fused.MulAdd(Vector256.Create(1f / 24), r1, Vector256.Create(1f / 6));
         var square0 = r0 * r0;
         var square1 = r1 * r1;
-        a0 = Softmax.MulAdd(a0, r0, Vector256.Create(0.5f));
-        a1 = Softmax.MulAdd(a1, r1, Vector256.Create(0.5f));
-        var expm1R0 = Softmax.MulAdd(square0, a0, r0);
-        var expm1R1 = Softmax.MulAdd(square1, a1, r1);
+        a0 = Fused.MulAdd(a0, r0, Vector256.Create(0.5f));
+        a1 = Fused.MulAdd(a1, r1, Vector256.Create(0.5f));
+        var expm1R0 = Fused.MulAdd(square0, a0, r0);
+        var expm1R1 = Fused.MulAdd(square1, a1, r1);
         var scale0 = PowerOfTwo(t0);
         var scale1 = PowerOfTwo(t1);
         // scale * e^r = scale + scale * (e^r - 1): one fused multiply-add, one rounding.
-        e0 = Vector256.AndNot(Softmax.MulAdd(scale0, expm1R0, scale0), Vector256.LessThan(x0, Vector256.Create(Lowest)));
-        e1 = Vector256.AndNot(Softmax.MulAdd(scale1, expm1R1, scale1), Vector256.LessThan(x1, Vector256.Create(Lowest)));
+        e0 = Vector256.AndNot(Fused.MulAdd(scale0, expm1R0, scale0), Vector256.LessThan(x0, Vector256.Create(Lowest)));
+        e1 = Vector256.AndNot(Fused.MulAdd(scale1, expm1R1, scale1), Vector256.LessThan(x1, Vector256.Create(Lowest)));
     }
 
     /// <summary>
