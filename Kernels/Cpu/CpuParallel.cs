@@ -46,4 +46,18 @@ public static class CpuParallel
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
     }
+
+    /// <summary>
+    /// Runs body(firstRow, endRow) over contiguous chunks of [0, rows), in parallel: about 4 chunks
+    /// per thread, which balances load while keeping the per-chunk overhead small when rows are
+    /// short. <paramref name="workPerRow"/> is the estimate <see cref="For"/> uses to stay inline.
+    /// </summary>
+    public static void ForRows(int rows, long workPerRow, Action<int, int> body)
+    {
+        if (rows <= 0) return;
+        int chunks = Math.Min(rows, _threads * 4);
+        int per = (rows + chunks - 1) / chunks;
+        chunks = (rows + per - 1) / per;
+        For(chunks, c => body(c * per, Math.Min(rows, (c + 1) * per)), per * workPerRow);
+    }
 }

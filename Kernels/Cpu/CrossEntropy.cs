@@ -44,7 +44,7 @@ public static unsafe class CrossEntropy
         Check(rows, classes);
         CheckLabels(new ReadOnlySpan<long>(labels, rows), classes, ignoreIndex);
         T eps = T.CreateTruncating(smoothing), keep = T.One - eps, count = T.CreateTruncating(classes);
-        Softmax.ForRows(rows, Math.Max(classes, 1), 3, (start, end) =>
+        CpuParallel.ForRows(rows, (long)Math.Max(classes, 1) * 3, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -78,7 +78,7 @@ public static unsafe class CrossEntropy
     {
         Check(rows, classes);
         T keep = T.One - T.CreateTruncating(smoothing), spread = T.CreateTruncating(smoothing / classes);
-        Softmax.ForRows(rows, Math.Max(classes, 1), 4, (start, end) =>
+        CpuParallel.ForRows(rows, (long)Math.Max(classes, 1) * 4, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {

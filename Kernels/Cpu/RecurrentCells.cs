@@ -18,13 +18,6 @@ namespace Tensorium.Kernels.Cpu;
 /// </remarks>
 public static unsafe class RecurrentCells
 {
-    /// <summary>Runs body(firstRow, endRow) over contiguous chunks of rows, one chunk per thread.</summary>
-    private static void ForRows(int batch, long workPerRow, Action<int, int> body)
-    {
-        int tasks = Math.Min(batch, CpuParallel.Threads);
-        CpuParallel.For(tasks, t => body((int)((long)batch * t / tasks), (int)((long)batch * (t + 1) / tasks)), workPerRow * batch / tasks);
-    }
-
     /// <summary>Row <paramref name="row"/> of a strided block as a span of <paramref name="length"/> values.</summary>
     private static Span<T> Row<T>(nint block, int row, long stride, int length) where T : unmanaged =>
         new((T*)block + row * stride, length);
@@ -61,7 +54,7 @@ public static unsafe class RecurrentCells
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint p = (nint)pre, bi = (nint)bIh, bh = (nint)bHh, ho = (nint)hOut;
-        ForRows(batch, 20L * hidden, (r0, r1) =>
+        CpuParallel.ForRows(batch, 20L * hidden, (r0, r1) =>
         {
             for (int b = r0; b < r1; b++)
             {
@@ -81,7 +74,7 @@ public static unsafe class RecurrentCells
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint hp = (nint)h, ds = (nint)dhSeq, dn = (nint)dhNext, dp = (nint)dPre;
-        ForRows(batch, 10L * hidden, (r0, r1) =>
+        CpuParallel.ForRows(batch, 10L * hidden, (r0, r1) =>
         {
             var tmp = new T[hidden];
             for (int b = r0; b < r1; b++)
@@ -106,7 +99,7 @@ public static unsafe class RecurrentCells
     {
         nint gp = (nint)gates, bi = (nint)bIh, bh = (nint)bHh, cp = (nint)cPrev, ho = (nint)hOut, co = (nint)cOut;
         int H = hidden;
-        ForRows(batch, 40L * hidden, (r0, r1) =>
+        CpuParallel.ForRows(batch, 40L * hidden, (r0, r1) =>
         {
             for (int b = r0; b < r1; b++)
             {
@@ -140,7 +133,7 @@ public static unsafe class RecurrentCells
         nint gp = (nint)gates, cp = (nint)c, pp = (nint)cPrev, dhs = (nint)dhSeq, dcs = (nint)dcSeq,
              dhn = (nint)dhNext, dcn = (nint)dcNext, dg = (nint)dGates;
         int H = hidden;
-        ForRows(batch, 60L * hidden, (r0, r1) =>
+        CpuParallel.ForRows(batch, 60L * hidden, (r0, r1) =>
         {
             var a = new T[H];
             var t = new T[H];
@@ -187,7 +180,7 @@ public static unsafe class RecurrentCells
     {
         nint cp = (nint)cache, bi = (nint)bIh, bh = (nint)bHh, hp = (nint)hPrev, ho = (nint)hOut;
         int H = hidden;
-        ForRows(batch, 40L * hidden, (r0, r1) =>
+        CpuParallel.ForRows(batch, 40L * hidden, (r0, r1) =>
         {
             for (int b = r0; b < r1; b++)
             {
@@ -219,7 +212,7 @@ public static unsafe class RecurrentCells
     {
         nint cp = (nint)cache, hp = (nint)hPrev, ds = (nint)dhSeq, dn = (nint)dhNext, gx = (nint)dGx, gh = (nint)dGh;
         int H = hidden;
-        ForRows(batch, 50L * hidden, (r0, r1) =>
+        CpuParallel.ForRows(batch, 50L * hidden, (r0, r1) =>
         {
             var a = new T[H];
             var t = new T[H];

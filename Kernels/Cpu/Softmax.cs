@@ -31,7 +31,7 @@ public static unsafe class Softmax
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check("softmax", rows, cols);
-        ForRows(rows, cols, 4, (start, end) =>
+        CpuParallel.ForRows(rows, (long)cols * 4, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -57,7 +57,7 @@ public static unsafe class Softmax
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check("log_softmax", rows, cols);
-        ForRows(rows, cols, 4, (start, end) =>
+        CpuParallel.ForRows(rows, (long)cols * 4, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -80,7 +80,7 @@ public static unsafe class Softmax
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check("softmax_backward", rows, cols);
-        ForRows(rows, cols, 3, (start, end) =>
+        CpuParallel.ForRows(rows, (long)cols * 3, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -102,7 +102,7 @@ public static unsafe class Softmax
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check("log_softmax_backward", rows, cols);
-        ForRows(rows, cols, 4, (start, end) =>
+        CpuParallel.ForRows(rows, (long)cols * 4, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -118,21 +118,6 @@ public static unsafe class Softmax
         if (rows < 0 || cols < 0)
             throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(cols),
                 $"{op}: expected a non-negative shape, got rows={rows}, cols={cols}.");
-    }
-
-    /// <summary>
-    /// Splits the rows into contiguous chunks and runs them in parallel. Chunks rather than single
-    /// rows keep the per-task overhead small when rows are short.
-    /// </summary>
-    internal static void ForRows(int rows, int cols, int costPerElement, Action<int, int> body)
-    {
-        if (rows == 0 || cols == 0) return;
-        // About 4 chunks per thread balances load without paying much per-task overhead.
-        int chunks = Math.Min(rows, CpuParallel.Threads * 4);
-        int per = (rows + chunks - 1) / chunks;
-        chunks = (rows + per - 1) / per;
-        CpuParallel.For(chunks, c => body(c * per, Math.Min(rows, (c + 1) * per)),
-            (long)per * cols * costPerElement);
     }
 
     /// <summary>
@@ -201,7 +186,7 @@ public static unsafe class Softmax
         return sum;
     }
 
-    /// <summary>True when the library's Vector256.Exp serves T: double always; float only without AVX2 (else <see cref="VectorExp"/>).</summary>
+    /// <summary>True when the library's Vector256.Exp can serve T (float or double); float callers try <see cref="VectorExp"/> first.</summary>
     private static bool HasLibraryExp<T>() =>
         Vector256.IsHardwareAccelerated && (typeof(T) == typeof(double) || typeof(T) == typeof(float));
 
