@@ -25,7 +25,7 @@ internal sealed partial class GpuBackend
         nint c, long cOffset, long strideC, double alpha, double beta)
     {
         if (dtype != DType.Float32 || !GpuSettings.AllowTf32 || !SupportsTf32) return false;
-        if (batch <= 0 || m < 16 || n < 16 || k < 8) return false;
+        if (m < 16 || n < 16 || k < 8) return false;   // (Gemm has returned already for an empty batch)
 
         var kernel = Kernel("gemm_tf32", "gemm_tf32", dtype, "TRANS_A=" + (a.Trans ? 1 : 0), "TRANS_B=" + (b.Trans ? 1 : 0));
         var args = new KernelArgs()

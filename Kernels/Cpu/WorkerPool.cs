@@ -34,7 +34,7 @@ internal static class WorkerPool
         {
             var loop = new Loop(count, body, threads);
             var workers = Workers(threads - 1);
-            for (int w = 0; w < workers.Length && w < count - 1; w++) workers[w].Start(loop);
+            for (int w = 0; w < threads - 1 && w < count - 1; w++) workers[w].Start(loop);
             loop.Work();
             loop.WaitForHelpers();
             loop.RethrowFirstError();
@@ -46,16 +46,16 @@ internal static class WorkerPool
         }
     }
 
-    /// <summary>The first <paramref name="needed"/> workers, started on first use.</summary>
+    /// <summary>All workers, at least <paramref name="needed"/> of them (started on first use; the caller uses the first needed).</summary>
     private static Worker[] Workers(int needed)
     {
         var workers = _workers;
-        if (workers.Length >= needed) return workers.Length == needed ? workers : workers[..needed];
+        if (workers.Length >= needed) return workers;
         lock (Gate)
         {
             if (_workers.Length < needed)
                 _workers = [.. _workers, .. Enumerable.Range(_workers.Length, needed - _workers.Length).Select(i => new Worker(i))];
-            return _workers[..needed];
+            return _workers;
         }
     }
 
