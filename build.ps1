@@ -4,13 +4,19 @@ $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
 
+# On Linux and macOS build.sh does the same job and also installs what the verbs need with apt
+# (PoCL, NVRTC, OpenBLAS, the data sets), so one script holds that logic. What follows is for Windows.
+if ($IsLinux -or $IsMacOS) {
+  & bash (Join-Path $PSScriptRoot "build.sh") $Verb @Rest
+  exit $LASTEXITCODE
+}
+
 switch ($Verb) {
   "test" {
     dotnet build Tensorium.sln -c Release -clp:ErrorsOnly
     if ($LASTEXITCODE -ne 0) { Write-Output "Tests: 0 passed, 1 failed, 0 skipped"; exit 1 }
-    $output = dotnet test Tests/Tests.csproj -c Release --no-build 2>&1
+    dotnet test Tests/Tests.csproj -c Release --no-build 2>&1 | Tee-Object -Variable output
     $rc = $LASTEXITCODE
-    $output | Write-Output
     $summary = $output | Select-String -Pattern "Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+)" | Select-Object -Last 1
     if ($summary) {
       $m = $summary.Matches[0].Groups
@@ -22,13 +28,17 @@ switch ($Verb) {
   }
   "bench" {
     $filter = if ($Rest) { $Rest[0] } else { "*" }
+    # The baseline runs at its best: unset a pinned OpenBLAS core type for the bench only.
+    $coreType = $env:OPENBLAS_CORETYPE
     Remove-Item Env:OPENBLAS_CORETYPE -ErrorAction SilentlyContinue
-    if ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating }
-    else { dotnet run -c Release --project Bench -- --filter "*$filter*" }
+    try {
+      if ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating }
+      else { dotnet run -c Release --project Bench -- --filter "*$filter*" }
+    } finally { if ($coreType) { $env:OPENBLAS_CORETYPE = $coreType } }
     exit $LASTEXITCODE
   }
   "demo" {
-    $demoArgs = if ($Rest) { $Rest } else { @("demo") }
+    $demoArgs = if ($Rest) { $Rest } else { @("cnn") }
     dotnet run -c Release --project Examples -- @demoArgs
     exit $LASTEXITCODE
   }

@@ -4,13 +4,29 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# Runs a command as root: directly when we are root, else through passwordless sudo.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
 # Installs Debian packages when apt is there and we may use it (root, or passwordless sudo).
 apt_install() {
   command -v apt-get >/dev/null || { echo "note: apt-get not found; install $* yourself" >&2; return 0; }
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  $sudo apt-get update -qq >/dev/null 2>&1 || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null 2>&1 \
+  as_root apt-get update -qq >/dev/null 2>&1 || true
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \
     || echo "note: could not install $* (continuing without)" >&2
+}
+
+# NVRTC lets the test suite compile every GPU kernel as CUDA (compute_80 and compute_90) on a
+# machine without a GPU. Debian ships it in its non-free section (libnvrtc11.2, NVRTC 11.8),
+# which this enables for apt when it is not already.
+install_nvrtc() {
+  ldconfig -p 2>/dev/null | grep -q libnvrtc.so && return 0
+  grep -qs '^ID=debian' /etc/os-release || return 0
+  local list=/etc/apt/sources.list.d/tensorium-nonfree.sources
+  [ -e "$list" ] || printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' \
+    "Suites: $(. /etc/os-release; echo "${VERSION_CODENAME:-bookworm}")" 'Components: non-free' \
+    'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | as_root tee "$list" >/dev/null 2>&1 \
+    || { echo "note: could not add Debian non-free; the CUDA compile check will be skipped" >&2; return 0; }
+  apt_install libnvrtc11.2
 }
 
 verb="${1:-test}"
@@ -20,6 +36,7 @@ case "$verb" in
     [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist
     # PoCL runs every GPU kernel on the CPU through OpenCL, so the op suite covers them without a GPU.
     ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || apt_install ocl-icd-libopencl1 pocl-opencl-icd
+    install_nvrtc
     log=$(mktemp)
     if ! dotnet build Tensorium.sln -c Release -clp:ErrorsOnly >"$log" 2>&1; then
       cat "$log"; rm -f "$log"
