@@ -86,6 +86,12 @@ public static class Arithmetic
         public Tensor Gt(double s) => WithScalar(a, s, "gt", (t, c) => t.Gt(c));
         /// <summary>1 where a &lt; s, else 0.</summary>
         public Tensor Lt(double s) => WithScalar(a, s, "lt", (t, c) => t.Lt(c));
+        /// <summary>1 where a != s, else 0.</summary>
+        public Tensor Ne(double s) => WithScalar(a, s, "ne", (t, c) => t.Ne(c));
+        /// <summary>1 where a &lt;= s, else 0.</summary>
+        public Tensor Le(double s) => WithScalar(a, s, "le", (t, c) => t.Le(c));
+        /// <summary>1 where a &gt;= s, else 0.</summary>
+        public Tensor Ge(double s) => WithScalar(a, s, "ge", (t, c) => t.Ge(c));
 
         /// <summary>Picks <paramref name="ifTrue"/> where this (the condition) is non-zero, else <paramref name="ifFalse"/>.</summary>
         public Tensor Where(Tensor ifTrue, Tensor ifFalse)

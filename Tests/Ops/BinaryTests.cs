@@ -116,6 +116,9 @@ public class BinaryTests(Device device)
         using (var eq = x.Eq(0.5)) Assert.That(eq.ToDoubleArray(), Is.EqualTo(new double[] { 0, 0, 1, 0 }));
         using (var gt = x.Gt(0)) Assert.That(gt.ToDoubleArray(), Is.EqualTo(new double[] { 0, 0, 1, 1 }));
         using (var lt = x.Lt(0)) Assert.That(lt.ToDoubleArray(), Is.EqualTo(new double[] { 1, 0, 0, 0 }));
+        using (var ne = x.Ne(0.5)) Assert.That(ne.ToDoubleArray(), Is.EqualTo(new double[] { 1, 1, 0, 1 }));
+        using (var le = x.Le(0)) Assert.That(le.ToDoubleArray(), Is.EqualTo(new double[] { 1, 1, 0, 0 }));
+        using (var ge = x.Ge(0.5)) Assert.That(ge.ToDoubleArray(), Is.EqualTo(new double[] { 0, 0, 1, 1 }));
     }
 
     [Test]

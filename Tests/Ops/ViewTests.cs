@@ -275,6 +275,8 @@ public class ViewTests(Device device)
     [Test] public void ReshapeGradient() => Reference.AssertGradients(x => x[0].Reshape(-1, 3), Ref.Leaf([2, 6], device));
     [Test] public void ViewAsGradient() => Reference.AssertGradients(x => x[0].ViewAs(4, 3), Ref.Leaf([2, 6], device));
     [Test] public void ContiguousGradient() => Reference.AssertGradients(x => x[0].T.Contiguous(), Ref.Leaf([2, 5], device));
+    [Test] public void ToDTypeGradient() => Reference.AssertGradients(x => x[0].T.To(DType.Float64), Ref.Leaf([2, 5], device));
+    [Test] public void ToDeviceGradient() => Reference.AssertGradients(x => x[0].To(Device.Cpu).Narrow(0, 1, 2), Ref.Leaf([3, 4], device));
 
     [Test]
     public void ToPassesGradientsBetweenFloatTypes()
