@@ -189,7 +189,7 @@ public sealed partial class Tensor : IDisposable
         if (DTypeInfo.Of<T>() != dtype)
             throw new InvalidOperationException($"to_array: tensor has dtype {dtype.Name()}, asked for {DTypeInfo.Of<T>().Name()}.");
         var result = new T[Count];
-        using var c = Layout.IsContiguous ? this.View(Layout, "to_array") : ContiguousCopy("to_array");
+        using var c = Dense("to_array");
         Backend("to_array").Download(c, MemoryMarshal.AsBytes(result.AsSpan()));
         return result;
     }
@@ -210,7 +210,15 @@ public sealed partial class Tensor : IDisposable
         return ToDoubleArray()[0];
     }
 
-    /// <summary>A contiguous copy with the same shape (always copies; the Autograd layer's Contiguous() avoids it when it can).</summary>
+    /// <summary>
+    /// A dense tensor with these values for a kernel to read: a new handle on this one when it is
+    /// already contiguous (at any offset) and of <paramref name="dtype"/>, else a contiguous copy.
+    /// Not recorded on the tape.
+    /// </summary>
+    internal Tensor Dense(string op, DType? dtype = null) =>
+        Layout.IsContiguous && (dtype == null || dtype == StorageFor(op).DType) ? View(Layout, op) : ContiguousCopy(op, dtype);
+
+    /// <summary>A contiguous copy with the same shape (always copies; <see cref="Dense"/> and the Autograd layer's Contiguous() avoid it when they can).</summary>
     internal Tensor ContiguousCopy(string op, DType? dtype = null)
     {
         var storage = StorageFor(op);   // a disposed tensor fails here, naming the op (not "dtype")

@@ -49,9 +49,9 @@ public static class CrossEntropyOp
                 // The kernels read contiguous [rows, C] logits and int64 [rows] labels: views when
                 // the inputs already are, else one copy each.
                 using var matrix = logits.Reshape(rows, classes);
-                rowLogits = matrix.Layout.IsContiguous ? matrix.View(matrix.Layout, op) : matrix.ContiguousCopy(op);
+                rowLogits = matrix.Dense(op);
                 using var flat = labels.Reshape(rows);
-                rowLabels = flat.DType == DType.Int64 && flat.Layout.IsContiguous ? flat.View(flat.Layout, op) : flat.ContiguousCopy(op, DType.Int64);
+                rowLabels = flat.Dense(op, DType.Int64);
                 using var perRow = Tensor.Empty([rows], logits.DType, logits.Device);
                 logSumExp = Tensor.Empty([rows], logits.DType, logits.Device);
                 if (rows > 0)

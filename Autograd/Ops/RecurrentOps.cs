@@ -49,13 +49,13 @@ public static class RecurrentOps
         var g = Check(op, cell, x, h0, c0, wIh, wHh, bIh, bHh);
 
         // The kernel wants dense row-major operands; views that already are cost nothing here.
-        using var xc = Dense(x, op);
-        using var h0c = Dense(h0, op);
-        using var c0c = c0 == null ? null : Dense(c0, op);
-        using var wIhc = Dense(wIh, op);
-        using var wHhc = Dense(wHh, op);
-        using var bIhc = bIh == null ? null : Dense(bIh, op);
-        using var bHhc = bHh == null ? null : Dense(bHh, op);
+        using var xc = x.Dense(op);
+        using var h0c = h0.Dense(op);
+        using var c0c = c0?.Dense(op);
+        using var wIhc = wIh.Dense(op);
+        using var wHhc = wHh.Dense(op);
+        using var bIhc = bIh?.Dense(op);
+        using var bHhc = bHh?.Dense(op);
         var full = Tensor.Empty([g.States, g.Batch, g.Steps, g.HiddenSize], x.DType, x.Device);
         using var cache = Tensor.Empty([g.Batch, g.Steps, g.CacheWidth], x.DType, x.Device);
         x.Backend(op).RecurrentForward(g, xc, wIhc, wHhc, bIhc, bHhc, h0c, c0c, full, cache);
@@ -78,7 +78,7 @@ public static class RecurrentOps
 
         return Tape.Record(op, y, inputs.ToArray(), (grad, s) =>
         {
-            using var gy = Dense(grad, op);
+            using var gy = grad.Dense(op);
             Tensor? Grad(Tensor? of) => of is { RequiresGrad: true } ? Tensor.Empty(of.Layout.Shape.ToArray(), grad.DType, grad.Device) : null;
             var gx = Grad(x); var gh0 = Grad(h0); var gc0 = Grad(c0);
             var gwIh = Grad(wIh); var gwHh = Grad(wHh); var gbIh = Grad(bIh); var gbHh = Grad(bHh);
@@ -93,9 +93,6 @@ public static class RecurrentOps
             return result.ToArray();
         }, saved);
     }
-
-    /// <summary>A dense (row-major, no gaps) handle on t: a view when it already is one, else a copy. Not recorded.</summary>
-    private static Tensor Dense(Tensor t, string op) => t.Layout.IsContiguous ? t.View(t.Layout, op) : t.ContiguousCopy(op);
 
     /// <summary>Checks every operand's shape, dtype and device, naming the op and what was expected.</summary>
     private static RecurrentGeometry Check(string op, RecurrentCell cell, Tensor x, Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh)

@@ -137,11 +137,12 @@ public static class Views
             return Tape.Record("expand", x.View(x.Layout.Expand(target), "expand"), [x], (g, _) => [g.SumTo(inputShape)]);
         }
 
-        /// <summary>This tensor if already contiguous (a new handle), else a contiguous copy.</summary>
+        /// <summary>
+        /// This tensor if already contiguous (a new handle; a view that starts part-way into its
+        /// storage counts, as in PyTorch), else a contiguous copy.
+        /// </summary>
         public Tensor Contiguous() =>
-            x.Layout.IsContiguous && x.Layout.Offset == 0
-                ? Tape.Record("contiguous", x.View(x.Layout, "contiguous"), [x], (g, _) => [g.View(g.Layout, "contiguous")])
-                : Tape.Record("contiguous", x.ContiguousCopy("contiguous"), [x], (g, _) => [g.View(g.Layout, "contiguous")]);
+            Tape.Record("contiguous", x.Dense("contiguous"), [x], (g, _) => [g.View(g.Layout, "contiguous")]);
 
         /// <summary>A copy converted to <paramref name="dtype"/> (gradients flow between float types).</summary>
         public Tensor To(DType dtype)
@@ -170,7 +171,7 @@ public static class Views
 
     private static Tensor Transfer(Tensor x, Device device)
     {
-        using var c = x.Layout.IsContiguous ? x.View(x.Layout, "to") : x.ContiguousCopy("to");
+        using var c = x.Dense("to");
         var staging = new byte[(long)c.Count * c.DType.SizeInBytes()];
         c.Backend("to").Download(c, staging);
         var y = Tensor.Empty(c.Layout.Shape.ToArray(), c.DType, device);

@@ -228,8 +228,12 @@ public class ViewTests(Device device)
         Assert.That(c.Layout.IsContiguous, Is.True);
         AssertValues(c, [4, 3], ix => Code(ix[1], ix[0]), "contiguous of transpose");
         using var same = x.Contiguous();
+        using var rows = x.Narrow(0, 1, 2);
+        using var sameRows = rows.Contiguous();
+        Assert.That(sameRows.Layout.Offset, Is.EqualTo(4), "rows 1..2 stay a view into x");
         using (var v = Tensor.Zeros([3, 4], device: device)) x.CopyFrom(v);
         Assert.That(same.ToDoubleArray(), Is.All.EqualTo(0), "contiguous of contiguous shares storage");
+        Assert.That(sameRows.ToDoubleArray(), Is.All.EqualTo(0), "so does contiguous of a contiguous view at an offset");
         Assert.That(c.ToDoubleArray(), Has.Some.Not.EqualTo(0), "the copy does not");
     }
 
