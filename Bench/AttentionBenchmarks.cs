@@ -22,6 +22,9 @@ public unsafe class AttentionBenchmarks : IWorkload
     /// <inheritdoc />
     public double Flops(string method) => (method == nameof(Backward) ? 10.0 : 4.0) * BatchHeads * Length * Length * Dim;
 
+    /// <summary>Forward: Q, K, V in, O and the log-sum-exp out. Backward: those plus dO in, dQ, dK, dV out.</summary>
+    public double MinimumBytes(string method) => 4.0 * BatchHeads * Length * ((method == nameof(Backward) ? 8.0 : 4.0) * Dim + 1);
+
     /// <summary>Inputs, gradients, and one forward so backward has real statistics.</summary>
     [GlobalSetup]
     public void Setup()

@@ -15,6 +15,10 @@ public unsafe class ConvBenchmarks : IWorkload
     /// <inheritdoc />
     public double Flops(string method) => 2.0 * G.Batch * G.OutChannels * G.OutPlane * G.ColumnRows;
 
+    /// <summary>Each pass touches an input-sized, a weight-sized and an output-sized tensor once.</summary>
+    public double MinimumBytes(string method) =>
+        4.0 * ((double)G.Batch * G.InChannels * G.InHeight * G.InWidth + (double)G.OutChannels * G.ColumnRows + (double)G.Batch * G.OutChannels * G.OutPlane);
+
     /// <summary>Inputs, weights and gradients, and the thread count.</summary>
     [GlobalSetup]
     public void Setup()

@@ -38,6 +38,9 @@ public unsafe class GemmBenchmarks : IWorkload
     /// <summary>2 m n k floating-point operations per matrix product.</summary>
     public double Flops(string method) => 2.0 * Shape.Batch * Shape.M * Shape.N * Shape.K;
 
+    /// <summary>A and B read once, C written once.</summary>
+    public double MinimumBytes(string method) => 4.0 * Shape.Batch * ((double)Shape.M * Shape.K + (double)Shape.K * Shape.N + (double)Shape.M * Shape.N);
+
     /// <summary>Allocates 64-byte aligned inputs filled with values in [-1, 1), and sets both libraries' thread counts.</summary>
     [GlobalSetup]
     public void Setup()

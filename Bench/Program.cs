@@ -41,7 +41,8 @@ var config = DefaultConfig.Instance
 if (!OpenBlas.IsAvailable)
     config = config.AddFilter(new SimpleFilter(b => !b.Descriptor.HasCategory(BenchSettings.ReferenceCategory)));
 
-BenchmarkSwitcher.FromAssembly(typeof(BenchSettings).Assembly).Run(args, config);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(BenchSettings).Assembly).Run(args, config).ToList();
+Roofline.Write(summaries, threads);
 
 namespace Tensorium.Bench
 {

@@ -18,6 +18,12 @@ public interface IWorkload
 
     /// <summary>Bytes one call of <paramref name="method"/> reads plus writes; 0 when not meaningful.</summary>
     double Bytes(string method) => 0;
+
+    /// <summary>
+    /// Bytes that must cross memory at least once (inputs read, outputs written once), for the
+    /// roofline's arithmetic intensity; 0 leaves the benchmark off the roofline.
+    /// </summary>
+    double MinimumBytes(string method) => 0;
 }
 
 /// <summary>
@@ -75,7 +81,14 @@ public sealed class ThroughputColumn : IColumn
         return (work / stats.Median).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private double Work(BenchmarkCase benchmarkCase)
+    private double Work(BenchmarkCase benchmarkCase) =>
+        WorkOf(benchmarkCase, (w, method) => _flops ? w.Flops(method) : w.Bytes(method));
+
+    /// <summary>
+    /// Asks a fresh instance of the benchmark's class (with this case's parameters set) for one
+    /// <see cref="IWorkload"/> figure of the case's method; 0 when the class does not say.
+    /// </summary>
+    public static double WorkOf(BenchmarkCase benchmarkCase, Func<IWorkload, string, double> figure)
     {
         Type type = benchmarkCase.Descriptor.Type;
         if (!typeof(IWorkload).IsAssignableFrom(type)) return 0;
@@ -90,8 +103,7 @@ public sealed class ThroughputColumn : IColumn
                 else
                     type.GetField(parameter.Name, flags)?.SetValue(instance, parameter.Value);
             }
-            string method = benchmarkCase.Descriptor.WorkloadMethod.Name;
-            return _flops ? instance.Flops(method) : instance.Bytes(method);
+            return figure(instance, benchmarkCase.Descriptor.WorkloadMethod.Name);
         }
         catch (Exception)
         {
