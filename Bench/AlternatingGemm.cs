@@ -7,10 +7,11 @@ namespace Tensorium.Bench;
 /// GEMM against OpenBLAS, timed in alternation in one process (<c>./build.sh bench --alternating</c>).
 /// </summary>
 /// <remarks>
-/// <para>Why besides BenchmarkDotNet: BenchmarkDotNet times each library in its own process,
-/// minutes apart, and on a shared 2-core VM the machine's speed drifts by 10-25% over that time,
-/// so a ratio from two such runs carries that drift. Here every round times both libraries
-/// back to back, and the ratio of the medians over many rounds cancels the drift.</para>
+/// <para>Why besides BenchmarkDotNet: BenchmarkDotNet times each library in its own process, one
+/// after the other (see <see cref="PairedOrderer"/>), for 7 iterations each, and on a shared 2-core
+/// VM the machine's speed drifts by 10-25% from second to second, so one such pair carries that
+/// drift. Here every round times both libraries back to back, and the ratio of the medians over
+/// many rounds cancels it.</para>
 /// <para>A pause follows every timing: OpenBLAS's threads keep spinning for a while after a call
 /// returns, and whichever library runs next would otherwise share its cores with them (that
 /// made Tensorium look 5-15% slower in an earlier version of this harness). Tensorium's workers

@@ -36,7 +36,8 @@ var job = Job.Default
 
 var config = DefaultConfig.Instance
     .AddJob(job.AsDefault())
-    .AddColumn(ThroughputColumn.GFlops, ThroughputColumn.GBytes);
+    .AddColumn(ThroughputColumn.GFlops, ThroughputColumn.GBytes)
+    .WithOrderer(new PairedOrderer());
 
 if (!OpenBlas.IsAvailable)
     config = config.AddFilter(new SimpleFilter(b => !b.Descriptor.HasCategory(BenchSettings.ReferenceCategory)));
