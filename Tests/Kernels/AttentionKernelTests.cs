@@ -349,14 +349,9 @@ public unsafe class AttentionKernelTests
         var dO = Cast<float>(Random(bh * lq * 32, 4));
         var first = Backward(g, q, k, v, null, dO);
         var second = Backward(g, q, k, v, null, dO);
-        int saved = CpuParallel.Threads;
         (float[] Q, float[] K, float[] V) single;
-        try
-        {
-            CpuParallel.Threads = 1;
+        using (CpuThreads.Use(1))
             single = Backward(g, q, k, v, null, dO);
-        }
-        finally { CpuParallel.Threads = saved; }
         foreach (var other in new[] { second, single })
         {
             Assert.That(other.Q, Is.EqualTo(first.Q));

@@ -6,17 +6,13 @@ namespace Tensorium.Tests.Kernels;
 [NonParallelizable]
 public class CpuParallelTests
 {
-    private int _savedThreads;
+    private CpuThreads? _threads;
 
     [SetUp]
-    public void UseTwoThreads()
-    {
-        _savedThreads = CpuParallel.Threads;
-        CpuParallel.Threads = 2;
-    }
+    public void UseTwoThreads() => _threads = CpuThreads.Use(2);
 
     [TearDown]
-    public void RestoreThreads() => CpuParallel.Threads = _savedThreads;
+    public void RestoreThreads() => _threads?.Dispose();
 
     [TestCase(2)]
     [TestCase(7)]

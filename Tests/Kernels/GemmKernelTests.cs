@@ -144,14 +144,9 @@ public unsafe class GemmKernelTests
     [Test]
     public void Sgemm_SingleThread_MatchesReference()
     {
-        int saved = CpuParallel.Threads;
-        try
-        {
-            CpuParallel.Threads = 1;
-            Sgemm_BetaZero_IgnoresNaNInC(200, 190, 150, true, false);
-            Sgemm_AlphaBeta_PaddedLeadingDimensions(143, 145, 255, false, true);
-        }
-        finally { CpuParallel.Threads = saved; }
+        using var _ = CpuThreads.Use(1);
+        Sgemm_BetaZero_IgnoresNaNInC(200, 190, 150, true, false);
+        Sgemm_AlphaBeta_PaddedLeadingDimensions(143, 145, 255, false, true);
     }
 
     [Test]
@@ -201,10 +196,7 @@ public unsafe class GemmKernelTests
         var rng = new Random(5);
         float[] a = RandomFloats(rng, m * k), b = RandomFloats(rng, k * n);
         var results = new float[2][];
-        int saved = CpuParallel.Threads;
-        try
-        {
-            CpuParallel.Threads = 2;   // even on a 1-core machine, so the loop and the GEMM both split
+        using (CpuThreads.Use(2))   // even on a 1-core machine, so the loop and the GEMM both split
             CpuParallel.For(2, i =>
             {
                 var c = new float[m * n];
@@ -212,8 +204,6 @@ public unsafe class GemmKernelTests
                     Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
                 results[i] = c;
             }, long.MaxValue / 4);
-        }
-        finally { CpuParallel.Threads = saved; }
         var expected = Reference(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, new float[m * n], 0, n);
         foreach (var c in results) AssertClose(expected, c, 0, m, n, n, 1e-4, "Sgemm in a loop body");
     }
