@@ -1,3 +1,5 @@
+using Tensorium.Kernels.Ops;
+
 namespace Tensorium;
 
 /// <summary>
@@ -120,7 +122,7 @@ public static class Tape
                 target.Grad.OwnedByParent = true;
             }
             else
-                target.Grad.Backend("backward").Binary(Kernels.Cpu.BinaryOp.Add, target.Grad, grad, target.Grad);
+                target.Grad.Backend("backward").Binary(BinaryOp.Add, target.Grad, grad, target.Grad);
             return;
         }
         // A non-leaf: hold the gradient by a handle of our own until its entry runs.

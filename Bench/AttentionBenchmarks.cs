@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Bench;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 

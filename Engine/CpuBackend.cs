@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 
@@ -78,18 +79,8 @@ internal sealed unsafe partial class CpuBackend : IBackend
 
     public void Random(Tensor dst, RandomKind kind, ulong seed, ulong offset, double a, double b)
     {
-        if (dst.DType == DType.Float32) Random(Ptr<float>(dst), dst.Count, kind, seed, offset, a, b);
-        else Random(Ptr<double>(dst), dst.Count, kind, seed, offset, a, b);
-    }
-
-    private static void Random<T>(T* y, int count, RandomKind kind, ulong seed, ulong offset, double a, double b) where T : unmanaged, INumber<T>
-    {
-        switch (kind)
-        {
-            case RandomKind.Uniform: Philox.Uniform(y, count, seed, offset, a, b); break;
-            case RandomKind.Normal: Philox.Normal(y, count, seed, offset, a, b); break;
-            default: Philox.Bernoulli(y, count, seed, offset, a); break;
-        }
+        if (dst.DType == DType.Float32) RandomFill.Fill(kind, Ptr<float>(dst), dst.Count, seed, offset, a, b);
+        else RandomFill.Fill(kind, Ptr<double>(dst), dst.Count, seed, offset, a, b);
     }
 
     public void Unary(UnaryOp op, Tensor x, Tensor y, double p0, double p1)

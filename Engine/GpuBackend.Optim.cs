@@ -1,5 +1,6 @@
 using Tensorium.Kernels.Cpu;
 using Tensorium.Kernels.Gpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 

@@ -1,9 +1,7 @@
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
-
-/// <summary>Which random distribution to draw.</summary>
-internal enum RandomKind { Uniform, Normal, Bernoulli }
 
 /// <summary>
 /// The coarse op surface every device implements. Arguments are tensors whose shapes the engine

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 
@@ -64,7 +65,7 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     internal bool OwnedByParent { get; set; }
     /// <summary>The tape entry that produced this tensor (set by the Autograd layer), null for leaves.</summary>
-    internal object? Producer { get; set; }
+    internal IRecordedOp? Producer { get; set; }
 
     /// <summary>Size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
     public int Size(int dim) => Layout.Shape[NormalizeDim(dim, Rank, "size")];
@@ -189,7 +190,7 @@ public sealed partial class Tensor : IDisposable
         if (DTypeInfo.Of<T>() != dtype)
             throw new InvalidOperationException($"to_array: tensor has dtype {dtype.Name()}, asked for {DTypeInfo.Of<T>().Name()}.");
         var result = new T[Count];
-        using var c = Dense("to_array");
+        using var c = AsContiguous("to_array");
         Backend("to_array").Download(c, MemoryMarshal.AsBytes(result.AsSpan()));
         return result;
     }
@@ -215,10 +216,10 @@ public sealed partial class Tensor : IDisposable
     /// already contiguous (at any offset) and of <paramref name="dtype"/>, else a contiguous copy.
     /// Not recorded on the tape.
     /// </summary>
-    internal Tensor Dense(string op, DType? dtype = null) =>
+    internal Tensor AsContiguous(string op, DType? dtype = null) =>
         Layout.IsContiguous && (dtype == null || dtype == StorageFor(op).DType) ? View(Layout, op) : ContiguousCopy(op, dtype);
 
-    /// <summary>A contiguous copy with the same shape (always copies; <see cref="Dense"/> and the Autograd layer's Contiguous() avoid it when they can).</summary>
+    /// <summary>A contiguous copy with the same shape (always copies; <see cref="AsContiguous"/> and the Autograd layer's Contiguous() avoid it when they can).</summary>
     internal Tensor ContiguousCopy(string op, DType? dtype = null)
     {
         var storage = StorageFor(op);   // a disposed tensor fails here, naming the op (not "dtype")

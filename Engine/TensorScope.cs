@@ -63,10 +63,3 @@ public sealed class TensorScope : IDisposable
         _tensors.Clear();
     }
 }
-
-/// <summary>What a scope needs to know of a tape entry: the tensors it holds for backward and its inputs.</summary>
-internal interface IRecordedOp
-{
-    IEnumerable<Tensor> SavedTensors { get; }
-    IEnumerable<Tensor> RecordedInputs { get; }
-}

@@ -1,4 +1,4 @@
-using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 
@@ -32,7 +32,7 @@ public static class AttentionOp
             throw new ArgumentException($"{op}: expected q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv] with equal leading dims, got {Layout.Format(q.Layout.Shape)}, {Layout.Format(k.Layout.Shape)}, {Layout.Format(v.Layout.Shape)}.");
         if (mask != null) { OpChecks.SameDevice(op, q, mask); OpChecks.SameDType(op, q, mask); }
         int bh = lead.Aggregate(1, (a, b) => a * b);
-        var g = new AttentionGeometry(bh, lq, lk, d, dv, (float)(scale ?? 1 / Math.Sqrt(d)), causal);
+        var g = new AttentionGeometry(bh, lq, lk, d, dv, scale ?? 1 / Math.Sqrt(d), causal);
         g.Validate();
 
         using var qc = q.Contiguous();

@@ -49,9 +49,9 @@ public static class CrossEntropyOp
                 // The kernels read contiguous [rows, C] logits and int64 [rows] labels: views when
                 // the inputs already are, else one copy each.
                 using var matrix = logits.Reshape(rows, classes);
-                rowLogits = matrix.Dense(op);
+                rowLogits = matrix.AsContiguous(op);
                 using var flat = labels.Reshape(rows);
-                rowLabels = flat.Dense(op, DType.Int64);
+                rowLabels = flat.AsContiguous(op, DType.Int64);
                 using var perRow = Tensor.Empty([rows], logits.DType, logits.Device);
                 logSumExp = Tensor.Empty([rows], logits.DType, logits.Device);
                 if (rows > 0)

@@ -99,6 +99,6 @@ public static class IndexingOps
         var dtype = index.StorageFor(op).DType;   // use after Dispose names the op
         if (dtype.IsFloating())
             throw new ArgumentException($"{op}: expected an int32 or int64 index tensor, got {dtype.Name()}.");
-        return index.Dense(op, DType.Int64);
+        return index.AsContiguous(op, DType.Int64);
     }
 }

@@ -1,4 +1,4 @@
-using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 
@@ -49,13 +49,13 @@ public static class RecurrentOps
         var g = Check(op, cell, x, h0, c0, wIh, wHh, bIh, bHh);
 
         // The kernel wants dense row-major operands; views that already are cost nothing here.
-        using var xc = x.Dense(op);
-        using var h0c = h0.Dense(op);
-        using var c0c = c0?.Dense(op);
-        using var wIhc = wIh.Dense(op);
-        using var wHhc = wHh.Dense(op);
-        using var bIhc = bIh?.Dense(op);
-        using var bHhc = bHh?.Dense(op);
+        using var xc = x.AsContiguous(op);
+        using var h0c = h0.AsContiguous(op);
+        using var c0c = c0?.AsContiguous(op);
+        using var wIhc = wIh.AsContiguous(op);
+        using var wHhc = wHh.AsContiguous(op);
+        using var bIhc = bIh?.AsContiguous(op);
+        using var bHhc = bHh?.AsContiguous(op);
         var full = Tensor.Empty([g.States, g.Batch, g.Steps, g.HiddenSize], x.DType, x.Device);
         using var cache = Tensor.Empty([g.Batch, g.Steps, g.CacheWidth], x.DType, x.Device);
         x.Backend(op).RecurrentForward(g, xc, wIhc, wHhc, bIhc, bHhc, h0c, c0c, full, cache);
@@ -78,7 +78,7 @@ public static class RecurrentOps
 
         return Tape.Record(op, y, inputs.ToArray(), (grad, s) =>
         {
-            using var gy = grad.Dense(op);
+            using var gy = grad.AsContiguous(op);
             Tensor? Grad(Tensor? of) => of is { RequiresGrad: true } ? Tensor.Empty(of.Layout.Shape.ToArray(), grad.DType, grad.Device) : null;
             var gx = Grad(x); var gh0 = Grad(h0); var gc0 = Grad(c0);
             var gwIh = Grad(wIh); var gwHh = Grad(wHh); var gbIh = Grad(bIh); var gbHh = Grad(bHh);

@@ -25,7 +25,7 @@ public static class SoftmaxOps
         int last = x.Rank - 1;
         // The kernel works on contiguous rows: bring dim last, run, and put it back.
         using var moved = d == last ? x.View(x.Layout, op) : x.View(x.Layout.Transpose(d, last), op);
-        using var rows = moved.Dense(op);
+        using var rows = moved.AsContiguous(op);
         int cols = rows.Layout.Shape[last], count = cols == 0 ? 0 : rows.Count / cols;
         using var yRows = Tensor.Empty(rows.Layout.Shape.ToArray(), x.DType, x.Device);
         if (count > 0) x.Backend(op).Softmax(log, rows, yRows, count, cols);

@@ -142,7 +142,7 @@ public static class Views
         /// storage counts, as in PyTorch), else a contiguous copy.
         /// </summary>
         public Tensor Contiguous() =>
-            Tape.Record("contiguous", x.Dense("contiguous"), [x], (g, _) => [g.View(g.Layout, "contiguous")]);
+            Tape.Record("contiguous", x.AsContiguous("contiguous"), [x], (g, _) => [g.View(g.Layout, "contiguous")]);
 
         /// <summary>A copy converted to <paramref name="dtype"/> (gradients flow between float types).</summary>
         public Tensor To(DType dtype)
@@ -171,7 +171,7 @@ public static class Views
 
     private static Tensor Transfer(Tensor x, Device device)
     {
-        using var c = x.Dense("to");
+        using var c = x.AsContiguous("to");
         var staging = new byte[(long)c.Count * c.DType.SizeInBytes()];
         c.Backend("to").Download(c, staging);
         var y = Tensor.Empty(c.Layout.Shape.ToArray(), c.DType, device);

@@ -3,96 +3,9 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Kernels.Cpu;
-
-/// <summary>
-/// Sizes of a scaled dot-product attention call over <paramref name="BatchHeads"/> independent
-/// heads: Q is [BatchHeads, QueryLength, HeadDim], K is [BatchHeads, KeyLength, HeadDim],
-/// V is [BatchHeads, KeyLength, ValueDim] and the output is [BatchHeads, QueryLength, ValueDim],
-/// all contiguous.
-/// </summary>
-/// <param name="BatchHeads">Number of independent (batch, head) pairs.</param>
-/// <param name="QueryLength">Number of queries per head (Lq).</param>
-/// <param name="KeyLength">Number of keys and values per head (Lk).</param>
-/// <param name="HeadDim">Length of a query or key vector (D).</param>
-/// <param name="ValueDim">Length of a value vector (Dv), also the output's last dimension.</param>
-/// <param name="Scale">Factor applied to Q K^T before the mask, usually 1/sqrt(HeadDim).</param>
-/// <param name="Causal">When true query i sees only keys j &lt;= i (PyTorch's is_causal,
-/// aligned to the top-left corner when Lq != Lk).</param>
-public readonly record struct AttentionGeometry(int BatchHeads, int QueryLength, int KeyLength,
-    int HeadDim, int ValueDim, float Scale, bool Causal)
-{
-    /// <summary>The op name used in error messages.</summary>
-    public const string OpName = "scaled_dot_product_attention";
-
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the op when a size is negative,
-    /// the scale is not finite, or a tensor would exceed the addressable element count.</summary>
-    public void Validate()
-    {
-        if (BatchHeads < 0 || QueryLength < 0 || KeyLength < 0 || HeadDim < 0 || ValueDim < 0)
-            throw new ArgumentException($"{OpName}: sizes must be non-negative, got {this}.");
-        if (!float.IsFinite(Scale))
-            throw new ArgumentException($"{OpName}: scale must be finite, got {Scale}.");
-        // Offsets are computed in 64 bits, but an int overflow in a product of the sizes would
-        // still mean the caller's buffers cannot exist; catch that early with a clear message.
-        long maxDim = Math.Max(Math.Max(HeadDim, ValueDim), 1);
-        if ((long)BatchHeads * Math.Max(QueryLength, KeyLength) > long.MaxValue / maxDim)
-            throw new ArgumentException($"{OpName}: tensor sizes overflow, got {this}.");
-    }
-}
-
-/// <summary>
-/// Optional additive attention mask: the value at (batchHead, query, key) is added to the
-/// scaled score; -inf removes that key for that query. Element strides let one buffer broadcast:
-/// a stride of 0 repeats the mask along that axis, e.g. one [Lq, Lk] mask for all heads
-/// (strides 0, 0, Lk, 1), or a key-padding mask [B, 1, 1, Lk] (heads = H, strides Lk, 0, 0, 1).
-/// </summary>
-/// <typeparam name="T">Element type, the same as the attention inputs.</typeparam>
-public readonly unsafe struct AttentionMask<T> where T : unmanaged
-{
-    /// <summary>A mask whose batch-head index is a single axis with stride
-    /// <paramref name="strideBatchHead"/>.</summary>
-    public AttentionMask(T* data, long strideBatchHead, long strideQuery, long strideKey)
-        : this(data, 1, strideBatchHead, 0, strideQuery, strideKey) { }
-
-    /// <summary>A mask with separate batch and head strides: batchHead = batch * heads + head.
-    /// This is what a [B, 1, Lq or 1, Lk] mask shared by all heads of a batch entry needs.</summary>
-    public AttentionMask(T* data, int heads, long strideBatch, long strideHead, long strideQuery, long strideKey)
-    {
-        if (heads < 1)
-            throw new ArgumentOutOfRangeException(nameof(heads), heads,
-                $"{AttentionGeometry.OpName}: mask head count must be at least 1.");
-        Data = data;
-        Heads = heads;
-        StrideBatch = strideBatch;
-        StrideHead = strideHead;
-        StrideQuery = strideQuery;
-        StrideKey = strideKey;
-    }
-
-    /// <summary>No mask.</summary>
-    public static AttentionMask<T> None => default;
-
-    /// <summary>Pointer to the element at (0, 0, 0, 0), or null when there is no mask.</summary>
-    public T* Data { get; }
-    /// <summary>Heads per batch entry, used to split a batch-head index into batch and head.</summary>
-    public int Heads { get; }
-    /// <summary>Element stride between batch entries.</summary>
-    public long StrideBatch { get; }
-    /// <summary>Element stride between heads of one batch entry.</summary>
-    public long StrideHead { get; }
-    /// <summary>Element stride between queries.</summary>
-    public long StrideQuery { get; }
-    /// <summary>Element stride between keys (1 for a contiguous key axis, 0 to broadcast).</summary>
-    public long StrideKey { get; }
-    /// <summary>True when a mask buffer was given.</summary>
-    public bool IsPresent => Data != null;
-
-    /// <summary>Pointer to the mask value for (batchHead, query, key 0).</summary>
-    internal T* Row(int batchHead, int query) =>
-        Data + (batchHead / Heads) * StrideBatch + (batchHead % Heads) * StrideHead + query * StrideQuery;
-}
 
 /// <summary>
 /// Scaled dot-product attention on the CPU in the flash-attention style: scores are computed

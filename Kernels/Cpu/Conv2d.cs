@@ -6,6 +6,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 using static Tensorium.Kernels.Cpu.Fused;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Kernels.Cpu;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Kernels.Cpu;
 
@@ -8,7 +9,8 @@ namespace Tensorium.Kernels.Cpu;
 /// equal length. Each update reads every array once and writes the parameter and its state once:
 /// the unfused version (a dozen tensor ops per parameter) would stream the same memory a dozen
 /// times and allocate a temporary for each. Formulas follow torch.optim (single-tensor path) so
-/// trajectories match PyTorch up to float rounding.
+/// trajectories match PyTorch up to float rounding. Arguments arrive validated (the optimizer op
+/// checks buffers, step count and sizes once, above the backends).
 /// <para>
 /// Every update is written once, on <see cref="Vector256{T}"/> lanes; the last few elements of
 /// an array are copied into zero-padded scratch vectors, updated, and copied back, so there is no
@@ -20,44 +22,24 @@ public static unsafe class OptimizerSteps
     private const int Chunk = 1 << 14;
 
     /// <summary>
-    /// SGD (torch.optim.SGD): g += wd p; with momentum, buf = momentum buf + (1 - dampening) g and
-    /// g = nesterov ? g + momentum buf : buf; then p -= lr g. PyTorch starts the buffer as a copy
-    /// of the first gradient: callers get that by passing a zeroed buffer and Dampening = 0 on the
-    /// first step (momentum * 0 + 1 * g is exactly g). <paramref name="momentumBuffer"/> may be
-    /// null when Momentum is 0.
+    /// SGD (<see cref="OptimizerRules.Sgd"/>). PyTorch starts the momentum buffer as a copy of the
+    /// first gradient: callers get that by passing a zeroed buffer and Dampening = 0 on the first
+    /// step (momentum * 0 + 1 * g is exactly g). <paramref name="momentumBuffer"/> may be null when
+    /// Momentum is 0.
     /// </summary>
-    public static void Sgd<T>(T* param, T* grad, T* momentumBuffer, int count, OptimizerHyper h) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (h.Momentum != 0 && momentumBuffer == null)
-            throw new ArgumentException($"sgd: momentum {h.Momentum} needs a momentum buffer, got none.");
-        Run(new SgdUpdate<T>(h), param, grad, h.Momentum != 0 ? momentumBuffer : null, null, count);
-    }
+    public static void Sgd<T>(T* param, T* grad, T* momentumBuffer, int count, OptimizerHyper h) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Run(new SgdUpdate<T>(new(h)), param, grad, h.Momentum != 0 ? momentumBuffer : null, null, count);
+
+    /// <summary>Adam or, with <paramref name="decoupled"/>, AdamW (<see cref="OptimizerRules.Adam"/>); both state buffers are required.</summary>
+    public static void Adam<T>(T* param, T* grad, T* expAvg, T* expAvgSq, int count, OptimizerHyper h, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Run(new AdamUpdate<T>(new(h), decoupled), param, grad, expAvg, expAvgSq, count);
 
     /// <summary>
-    /// Adam (torch.optim.Adam) or, with <paramref name="decoupled"/>, AdamW: m = lerp(m, g, 1 - b1),
-    /// v = b2 v + (1 - b2) g², p -= lr / (1 - b1^t) · m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-    /// Adam adds wd p to the gradient; AdamW multiplies p by (1 - lr wd) before the update.
+    /// RMSprop, not centered (<see cref="OptimizerRules.RmsProp"/>). <paramref name="momentumBuffer"/>
+    /// may be null when Momentum is 0.
     /// </summary>
-    public static void Adam<T>(T* param, T* grad, T* expAvg, T* expAvgSq, int count, OptimizerHyper h, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (expAvg == null || expAvgSq == null)
-            throw new ArgumentException("adam: expected both state buffers (exp_avg and exp_avg_sq).");
-        if (h.Step < 1) throw new ArgumentOutOfRangeException(nameof(h), $"adam: expected a step count of at least 1, got {h.Step}.");
-        Run(new AdamUpdate<T>(h, decoupled), param, grad, expAvg, expAvgSq, count);
-    }
-
-    /// <summary>
-    /// RMSprop (torch.optim.RMSprop, not centered): g += wd p; s = alpha s + (1 - alpha) g²;
-    /// d = g / (sqrt(s) + eps); with momentum, buf = momentum buf + d and p -= lr buf, else
-    /// p -= lr d. <paramref name="momentumBuffer"/> may be null when Momentum is 0.
-    /// </summary>
-    public static void RmsProp<T>(T* param, T* grad, T* squareAvg, T* momentumBuffer, int count, OptimizerHyper h) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (squareAvg == null) throw new ArgumentException("rmsprop: expected a square_avg buffer, got none.");
-        if (h.Momentum != 0 && momentumBuffer == null)
-            throw new ArgumentException($"rmsprop: momentum {h.Momentum} needs a momentum buffer, got none.");
-        Run(new RmsPropUpdate<T>(h), param, grad, squareAvg, h.Momentum != 0 ? momentumBuffer : null, count);
-    }
+    public static void RmsProp<T>(T* param, T* grad, T* squareAvg, T* momentumBuffer, int count, OptimizerHyper h) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Run(new RmsPropUpdate<T>(new(h)), param, grad, squareAvg, h.Momentum != 0 ? momentumBuffer : null, count);
 
     /// <summary>One optimizer's update of a vector of parameters, given their gradients and up to two state vectors.</summary>
     private interface IUpdate<T> where T : unmanaged
@@ -65,11 +47,13 @@ public static unsafe class OptimizerSteps
         void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> s1, ref Vector256<T> s2);
     }
 
-    private readonly struct SgdUpdate<T>(OptimizerHyper h) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    // The three updates below are OptimizerRules' formulas on 256-bit lanes, with the same
+    // constants (OptimizerCoefficients) broadcast once per call.
+    private readonly struct SgdUpdate<T>(OptimizerCoefficients<T> c) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly Vector256<T> _lr = Splat<T>(h.LearningRate), _wd = Splat<T>(h.WeightDecay),
-            _momentum = Splat<T>(h.Momentum), _keep = Splat<T>(1 - h.Dampening);
-        private readonly bool _decay = h.WeightDecay != 0, _useMomentum = h.Momentum != 0, _nesterov = h.Nesterov;
+        private readonly Vector256<T> _lr = Vector256.Create(c.LearningRate), _wd = Vector256.Create(c.WeightDecay),
+            _momentum = Vector256.Create(c.Momentum), _keep = Vector256.Create(c.Keep);
+        private readonly bool _decay = c.Hyper.WeightDecay != 0, _useMomentum = c.Hyper.Momentum != 0, _nesterov = c.Hyper.Nesterov;
 
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> buf, ref Vector256<T> unused)
         {
@@ -83,14 +67,13 @@ public static unsafe class OptimizerSteps
         }
     }
 
-    private readonly struct AdamUpdate<T>(OptimizerHyper h, bool decoupled) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly struct AdamUpdate<T>(OptimizerCoefficients<T> c, bool decoupled) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // Bias corrections are computed once, in double, on the host (as PyTorch does in Python floats).
-        private readonly Vector256<T> _oneMinusBeta1 = Splat<T>(1 - h.Beta1), _beta2 = Splat<T>(h.Beta2), _oneMinusBeta2 = Splat<T>(1 - h.Beta2),
-            _stepSize = Splat<T>(h.LearningRate / (1 - Math.Pow(h.Beta1, h.Step))),
-            _correction2Sqrt = Splat<T>(Math.Sqrt(1 - Math.Pow(h.Beta2, h.Step))),
-            _eps = Splat<T>(h.Eps), _wd = Splat<T>(h.WeightDecay), _shrink = Splat<T>(1 - h.LearningRate * h.WeightDecay);
-        private readonly bool _l2 = !decoupled && h.WeightDecay != 0, _decoupled = decoupled && h.WeightDecay != 0;
+        private readonly Vector256<T> _oneMinusBeta1 = Vector256.Create(c.OneMinusBeta1), _beta2 = Vector256.Create(c.Beta2),
+            _oneMinusBeta2 = Vector256.Create(c.OneMinusBeta2), _stepSize = Vector256.Create(c.AdamStepSize),
+            _correction2Sqrt = Vector256.Create(c.AdamCorrection2Sqrt), _eps = Vector256.Create(c.Eps),
+            _wd = Vector256.Create(c.WeightDecay), _shrink = Vector256.Create(c.Shrink);
+        private readonly bool _l2 = !decoupled && c.Hyper.WeightDecay != 0, _decoupled = decoupled && c.Hyper.WeightDecay != 0;
 
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> m, ref Vector256<T> v)
         {
@@ -103,11 +86,11 @@ public static unsafe class OptimizerSteps
         }
     }
 
-    private readonly struct RmsPropUpdate<T>(OptimizerHyper h) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly struct RmsPropUpdate<T>(OptimizerCoefficients<T> c) : IUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly Vector256<T> _lr = Splat<T>(h.LearningRate), _wd = Splat<T>(h.WeightDecay), _alpha = Splat<T>(h.Alpha),
-            _oneMinusAlpha = Splat<T>(1 - h.Alpha), _eps = Splat<T>(h.Eps), _momentum = Splat<T>(h.Momentum);
-        private readonly bool _decay = h.WeightDecay != 0, _useMomentum = h.Momentum != 0;
+        private readonly Vector256<T> _lr = Vector256.Create(c.LearningRate), _wd = Vector256.Create(c.WeightDecay), _alpha = Vector256.Create(c.Alpha),
+            _oneMinusAlpha = Vector256.Create(c.OneMinusAlpha), _eps = Vector256.Create(c.Eps), _momentum = Vector256.Create(c.Momentum);
+        private readonly bool _decay = c.Hyper.WeightDecay != 0, _useMomentum = c.Hyper.Momentum != 0;
 
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> squareAvg, ref Vector256<T> buf)
         {
@@ -123,14 +106,10 @@ public static unsafe class OptimizerSteps
         }
     }
 
-    private static Vector256<T> Splat<T>(double value) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Vector256.Create(T.CreateTruncating(value));
-
     /// <summary>Splits the arrays into chunks (in parallel when large) and updates each.</summary>
     private static void Run<T, TUpdate>(TUpdate update, T* param, T* grad, T* state1, T* state2, int count)
         where T : unmanaged, IFloatingPointIeee754<T> where TUpdate : struct, IUpdate<T>
     {
-        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), $"optimizer step: expected a non-negative element count, got {count}.");
         nint p = (nint)param, g = (nint)grad, s1 = (nint)state1, s2 = (nint)state2;
         int chunks = (count + Chunk - 1) / Chunk;
         CpuParallel.For(chunks, c =>

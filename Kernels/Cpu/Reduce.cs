@@ -1,22 +1,8 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Kernels.Cpu;
-
-/// <summary>Reductions that keep the element type.</summary>
-public enum ReduceOp
-{
-    /// <summary>Sum.</summary>
-    Sum,
-    /// <summary>Arithmetic mean.</summary>
-    Mean,
-    /// <summary>Largest value (NaN wins).</summary>
-    Max,
-    /// <summary>Smallest value (NaN wins).</summary>
-    Min,
-    /// <summary>Variance with a correction (1 = unbiased, 0 = population).</summary>
-    Var,
-}
 
 /// <summary>
 /// Reductions over the rows of a contiguous [rows, cols] matrix. The engine brings any set of

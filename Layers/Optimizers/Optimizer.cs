@@ -100,7 +100,7 @@ public abstract class Optimizer : IDisposable
                 throw new InvalidOperationException($"{Name}: parameter {i} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()} on {p.Device} but its gradient is {Layout.Format(grad.Layout.Shape)} {grad.DType.Name()} on {grad.Device}; expected them to match.");
             if (!p.Layout.IsContiguous)
                 throw new InvalidOperationException($"{Name}: parameter {i} ({Layout.Format(p.Layout.Shape)}) is a non-contiguous view; the in-place update expects a contiguous tensor.");
-            using var g = grad.Dense(Name);
+            using var g = grad.AsContiguous(Name);
             Update(i, p, g, ++_steps[i]);
         }
     }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using NUnit.Framework;
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Tests.Kernels;
 

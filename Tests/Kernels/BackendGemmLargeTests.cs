@@ -1,5 +1,6 @@
 using Tensorium.Kernels.Cpu;
 using Operand = Tensorium.GpuBackend.GemmOperand;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Tests.Kernels;
 

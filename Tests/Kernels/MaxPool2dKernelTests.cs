@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Tests.Kernels;
 

@@ -1,5 +1,6 @@
 using Tensorium.Kernels.Cpu;
 using Tensorium.Layers;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Tests.Layers;
 

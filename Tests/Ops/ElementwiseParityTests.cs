@@ -1,4 +1,5 @@
 using Tensorium.Kernels.Cpu;
+using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Tests.Ops;
 

@@ -1,4 +1,4 @@
-namespace Tensorium.Kernels.Cpu;
+namespace Tensorium.Kernels.Ops;
 
 /// <summary>Which fused parameter update an optimizer step runs.</summary>
 public enum OptimizerKind

@@ -1,4 +1,4 @@
-namespace Tensorium.Kernels.Cpu;
+namespace Tensorium.Kernels.Ops;
 
 /// <summary>
 /// Sizes of one 2-D convolution (groups = 1): input NCHW, weight [OutChannels, InChannels,

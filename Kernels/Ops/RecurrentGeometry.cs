@@ -1,4 +1,4 @@
-namespace Tensorium.Kernels.Cpu;
+namespace Tensorium.Kernels.Ops;
 
 /// <summary>The recurrent cell a layer repeats over time.</summary>
 public enum RecurrentCell

@@ -1,4 +1,4 @@
-namespace Tensorium.Kernels.Cpu;
+namespace Tensorium.Kernels.Ops;
 
 /// <summary>
 /// erf and the normal distribution to full double precision. .NET has no Math.Erf, and GELU's
