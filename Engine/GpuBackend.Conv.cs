@@ -25,7 +25,6 @@ internal sealed partial class GpuBackend
         const string op = "conv2d";
         var dtype = output.DType;
         CheckFloating(op, dtype);
-        g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage;
         var w = new GemmOperand(Buffer(weight, op), weight.Layout.Offset, k, 0, false);
@@ -61,7 +60,6 @@ internal sealed partial class GpuBackend
         const string op = "conv2d";
         var dtype = gradInput.DType;
         CheckFloating(op, dtype);
-        g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage;
         // Wᵀ: the stored [OC, K] weight read transposed (lda = K).
@@ -94,7 +92,6 @@ internal sealed partial class GpuBackend
         const string op = "conv2d";
         var dtype = gradWeight.DType;
         CheckFloating(op, dtype);
-        g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage;
         int weightCount = outC * k;

@@ -2,16 +2,13 @@ using Tensorium.Kernels.Gpu;
 
 namespace Tensorium;
 
-// Fused softmax cross-entropy (cross_entropy.gpu), with the CPU kernel's semantics. Labels are
-// read back and checked on the host, as the index ops do, so a bad label throws the CPU's exception
-// before any launch.
+// Fused softmax cross-entropy (cross_entropy.gpu), with the CPU kernel's semantics. Labels arrive
+// checked by the cross_entropy op.
 internal sealed partial class GpuBackend
 {
     public void CrossEntropy(Tensor logits, Tensor labels, Tensor loss, Tensor logSumExp, int rows, int classes, int ignoreIndex, double labelSmoothing)
     {
         const string op = "cross_entropy";
-        CheckRows(op, rows, classes);
-        Kernels.Cpu.CrossEntropy.CheckLabels(labels.ToArray<long>(), classes, ignoreIndex);
         if (rows == 0) return;
         var args = new KernelArgs();
         Arg(args, logits, op);
@@ -26,7 +23,6 @@ internal sealed partial class GpuBackend
         int rows, int classes, int ignoreIndex, double labelSmoothing)
     {
         const string op = "cross_entropy";
-        CheckRows(op, rows, classes);
         long count = CheckedCount(op, (long)rows * classes);
         var args = new KernelArgs();
         Arg(args, logits, op);

@@ -3,8 +3,8 @@ using Tensorium.Kernels.Gpu;
 
 namespace Tensorium;
 
-// Indexing (indexing.gpu): gather, scatter-add, index-select, index-add, one-hot. Indices are validated
-// on the host, like the CPU kernels do, so a bad index throws the same exception before any launch.
+// Indexing (indexing.gpu): gather, scatter-add, index-select, index-add, one-hot. Indices arrive
+// checked by the ops.
 internal sealed partial class GpuBackend
 {
     public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner) =>
@@ -17,13 +17,12 @@ internal sealed partial class GpuBackend
         LaunchIndexing("index_select", x, index, y, outer * count * inner, xAxis, count, inner);
 
     /// <summary>
-    /// Checks the indices against the indexed axis, then runs indexing.gpu's kernel named
+    /// Runs indexing.gpu's kernel named
     /// <paramref name="op"/> with one work-item per output element; the kernels share the argument
     /// list (source, index, y, n, axis, index count, inner).
     /// </summary>
     private void LaunchIndexing(string op, Tensor source, Tensor index, Tensor y, int n, int axis, int indexCount, int inner)
     {
-        CheckIndices(op, index.ToArray<long>(), axis);
         var args = new KernelArgs();
         Arg(Arg(Arg(args, source, op), index, op), y, op).Int(n).Int(axis).Int(indexCount).Int(inner);
         Launch1D(WrapKernel("indexing", op, source.DType), n, args);
@@ -33,7 +32,6 @@ internal sealed partial class GpuBackend
     {
         const string op = "index_add";
         var indices = index.ToArray<long>();
-        CheckIndices(op, indices, yAxis);
         int n = outer * yAxis * inner;
         if (n == 0 || count == 0) return;
         // Invert the index (a counting sort, stable): the entries j with index[j] == k are
@@ -70,19 +68,10 @@ internal sealed partial class GpuBackend
     public void OneHot(Tensor index, Tensor y, int rows, int classes)
     {
         const string op = "one_hot";
-        CheckIndices(op, index.ToArray<long>(), classes);
         int n = rows * classes;
         var args = new KernelArgs();
         Arg(Arg(args, index, op), y, op).Int(n).Int(classes);
         Launch1D(WrapKernel("indexing", "one_hot", y.DType), n, args);
-    }
-
-    /// <summary>Throws for the first index outside [0, size), with the CPU kernels' exception and message.</summary>
-    private static void CheckIndices(string op, long[] indices, int size)
-    {
-        foreach (long index in indices)
-            if ((ulong)index >= (ulong)size)
-                throw new IndexOutOfRangeException($"{op}: index {index} is out of range for a dimension of size {size}.");
     }
 
     /// <summary>A pooled device buffer holding <paramref name="data"/>; give it back with Pool.Return(handle, bytes).</summary>

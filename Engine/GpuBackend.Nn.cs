@@ -32,7 +32,6 @@ internal sealed partial class GpuBackend
     private void LaunchPool(string kernel, Pool2dGeometry g, Tensor a, Tensor b, Tensor c, long outputs)
     {
         const string op = "max_pool2d";
-        g.Validate();
         long count = CheckedCount(op, outputs);
         var args = new KernelArgs();
         Arg(Arg(Arg(args, a, op), b, op), c, op);
@@ -137,11 +136,10 @@ internal sealed partial class GpuBackend
         LaunchRows(Kernel("attention", "attention_backward_dq", q.DType), bh, lq, BackwardArgs(gradQ));
     }
 
-    /// <summary>The CPU kernel's checks, plus the head-dim limit of the GPU kernels and their int indexing.</summary>
+    /// <summary>The CPU kernel's mask check, plus the head-dim limit of the GPU kernels and their int indexing.</summary>
     private void CheckAttention(AttentionGeometry g, Tensor? mask)
     {
         const string op = AttentionGeometry.OpName;
-        g.Validate();
         int heads = mask?.Layout.Shape[1] ?? 1;
         if (heads < 1 || g.BatchHeads % heads != 0)
             throw new ArgumentException($"{op}: mask head count {heads} does not divide BatchHeads {g.BatchHeads}.");

@@ -47,7 +47,6 @@ internal sealed partial class GpuBackend
     public void RecurrentForward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh,
         Tensor h0, Tensor? c0, Tensor output, Tensor cache)
     {
-        g.Validate();
         CheckRecurrentDType(g, output);
         string op = RecurrentOp(g);
         bool lstm = g.Cell == RecurrentCell.Lstm;
@@ -92,7 +91,6 @@ internal sealed partial class GpuBackend
         Tensor output, Tensor cache, Tensor gradOutput, Tensor? gradInput, Tensor? gradH0, Tensor? gradC0,
         Tensor? gradWeightIh, Tensor? gradWeightHh, Tensor? gradBiasIh, Tensor? gradBiasHh)
     {
-        g.Validate();
         CheckRecurrentDType(g, output);
         string op = RecurrentOp(g);
         bool lstm = g.Cell == RecurrentCell.Lstm, gru = g.Cell == RecurrentCell.Gru;

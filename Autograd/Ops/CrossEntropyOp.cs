@@ -52,6 +52,7 @@ public static class CrossEntropyOp
                 rowLogits = matrix.AsContiguous(op);
                 using var flat = labels.Reshape(rows);
                 rowLabels = flat.AsContiguous(op, DType.Int64);
+                OpChecks.LabelsInRange(op, rowLabels, classes, ignoreIndex);
                 using var perRow = Tensor.Empty([rows], logits.DType, logits.Device);
                 logSumExp = Tensor.Empty([rows], logits.DType, logits.Device);
                 if (rows > 0)

@@ -15,6 +15,7 @@ public static class IndexingOps
             int d = Tensor.NormalizeDim(dim, x.Rank, op);
             CheckIndexShape(op, x, index, d);
             using var idx = AsInt64(op, index);
+            OpChecks.IndicesInRange(op, idx, x.Layout.Shape[d]);
             using var src = x.Contiguous();
             var (outer, inner) = Split(x.Layout.Shape, d);
             var y = Tensor.Empty(index.Layout.Shape.ToArray(), x.DType, x.Device);
@@ -33,6 +34,7 @@ public static class IndexingOps
                 throw new ArgumentException($"{op}: index shape {Layout.Format(index.Layout.Shape)} must equal src shape {Layout.Format(src.Layout.Shape)}.");
             CheckIndexShape(op, x, index, d);
             using var idx = AsInt64(op, index);
+            OpChecks.IndicesInRange(op, idx, x.Layout.Shape[d]);
             using var s = src.Contiguous();
             var y = x.ContiguousCopy(op);
             var (outer, inner) = Split(x.Layout.Shape, d);
@@ -47,6 +49,7 @@ public static class IndexingOps
             int d = Tensor.NormalizeDim(dim, x.Rank, op);
             if (index.Rank != 1) throw new ArgumentException($"{op}: expected a 1-d index, got shape {Layout.Format(index.Layout.Shape)}.");
             using var idx = AsInt64(op, index);
+            OpChecks.IndicesInRange(op, idx, x.Layout.Shape[d]);
             using var src = x.Contiguous();
             var (outer, inner) = Split(x.Layout.Shape, d);
             var shape = x.Shape;
@@ -78,6 +81,7 @@ public static class IndexingOps
             const string op = "one_hot";
             if (classes <= 0) throw new ArgumentException($"{op}: expected a positive number of classes, got {classes}.");
             using var idx = AsInt64(op, x);
+            OpChecks.IndicesInRange(op, idx, classes);
             var y = Tensor.Empty(x.Layout.Shape.Append(classes).ToArray(), dtype, x.Device);
             x.Backend(op).OneHot(idx, y, x.Count, classes);
             return y;

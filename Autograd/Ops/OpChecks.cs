@@ -30,6 +30,41 @@ internal static class OpChecks
             throw new ArgumentException($"{op}: expected {what} of rank {rank}, got shape {Layout.Format(t.Layout.Shape)}.");
     }
 
+    /// <summary>
+    /// Throws for the first index outside [0, <paramref name="size"/>). <paramref name="index"/> is a
+    /// contiguous int64 tensor; the backends' indexing kernels rely on this check and do not repeat it.
+    /// </summary>
+    public static void IndicesInRange(string op, Tensor index, int size)
+    {
+        foreach (long i in HostValues(op, index))
+            if ((ulong)i >= (ulong)size)
+                throw new IndexOutOfRangeException($"{op}: index {i} is out of range for a dimension of size {size}.");
+    }
+
+    /// <summary>
+    /// Throws for the first class label that is neither in [0, <paramref name="classes"/>) nor
+    /// <paramref name="ignoreIndex"/>. <paramref name="labels"/> is a contiguous int64 tensor.
+    /// </summary>
+    public static void LabelsInRange(string op, Tensor labels, int classes, int ignoreIndex)
+    {
+        foreach (long label in HostValues(op, labels))
+            if (label != ignoreIndex && (ulong)label >= (ulong)classes)
+                throw new ArgumentException(
+                    $"{op}: label {label} is out of range for {classes} classes; expected labels in [0, {classes - 1}] or the ignore index {ignoreIndex}.");
+    }
+
+    /// <summary>
+    /// The values of a contiguous int64 tensor as the host sees them: CPU memory read in place, other
+    /// devices' memory downloaded (a range check has to look at every index once, wherever it lives).
+    /// </summary>
+    private static unsafe ReadOnlySpan<long> HostValues(string op, Tensor t)
+    {
+        var storage = t.StorageFor(op);
+        return storage.Device.Kind == DeviceKind.Cpu
+            ? new ReadOnlySpan<long>((long*)storage.Handle + t.Layout.Offset, t.Count)
+            : t.ToArray<long>();
+    }
+
     /// <summary>NumPy broadcasting: align from the right; sizes must match or be 1.</summary>
     public static int[] BroadcastShapes(string op, int[] a, int[] b)
     {

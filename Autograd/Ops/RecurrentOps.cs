@@ -106,6 +106,7 @@ public static class RecurrentOps
         var g = new RecurrentGeometry(cell, batch, steps, inputSize, hidden);
         if (batch == 0 || steps == 0 || inputSize == 0)
             throw new ArgumentException($"{op}: expected a non-empty input [batch, time, features], got shape {Layout.Format(x.Layout.Shape)}.");
+        g.Validate();
 
         void Expect(Tensor? t, string name, params int[] shape)
         {

@@ -56,7 +56,7 @@ public static unsafe class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var geo = g; // 'in' parameters cannot be captured by the lambda below
-        Validate(geo, mask);
+        CheckMask(geo, mask);
         int lq = geo.QueryLength;
         if (geo.BatchHeads == 0 || lq == 0) return;
         int queryBlocks = (lq + QueryBlock - 1) / QueryBlock;
@@ -186,7 +186,7 @@ public static unsafe class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var geo = g;
-        Validate(geo, mask);
+        CheckMask(geo, mask);
         int bhCount = geo.BatchHeads, lq = geo.QueryLength, lk = geo.KeyLength, d = geo.HeadDim, dv = geo.ValueDim;
         if (bhCount == 0) return;
         if (lq == 0)
@@ -304,9 +304,12 @@ public static unsafe class Attention
         finally { NativeMemory.AlignedFree(scratch); }
     }
 
-    private static void Validate<T>(in AttentionGeometry g, in AttentionMask<T> mask) where T : unmanaged
+    /// <summary>
+    /// The one precondition the op cannot guarantee for direct callers of the kernel: a mask's head
+    /// count must divide BatchHeads. The geometry itself arrives validated by the op.
+    /// </summary>
+    private static void CheckMask<T>(in AttentionGeometry g, in AttentionMask<T> mask) where T : unmanaged
     {
-        g.Validate();
         if (mask.IsPresent && g.BatchHeads % mask.Heads != 0)
             throw new ArgumentException(
                 $"{AttentionGeometry.OpName}: mask head count {mask.Heads} does not divide BatchHeads {g.BatchHeads}.");

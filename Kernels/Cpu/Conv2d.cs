@@ -99,7 +99,6 @@ public static unsafe class Conv2d
     private static void ForwardCore<T>(Conv2dGeometry g, T* input, T* weight, T* bias, T* output)
         where T : unmanaged, INumber<T>
     {
-        g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage, colImage = (long)k * p;
 
@@ -188,7 +187,6 @@ public static unsafe class Conv2d
     private static void BackwardInputCore<T>(Conv2dGeometry g, T* gradOutput, T* weight, T* gradInput)
         where T : unmanaged, INumber<T>
     {
-        g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         int inImage = g.InChannels * g.InHeight * g.InWidth;
         long outImage = (long)outC * p, colImage = (long)k * p;
@@ -261,7 +259,6 @@ public static unsafe class Conv2d
     private static void BackwardWeightCore<T>(Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight, T* gradBias)
         where T : unmanaged, INumber<T>
     {
-        g.Validate();
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
         long inImage = g.InImage, outImage = g.OutImage;
         long perImage = (long)k * p + outImage; // this image's columns of col and of dy

@@ -16,24 +16,11 @@ namespace Tensorium.Kernels.Cpu;
 /// exactly, whatever its logits hold (as in PyTorch).</para>
 /// <para>The smoothing term is skipped when ε = 0, so a -inf logit (a masked class) does not turn
 /// the loss into 0 × -inf = NaN.</para>
+/// <para>Labels arrive checked (the cross_entropy op rejects a label outside [0, C) that is not the
+/// ignore index before any kernel runs).</para>
 /// </remarks>
 public static unsafe class CrossEntropy
 {
-    /// <summary>The op name in messages.</summary>
-    private const string Op = "cross_entropy";
-
-    /// <summary>
-    /// Throws for the first label that is neither in [0, <paramref name="classes"/>) nor
-    /// <paramref name="ignoreIndex"/> (the message names the op, the label and the class count).
-    /// </summary>
-    public static void CheckLabels(ReadOnlySpan<long> labels, int classes, int ignoreIndex)
-    {
-        foreach (long label in labels)
-            if (label != ignoreIndex && (ulong)label >= (ulong)classes)
-                throw new ArgumentException(
-                    $"{Op}: label {label} is out of range for {classes} classes; expected labels in [0, {classes - 1}] or the ignore index {ignoreIndex}.");
-    }
-
     /// <summary>
     /// loss[r] = the smoothed cross-entropy of row r (0 when labels[r] == ignoreIndex) and
     /// logSumExp[r] = max + log Σ exp(x - max) of row r, for the backward pass.
@@ -41,8 +28,6 @@ public static unsafe class CrossEntropy
     public static void Forward<T>(T* logits, long* labels, T* loss, T* logSumExp, int rows, int classes, int ignoreIndex, double smoothing)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Check(rows, classes);
-        CheckLabels(new ReadOnlySpan<long>(labels, rows), classes, ignoreIndex);
         T eps = T.CreateTruncating(smoothing), keep = T.One - eps, count = T.CreateTruncating(classes);
         CpuParallel.ForRows(rows, (long)Math.Max(classes, 1) * 3, (start, end) =>
         {
@@ -76,7 +61,6 @@ public static unsafe class CrossEntropy
         int rows, int classes, int ignoreIndex, double smoothing)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Check(rows, classes);
         T keep = T.One - T.CreateTruncating(smoothing), spread = T.CreateTruncating(smoothing / classes);
         CpuParallel.ForRows(rows, (long)Math.Max(classes, 1) * 4, (start, end) =>
         {
@@ -115,12 +99,5 @@ public static unsafe class CrossEntropy
         }
         for (; j < n; j++) sum += x[j] - shift;
         return sum;
-    }
-
-    private static void Check(int rows, int classes)
-    {
-        if (rows < 0 || classes < 0)
-            throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(classes),
-                $"{Op}: expected a non-negative shape, got rows={rows}, classes={classes}.");
     }
 }

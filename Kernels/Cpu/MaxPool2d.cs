@@ -61,7 +61,6 @@ public static unsafe class MaxPool2d
     private static void ForwardCore<T>(Pool2dGeometry g, T* input, T* output, int* argmax)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        g.Validate();
         long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
         if (g is { KernelHeight: 2, KernelWidth: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
         {
@@ -391,7 +390,6 @@ public static unsafe class MaxPool2d
     private static void BackwardCore<T>(Pool2dGeometry g, T* gradOutput, int* argmax, T* gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        g.Validate();
         long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
         if (typeof(T) == typeof(float) && Avx2.IsSupported && g is { KernelHeight: 2, KernelWidth: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
         {

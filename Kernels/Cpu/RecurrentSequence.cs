@@ -32,7 +32,6 @@ public static unsafe class RecurrentSequence
     public static void Forward<T>(RecurrentGeometry g, T* x, T* wIh, T* wHh, T* bIh, T* bHh, T* h0, T* c0, T* y, T* cache)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        g.Validate();
         int B = g.Batch, T_ = g.Steps, H = g.HiddenSize, GH = g.GateWidth, CW = g.CacheWidth;
         int seqStride = T_ * H, cacheStride = T_ * CW;
         T* hSeq = y, cSeq = y + (long)B * T_ * H;
@@ -75,7 +74,6 @@ public static unsafe class RecurrentSequence
         T* dx, T* dh0, T* dc0, T* dWIh, T* dWHh, T* dBIh, T* dBHh)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        g.Validate();
         int B = g.Batch, T_ = g.Steps, H = g.HiddenSize, GH = g.GateWidth, CW = g.CacheWidth, In = g.InputSize;
         int seqStride = T_ * H, cacheStride = T_ * CW, gateStride = T_ * GH;
         long rows = (long)B * T_;

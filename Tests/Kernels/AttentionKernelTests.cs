@@ -395,8 +395,7 @@ public unsafe class AttentionKernelTests
         {
             var ex = Assert.Throws<ArgumentException>(() => g.Validate());
             Assert.That(ex!.Message, Does.Contain("scaled_dot_product_attention"));
-            ex = Assert.Throws<ArgumentException>(() => Attention.Forward<float>(g, null, null, null, default, null, null));
-            Assert.That(ex!.Message, Does.Contain("scaled_dot_product_attention"));
+            // The attention op validates once, above the backends; the kernel assumes a valid geometry.
         }
         // A mask split into 4 heads per batch entry cannot serve 6 batch-heads.
         var g6 = new AttentionGeometry(6, 4, 4, 4, 4, 1f, false);

@@ -195,10 +195,7 @@ public unsafe class Conv2dKernelTests
         {
             var ex = Assert.Throws<ArgumentException>(() => g.Validate(), g.ToString());
             Assert.That(ex!.Message, Does.Contain("conv2d"));
-            // The kernels validate before touching any buffer.
-            Assert.Throws<ArgumentException>(() => Conv2d.Forward(g, (float*)null, (float*)null, (float*)null, (float*)null));
-            Assert.Throws<ArgumentException>(() => Conv2d.BackwardInput(g, (double*)null, (double*)null, (double*)null));
-            Assert.Throws<ArgumentException>(() => Conv2d.BackwardWeight(g, (float*)null, (float*)null, (float*)null, (float*)null));
+            // The conv2d op validates once, above the backends; the kernels assume a valid geometry.
         }
     }
 

@@ -161,8 +161,7 @@ public unsafe class MaxPool2dKernelTests
         {
             var ex = Assert.Throws<ArgumentException>(() => g.Validate(), g.ToString());
             Assert.That(ex!.Message, Does.Contain("max_pool2d"));
-            Assert.Throws<ArgumentException>(() => MaxPool2d.Forward(g, (float*)null, (float*)null, null));
-            Assert.Throws<ArgumentException>(() => MaxPool2d.Backward(g, (double*)null, null, (double*)null));
+            // The max_pool2d op validates once, above the backends; the kernels assume a valid geometry.
         }
     }
 
