@@ -142,6 +142,22 @@ public class NeuralOpTests(Device device)
     }
 
     [Test]
+    public void Float64AttentionUsesTheScaleUnrounded()
+    {
+        // 1/sqrt(3) is not a float: rounding it to float32 (as the geometry once did) shifts every
+        // score by about 1e-8 relative, far outside float64's tolerance.
+        int lq = 3, lk = 5, d = 3;
+        using var q = Tensor.FromSpan<double>(Reference.Values(2 * lq * d, 21), [2, lq, d], device);
+        using var k = Tensor.FromSpan<double>(Reference.Values(2 * lk * d, 22), [2, lk, d], device);
+        using var v = Tensor.FromSpan<double>(Reference.Values(2 * lk * 2, 23), [2, lk, 2], device);
+        double scale = 1 / Math.Sqrt(3) * 40;   // a large scale makes the rounding visible through the softmax
+        using var y = AttentionOp.ScaledDotProductAttention(q, k, v, scale: scale);
+        using var scores = q.MatMul(k.Transpose(-1, -2)) * scale;
+        using var expected = scores.Softmax(-1).MatMul(v);
+        Reference.AssertClose(y.ToDoubleArray(), expected.ToDoubleArray(), 1e-12, 1e-12, "float64 attention");
+    }
+
+    [Test]
     public void AttentionRejectsMismatchedHeadDims()
     {
         using var q = Tensor.Zeros([2, 5, 4], device: device);
