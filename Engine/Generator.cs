@@ -19,8 +19,13 @@ public sealed class Generator
     /// <summary>How many 32-bit words of the stream have been used.</summary>
     public ulong Offset { get; private set; }
 
-    /// <summary>Reserves <paramref name="words"/> words of the stream; returns where they start.</summary>
-    internal ulong Advance(long words)
+    /// <summary>
+    /// Reserves the next <paramref name="words"/> 32-bit words of the stream (rounded up to whole
+    /// 4-word Philox blocks) and returns the offset of the first; read them with
+    /// <c>Philox.Word(Seed, offset + i)</c>. Every draw (random tensors, shuffles) goes through here,
+    /// so no two draws share a word.
+    /// </summary>
+    public ulong Advance(long words)
     {
         ulong start = Offset;
         Offset += (ulong)(words + 3) / 4 * 4;  // whole Philox blocks, so draws never share a block

@@ -9,8 +9,8 @@ internal sealed partial class GpuBackend
 {
     public void OptimizerStep(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h)
     {
+        // Arguments arrive validated (FusedOptimizer.Step checks states, step count and sizes).
         string op = kind.ToString().ToLowerInvariant();
-        if (!param.DType.IsFloating()) throw new NotSupportedException($"{op}: dtype {param.DType.Name()} is not supported on {Device}.");
         bool isDouble = param.DType == DType.Float64;
         int n = param.Count;
         var args = new KernelArgs();
@@ -20,10 +20,8 @@ internal sealed partial class GpuBackend
         {
             case OptimizerKind.Sgd:
             {
-                // The same checks and the same host-side constants as OptimizerSteps.Sgd.
+                // The same host-side constants as OptimizerSteps.Sgd.
                 bool useMomentum = h.Momentum != 0;
-                if (useMomentum && state1 == null)
-                    throw new ArgumentException($"sgd: momentum {h.Momentum} needs a momentum buffer, got none.");
                 Arg(args, useMomentum ? state1! : param, op).Int(n)
                     .Real(h.LearningRate, isDouble).Real(h.WeightDecay, isDouble).Real(h.Momentum, isDouble).Real(1 - h.Dampening, isDouble)
                     .Int(h.WeightDecay != 0 ? 1 : 0).Int(useMomentum ? 1 : 0).Int(h.Nesterov ? 1 : 0);
@@ -33,12 +31,9 @@ internal sealed partial class GpuBackend
             case OptimizerKind.Adam:
             case OptimizerKind.AdamW:
             {
-                if (state1 == null || state2 == null)
-                    throw new ArgumentException("adam: expected both state buffers (exp_avg and exp_avg_sq).");
-                if (h.Step < 1) throw new ArgumentOutOfRangeException(nameof(h), $"adam: expected a step count of at least 1, got {h.Step}.");
                 bool decoupled = kind == OptimizerKind.AdamW;
                 // Bias corrections in double on the host, then rounded once to the element type (as the CPU does).
-                Arg(Arg(args, state1, op), state2, op).Int(n)
+                Arg(Arg(args, state1!, op), state2!, op).Int(n)
                     .Real(1 - h.Beta1, isDouble).Real(h.Beta2, isDouble).Real(1 - h.Beta2, isDouble)
                     .Real(h.LearningRate / (1 - Math.Pow(h.Beta1, h.Step)), isDouble)
                     .Real(Math.Sqrt(1 - Math.Pow(h.Beta2, h.Step)), isDouble)
@@ -49,11 +44,8 @@ internal sealed partial class GpuBackend
             }
             case OptimizerKind.RmsProp:
             {
-                if (state1 == null) throw new ArgumentException("rmsprop: expected a square_avg buffer, got none.");
                 bool useMomentum = h.Momentum != 0;
-                if (useMomentum && state2 == null)
-                    throw new ArgumentException($"rmsprop: momentum {h.Momentum} needs a momentum buffer, got none.");
-                Arg(Arg(args, state1, op), useMomentum ? state2! : param, op).Int(n)
+                Arg(Arg(args, state1!, op), useMomentum ? state2! : param, op).Int(n)
                     .Real(h.LearningRate, isDouble).Real(h.WeightDecay, isDouble).Real(h.Alpha, isDouble).Real(1 - h.Alpha, isDouble)
                     .Real(h.Eps, isDouble).Real(h.Momentum, isDouble)
                     .Int(h.WeightDecay != 0 ? 1 : 0).Int(useMomentum ? 1 : 0);

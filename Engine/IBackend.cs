@@ -79,7 +79,8 @@ internal interface IBackend
 
     /// <summary>
     /// One fused optimizer update, in place on param and the state tensors (all contiguous, same
-    /// dtype and element count as grad). Which state a kind uses is described on <see cref="OptimizerHyper"/>.
+    /// dtype and element count as grad; checked by the Autograd layer's FusedOptimizer.Step). Which
+    /// state a kind uses is described on <see cref="OptimizerHyper"/>.
     /// </summary>
     void OptimizerStep(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h);
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Tensorium.Kernels.Ops;
 
@@ -61,9 +62,10 @@ public sealed partial class Tensor : IDisposable
     public string? Name { get; set; }
     /// <summary>
     /// True for tensors another object owns and disposes (a parameter's gradient, a layer's
-    /// weight): scopes leave them alone.
+    /// weight, an optimizer's state buffer, a dataset's tensors): an open <see cref="TensorScope"/>
+    /// leaves them alone when it closes. Whoever sets it takes on disposing the tensor.
     /// </summary>
-    internal bool OwnedByParent { get; set; }
+    public bool OwnedByParent { get; set; }
     /// <summary>The tape entry that produced this tensor (set by the Autograd layer), null for leaves.</summary>
     internal IRecordedOp? Producer { get; set; }
 
@@ -141,6 +143,71 @@ public sealed partial class Tensor : IDisposable
             throw new ArgumentException($"from_array: {data.Length} values cannot fill shape {Layout.Format(shape)} ({Layout.ElementCount(shape)} elements).");
         var t = Empty(shape, DTypeInfo.Of<T>(), device ?? Device.Cpu);
         t.Backend("from_array").Upload(t.StorageFor("from_array"), MemoryMarshal.AsBytes(data));
+        return t;
+    }
+
+    /// <summary>
+    /// A tensor holding a copy of <paramref name="littleEndianBytes"/>: the raw elements of
+    /// <paramref name="dtype"/> in row-major order and little-endian byte order (as a
+    /// safetensors file stores them), on <paramref name="device"/> (default: the CPU).
+    /// </summary>
+    public static Tensor FromBytes(ReadOnlySpan<byte> littleEndianBytes, DType dtype, int[] shape, Device? device = null)
+    {
+        const string op = "from_bytes";
+        ArgumentNullException.ThrowIfNull(shape);
+        CheckShape(shape, op);
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException($"{op}: this machine is big-endian; only little-endian hosts can read little-endian bytes directly.");
+        long expected = (long)Layout.ElementCount(shape) * dtype.SizeInBytes();
+        if (littleEndianBytes.Length != expected)
+            throw new ArgumentException($"{op}: {littleEndianBytes.Length} bytes cannot fill shape {Layout.Format(shape)} of {dtype.Name()} ({Layout.ElementCount(shape)} elements, {expected} bytes).");
+        var t = Empty(shape, dtype, device ?? Device.Cpu);
+        try
+        {
+            t.Backend(op).Upload(t.StorageFor(op), littleEndianBytes);
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+        return t;
+    }
+
+    /// <summary>
+    /// A new tensor of <paramref name="shape"/> whose elements <paramref name="action"/> writes,
+    /// in row-major order, into a zeroed span (like <see cref="string.Create{TState}(int, TState, System.Buffers.SpanAction{char, TState})"/>).
+    /// On the CPU the span is the tensor's own memory, so a large dataset is converted without a
+    /// staging copy; on other devices it is a host buffer uploaded once. The span is only valid
+    /// during the call.
+    /// </summary>
+    public static unsafe Tensor Create<T, TState>(int[] shape, TState state, SpanAction<T, TState> action, Device? device = null) where T : unmanaged
+    {
+        const string op = "create";
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(action);
+        CheckShape(shape, op);
+        var dtype = DTypeInfo.Of<T>();
+        int count = Layout.ElementCount(shape);
+        device ??= Device.Cpu;
+        if (device.Kind != DeviceKind.Cpu)
+        {
+            var staging = new T[count];
+            action(staging, state);
+            return FromSpan<T>(staging, shape, device);
+        }
+        var t = Empty(shape, dtype, device);
+        try
+        {
+            var span = new Span<T>((void*)t.StorageFor(op).Handle, count);
+            span.Clear();
+            action(span, state);
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
         return t;
     }
 

@@ -72,12 +72,10 @@ public static class Idx
 
         // Convert straight into the tensor's host memory: a float[] staging copy would add
         // 4 bytes per pixel (188 MB for Fashion-MNIST's training set) to the peak footprint.
-        var images = Tensor.Empty([imageShape[0], 1, imageShape[1], imageShape[2]], DType.Float32, Device.Cpu);
-        unsafe
+        var images = Tensor.Create<float, byte[]>([imageShape[0], 1, imageShape[1], imageShape[2]], pixels, static (destination, source) =>
         {
-            var destination = new Span<float>((void*)images.StorageFor("Idx").Handle, pixels.Length);
-            for (int i = 0; i < pixels.Length; i++) destination[i] = pixels[i] / 255f;
-        }
+            for (int i = 0; i < source.Length; i++) destination[i] = source[i] / 255f;
+        });
         var labels = Array.ConvertAll(labelBytes, b => (long)b);
         return new TensorDataset(images, Tensor.FromArray(labels));
     }

@@ -90,9 +90,7 @@ public static class SafeTensors
                 {
                     throw new InvalidDataException($"SafeTensors '{path}': the file ended while reading tensor '{entry.Name}' (did it change while loading?).", e);
                 }
-                var tensor = Tensor.Empty(entry.Shape, entry.DType, Device.Cpu);
-                result.Add(entry.Name, tensor);
-                tensor.Backend("safetensors_load").Upload(tensor.StorageFor("safetensors_load"), bytes);
+                result.Add(entry.Name, Tensor.FromBytes(bytes, entry.DType, entry.Shape, Device.Cpu));
             }
             return result;
         }

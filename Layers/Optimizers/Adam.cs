@@ -51,7 +51,7 @@ public class Adam : Optimizer
         var expAvg = StateBuffer(index, "exp_avg", out _);
         var expAvgSq = StateBuffer(index, "exp_avg_sq", out _);
         var h = new OptimizerHyper(LearningRate, WeightDecay, Beta1: Beta1, Beta2: Beta2, Eps: Eps, Step: step);
-        parameter.Backend(Name).OptimizerStep(_decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam, parameter, grad, expAvg, expAvgSq, h);
+        FusedOptimizer.Step(_decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam, parameter, grad, expAvg, expAvgSq, h);
     }
 
     /// <inheritdoc />

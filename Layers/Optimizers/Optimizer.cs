@@ -6,8 +6,8 @@ namespace Tensorium.Optim;
 /// Base of the optimizers, like torch.optim.Optimizer with a single parameter group. It holds the
 /// parameters, a per-parameter step count and per-parameter state buffers (momentum, running
 /// averages) that are created lazily, on the parameter's device and dtype, the first time the
-/// parameter has a gradient. Subclasses only say how one parameter is updated, which is one fused
-/// backend call (see Kernels/Cpu/OptimizerSteps.cs).
+/// parameter has a gradient. Subclasses only say how one parameter is updated, which is one
+/// <see cref="FusedOptimizer.Step"/> call.
 /// <para>
 /// Build the optimizer after moving the model (<c>model.To(device)</c> replaces the parameter
 /// tensors, as in PyTorch). The optimizer owns its state and frees it on <see cref="Dispose"/>.
@@ -31,8 +31,12 @@ public abstract class Optimizer : IDisposable
         if (_parameters.Distinct(ReferenceEqualityComparer.Instance).Count() != _parameters.Length)
             throw new ArgumentException($"{Name}: the same tensor appears more than once in the parameter list.");
         for (int i = 0; i < _parameters.Length; i++)
-            if (!_parameters[i].StorageFor(Name).DType.IsFloating())
+        {
+            if (_parameters[i].IsDisposed)
+                throw new ObjectDisposedException(nameof(Tensor), $"{Name}: the tensor was used after Dispose().");
+            if (!_parameters[i].DType.IsFloating())
                 throw new ArgumentException($"{Name}: parameter {i} has dtype {_parameters[i].DType.Name()}; only float32 and float64 tensors can be optimised.");
+        }
         LearningRate = learningRate;
         _steps = new long[_parameters.Length];
         _state = _parameters.Select(_ => new Dictionary<string, Tensor>()).ToArray();
@@ -100,7 +104,7 @@ public abstract class Optimizer : IDisposable
                 throw new InvalidOperationException($"{Name}: parameter {i} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()} on {p.Device} but its gradient is {Layout.Format(grad.Layout.Shape)} {grad.DType.Name()} on {grad.Device}; expected them to match.");
             if (!p.Layout.IsContiguous)
                 throw new InvalidOperationException($"{Name}: parameter {i} ({Layout.Format(p.Layout.Shape)}) is a non-contiguous view; the in-place update expects a contiguous tensor.");
-            using var g = grad.AsContiguous(Name);
+            using var g = grad.Contiguous();
             Update(i, p, g, ++_steps[i]);
         }
     }

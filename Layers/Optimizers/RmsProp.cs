@@ -47,7 +47,7 @@ public sealed class RmsProp : Optimizer
         // PyTorch's momentum buffer starts at zeros (unlike SGD's), so no first-step special case.
         var buffer = Momentum != 0 ? StateBuffer(index, "momentum_buffer", out _) : null;
         var h = new OptimizerHyper(LearningRate, WeightDecay, Momentum, Alpha: Alpha, Eps: Eps, Step: step);
-        parameter.Backend("rmsprop").OptimizerStep(OptimizerKind.RmsProp, parameter, grad, squareAvg, buffer, h);
+        FusedOptimizer.Step(OptimizerKind.RmsProp, parameter, grad, squareAvg, buffer, h);
     }
 
     /// <inheritdoc />

@@ -47,7 +47,7 @@ public sealed class Sgd : Optimizer
         // A fresh buffer is zeros; with dampening 0 the kernel's momentum * 0 + 1 * g makes it
         // exactly a copy of g, which is how PyTorch starts it.
         var h = new OptimizerHyper(LearningRate, WeightDecay, Momentum, fresh ? 0 : Dampening, Nesterov);
-        parameter.Backend("sgd").OptimizerStep(OptimizerKind.Sgd, parameter, grad, buffer, null, h);
+        FusedOptimizer.Step(OptimizerKind.Sgd, parameter, grad, buffer, null, h);
     }
 
     /// <inheritdoc />

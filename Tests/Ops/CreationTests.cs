@@ -120,6 +120,46 @@ public class CreationTests(Device device)
         Ref.Throws<ArgumentException>(() => Tensor.FromArray(new float[] { 1, 2 }, 2, -1), "[2, -1]");
     }
 
+    [TestCaseSource(nameof(AllDTypes))]
+    public void FromBytesReadsLittleEndianElements(DType dtype)
+    {
+        var values = new double[] { 1, -2, 3, 40, -5, 6 };
+        byte[] bytes = dtype switch
+        {
+            DType.Float32 => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.Select(v => (float)v).ToArray().AsSpan()).ToArray(),
+            DType.Float64 => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray(),
+            DType.Int32 => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.Select(v => (int)v).ToArray().AsSpan()).ToArray(),
+            _ => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.Select(v => (long)v).ToArray().AsSpan()).ToArray(),
+        };
+        using var t = Tensor.FromBytes(bytes, dtype, [2, 3], device);
+        Assert.That(t.Shape, Is.EqualTo(new[] { 2, 3 }));
+        Assert.That(t.DType, Is.EqualTo(dtype));
+        Assert.That(t.Device, Is.EqualTo(device));
+        Assert.That(t.ToDoubleArray(), Is.EqualTo(values));
+    }
+
+    [Test]
+    public void FromBytesWrongLengthThrows()
+    {
+        Ref.Throws<ArgumentException>(() => Tensor.FromBytes(new byte[10], DType.Float32, [3], device), "from_bytes", "10 bytes", "[3]", "12 bytes");
+        Ref.Throws<ArgumentException>(() => Tensor.FromBytes(new byte[8], DType.Float64, [-1], device), "from_bytes", "[-1]");
+    }
+
+    [Test]
+    public void CreateWritesTheElementsInRowMajorOrder()
+    {
+        var source = new byte[] { 0, 51, 102, 255, 204, 153 };
+        using var t = Tensor.Create<float, byte[]>([2, 1, 3], source, static (destination, bytes) =>
+        {
+            Assert.That(destination.ToArray(), Is.EqualTo(new float[6]), "the span starts zeroed");
+            for (int i = 0; i < bytes.Length; i++) destination[i] = bytes[i] / 255f;
+        }, device);
+        Assert.That(t.Shape, Is.EqualTo(new[] { 2, 1, 3 }));
+        Assert.That(t.Device, Is.EqualTo(device));
+        Assert.That(t.ToArray<float>(), Is.EqualTo(source.Select(b => b / 255f).ToArray()));
+        Ref.Throws<ArgumentException>(() => Tensor.Create<int, int>([2, -3], 0, static (_, _) => { }, device), "create", "[2, -3]");
+    }
+
     [Test]
     public void ToArrayWrongTypeThrows()
     {

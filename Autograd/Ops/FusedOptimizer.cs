@@ -1,0 +1,87 @@
+using Tensorium.Kernels.Ops;
+
+namespace Tensorium;
+
+/// <summary>
+/// The fused optimizer updates (SGD, Adam, AdamW, RMSprop) as one public entry point: each call
+/// updates a parameter and its state buffers in place, in one pass on the parameter's device,
+/// following <see cref="OptimizerRules"/>. This is where the arguments are checked, once, for
+/// every backend: the kernels below assume valid input. Not recorded on the tape (optimizers run
+/// it under <see cref="Tape.NoGrad"/>).
+/// </summary>
+public static class FusedOptimizer
+{
+    /// <summary>
+    /// Updates <paramref name="param"/> in place from <paramref name="grad"/> with the rule of
+    /// <paramref name="kind"/> and hyper-parameters <paramref name="h"/>. The states a kind reads
+    /// (see <see cref="OptimizerHyper"/>): SGD <paramref name="state1"/> = momentum buffer (only
+    /// when Momentum != 0); Adam and AdamW <paramref name="state1"/> = exp_avg,
+    /// <paramref name="state2"/> = exp_avg_sq; RMSprop <paramref name="state1"/> = square_avg,
+    /// <paramref name="state2"/> = momentum buffer (only when Momentum != 0). States a kind does
+    /// not read are ignored. The parameter, gradient and every state read must be contiguous,
+    /// float32 or float64, of one dtype, element count and device. Everything is checked before
+    /// anything changes; errors name the op ("sgd", "adam", "adamw", "rmsprop").
+    /// </summary>
+    public static void Step(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h)
+    {
+        string op = kind switch
+        {
+            OptimizerKind.Sgd => "sgd",
+            OptimizerKind.Adam => "adam",
+            OptimizerKind.AdamW => "adamw",
+            OptimizerKind.RmsProp => "rmsprop",
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "optimizer step: unknown optimizer kind."),
+        };
+        ArgumentNullException.ThrowIfNull(param);
+        ArgumentNullException.ThrowIfNull(grad);
+
+        // Which states this step reads, by name; the messages are the ones the kernels used to raise.
+        (Tensor State, string Name)[] states;
+        switch (kind)
+        {
+            case OptimizerKind.Sgd:
+                if (h.Momentum != 0 && state1 == null)
+                    throw new ArgumentException($"sgd: momentum {h.Momentum} needs a momentum buffer, got none.");
+                states = h.Momentum != 0 ? [(state1!, "momentum_buffer")] : [];
+                break;
+            case OptimizerKind.Adam:
+            case OptimizerKind.AdamW:
+                if (state1 == null || state2 == null)
+                    throw new ArgumentException("adam: expected both state buffers (exp_avg and exp_avg_sq).");
+                if (h.Step < 1) throw new ArgumentOutOfRangeException(nameof(h), $"adam: expected a step count of at least 1, got {h.Step}.");
+                states = [(state1, "exp_avg"), (state2, "exp_avg_sq")];
+                break;
+            default:
+                if (state1 == null) throw new ArgumentException("rmsprop: expected a square_avg buffer, got none.");
+                if (h.Momentum != 0 && state2 == null)
+                    throw new ArgumentException($"rmsprop: momentum {h.Momentum} needs a momentum buffer, got none.");
+                states = h.Momentum != 0 ? [(state1, "square_avg"), (state2!, "momentum_buffer")] : [(state1, "square_avg")];
+                break;
+        }
+
+        OpChecks.Floating(op, param);
+        Contiguous(op, param, "parameter");
+        MatchesParameter(op, param, grad, "gradient");
+        foreach (var (state, name) in states) MatchesParameter(op, param, state, $"state {name}");
+
+        param.Backend(op).OptimizerStep(kind, param, grad, state1, state2, h);
+    }
+
+    /// <summary>Same device, dtype and element count as the parameter, and contiguous.</summary>
+    private static void MatchesParameter(string op, Tensor param, Tensor t, string what)
+    {
+        if (t.StorageFor(op).Device != param.Device)
+            throw new ArgumentException($"{op}: the {what} is on {t.Device} but the parameter is on {param.Device}; expected the same device.");
+        if (t.DType != param.DType)
+            throw new ArgumentException($"{op}: the {what} is {t.DType.Name()} but the parameter is {param.DType.Name()}; expected the same dtype.");
+        if (t.Count != param.Count)
+            throw new ArgumentException($"{op}: the {what} has shape {Layout.Format(t.Layout.Shape)} ({t.Count} elements) but the parameter has {Layout.Format(param.Layout.Shape)} ({param.Count}); expected the same number of elements.");
+        Contiguous(op, t, what);
+    }
+
+    private static void Contiguous(string op, Tensor t, string what)
+    {
+        if (!t.Layout.IsContiguous)
+            throw new ArgumentException($"{op}: the {what} is a non-contiguous view ({t.Layout}); the fused update expects contiguous tensors.");
+    }
+}
