@@ -76,7 +76,7 @@ public static unsafe class RecurrentCells
         nint hp = (nint)h, ds = (nint)dhSeq, dn = (nint)dhNext, dp = (nint)dPre;
         CpuParallel.ForRows(batch, 10L * hidden, (r0, r1) =>
         {
-            var tmp = new T[hidden];
+            var tmp = new Span<T>(ThreadScratch.Work<T>(hidden), hidden);
             for (int b = r0; b < r1; b++)
             {
                 var d = Row<T>(dp, b, dPreStride, hidden);
@@ -135,8 +135,8 @@ public static unsafe class RecurrentCells
         int H = hidden;
         CpuParallel.ForRows(batch, 60L * hidden, (r0, r1) =>
         {
-            var a = new T[H];
-            var t = new T[H];
+            T* work = ThreadScratch.Work<T>(2L * H);   // this worker's temporaries, reused across steps
+            Span<T> a = new(work, H), t = new(work + H, H);
             for (int b = r0; b < r1; b++)
             {
                 var g = Row<T>(gp, b, gatesStride, 4 * H);
@@ -214,8 +214,8 @@ public static unsafe class RecurrentCells
         int H = hidden;
         CpuParallel.ForRows(batch, 50L * hidden, (r0, r1) =>
         {
-            var a = new T[H];
-            var t = new T[H];
+            T* work = ThreadScratch.Work<T>(2L * H);   // this worker's temporaries, reused across steps
+            Span<T> a = new(work, H), t = new(work + H, H);
             for (int b = r0; b < r1; b++)
             {
                 var row = Row<T>(cp, b, cacheStride, 4 * H);
