@@ -29,8 +29,10 @@ public static unsafe class ThreadScratch
 
     private static void* Ensure(ref long[]? buffer, long bytes)
     {
-        // Whole 8-byte words, plus 64 bytes of room to align the start to a cache line.
-        long words = (bytes + 7) / 8 + 8;
+        // Whole 8-byte words, plus 64 bytes of room to align the start to a cache line and 256
+        // past the end (Gemm's old scratch kept that margin: a vector read just past a packed
+        // block stays inside the buffer).
+        long words = (bytes + 7) / 8 + 8 + 32;
         if (buffer == null || buffer.Length < words)
         {
             if (words > Array.MaxLength)
