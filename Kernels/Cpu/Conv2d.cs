@@ -57,20 +57,17 @@ public static unsafe class Conv2d
     /// </summary>
     private const long GroupElements = 1 << 21;
 
-    /// <summary>Forward pass: output = conv(input, weight) + bias. <paramref name="bias"/> may be null.</summary>
-    public static void Forward(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output)
-        => ForwardCore(g, input, weight, bias, output);
-
-    /// <summary>Forward pass in double precision; see the float overload.</summary>
-    public static void Forward(in Conv2dGeometry g, double* input, double* weight, double* bias, double* output)
+    /// <summary>
+    /// Forward pass: output = conv(input, weight) + bias. <paramref name="bias"/> may be null.
+    /// T is float or double.
+    /// </summary>
+    public static void Forward<T>(in Conv2dGeometry g, T* input, T* weight, T* bias, T* output)
+        where T : unmanaged, IFloatingPointIeee754<T>
         => ForwardCore(g, input, weight, bias, output);
 
     /// <summary>Gradient with respect to the input: gradInput = convᵀ(gradOutput, weight). Overwrites gradInput.</summary>
-    public static void BackwardInput(in Conv2dGeometry g, float* gradOutput, float* weight, float* gradInput)
-        => BackwardInputCore(g, gradOutput, weight, gradInput);
-
-    /// <summary>Gradient with respect to the input in double precision; see the float overload.</summary>
-    public static void BackwardInput(in Conv2dGeometry g, double* gradOutput, double* weight, double* gradInput)
+    public static void BackwardInput<T>(in Conv2dGeometry g, T* gradOutput, T* weight, T* gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T>
         => BackwardInputCore(g, gradOutput, weight, gradInput);
 
     /// <summary>
@@ -78,11 +75,8 @@ public static unsafe class Conv2d
     /// summed over the batch. Both are overwritten. The sum over images is done in a fixed order,
     /// so the result is the same on every run with the same <see cref="CpuParallel.Threads"/>.
     /// </summary>
-    public static void BackwardWeight(in Conv2dGeometry g, float* input, float* gradOutput, float* gradWeight, float* gradBias)
-        => BackwardWeightCore(g, input, gradOutput, gradWeight, gradBias);
-
-    /// <summary>Gradients with respect to the weight and bias in double precision; see the float overload.</summary>
-    public static void BackwardWeight(in Conv2dGeometry g, double* input, double* gradOutput, double* gradWeight, double* gradBias)
+    public static void BackwardWeight<T>(in Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight, T* gradBias)
+        where T : unmanaged, IFloatingPointIeee754<T>
         => BackwardWeightCore(g, input, gradOutput, gradWeight, gradBias);
 
     // ---------------------------------------------------------------- the three passes
@@ -97,7 +91,7 @@ public static unsafe class Conv2d
     //    of columns, and the parallelism comes from inside each (large) GEMM.
 
     private static void ForwardCore<T>(Conv2dGeometry g, T* input, T* weight, T* bias, T* output)
-        where T : unmanaged, INumber<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage, colImage = (long)k * p;
@@ -113,7 +107,7 @@ public static unsafe class Conv2d
             // and on storing its output than on arithmetic, so compute each image directly.
             CpuParallel.For(g.Batch, n =>
             {
-                T* col = ThreadScratch<T>.Get(colImage); // this worker thread's own buffer
+                T* col = ThreadScratch.Work<T>(colImage); // this worker thread's own buffer
                 Im2Col(g, input + n * inImage, col, 0, p, p);
                 ForwardFewTaps(col, k, p, weight, bias, outC, output + n * outImage);
             }, outImage * k);
@@ -130,7 +124,7 @@ public static unsafe class Conv2d
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
                 int count = Math.Min(group, g.Batch - n0), width = count * p;
-                T* col = ThreadScratch<T>.Get(((long)k + outC) * width);
+                T* col = ThreadScratch.Work<T>(((long)k + outC) * width);
                 T* wide = col + (long)k * width;
                 T* x = input + n0 * inImage;
                 CpuParallel.For(count, i => Im2Col(g, x + i * inImage, col + i * p, 0, p, width), colImage);
@@ -148,7 +142,7 @@ public static unsafe class Conv2d
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
                 int count = Math.Min(group, g.Batch - n0);
-                T* col = ThreadScratch<T>.Get(count * colImage);
+                T* col = ThreadScratch.Work<T>(count * colImage);
                 T* x = input + n0 * inImage;
                 CpuParallel.For(count, i => Im2Col(g, x + i * inImage, col + i * colImage, 0, p, p), colImage);
                 MatMulBatched(count, false, false, outC, p, k, weight, k, 0, col, p, colImage, y: output + n0 * outImage, ldc: p, strideC: outImage);
@@ -157,7 +151,7 @@ public static unsafe class Conv2d
         else
         {
             int slab = SlabColumns(k, p);
-            T* col = ThreadScratch<T>.Get((long)k * slab);
+            T* col = ThreadScratch.Work<T>((long)k * slab);
             for (int n = 0; n < g.Batch; n++)
                 for (int p0 = 0; p0 < p; p0 += slab)
                 {
@@ -185,7 +179,7 @@ public static unsafe class Conv2d
     }
 
     private static void BackwardInputCore<T>(Conv2dGeometry g, T* gradOutput, T* weight, T* gradInput)
-        where T : unmanaged, INumber<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         int inImage = g.InChannels * g.InHeight * g.InWidth;
@@ -206,7 +200,7 @@ public static unsafe class Conv2d
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
                 int count = Math.Min(group, g.Batch - n0), width = count * p;
-                T* col = ThreadScratch<T>.Get(((long)k + outC) * width);
+                T* col = ThreadScratch.Work<T>(((long)k + outC) * width);
                 T* dyWide = col + (long)k * width;
                 T* dy = gradOutput + n0 * outImage;
                 CpuParallel.For(count, i => PackImage(dy + i * outImage, p, outC, dyWide + i * p, width), outImage);
@@ -227,7 +221,7 @@ public static unsafe class Conv2d
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
                 int count = Math.Min(group, g.Batch - n0);
-                T* col = ThreadScratch<T>.Get(count * colImage);
+                T* col = ThreadScratch.Work<T>(count * colImage);
                 // d col[K, P] = weightᵀ[K, OutC] * dy[OutC, P] for every image of the group
                 MatMulBatched(count, true, false, k, p, outC, weight, k, 0, gradOutput + n0 * outImage, p, outImage, y: col, ldc: p, strideC: colImage);
                 T* dx = gradInput + (long)n0 * inImage;
@@ -241,7 +235,7 @@ public static unsafe class Conv2d
         else
         {
             int slab = SlabColumns(k, p);
-            T* col = ThreadScratch<T>.Get((long)k * slab);
+            T* col = ThreadScratch.Work<T>((long)k * slab);
             for (int n = 0; n < g.Batch; n++)
             {
                 T* dx = gradInput + (long)n * inImage;
@@ -257,7 +251,7 @@ public static unsafe class Conv2d
     }
 
     private static void BackwardWeightCore<T>(Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight, T* gradBias)
-        where T : unmanaged, INumber<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
         long inImage = g.InImage, outImage = g.OutImage;
@@ -280,7 +274,7 @@ public static unsafe class Conv2d
             {
                 int count = Math.Min(group, batch - n0);
                 int width = count * p; // columns of the side-by-side matrices
-                T* col = ThreadScratch<T>.Get((long)k * width + (long)outC * width);
+                T* col = ThreadScratch.Work<T>((long)k * width + (long)outC * width);
                 T* dyWide = col + (long)k * width;
                 CpuParallel.For(count, i =>
                 {
@@ -299,7 +293,7 @@ public static unsafe class Conv2d
         else
         {
             int slab = SlabColumns(k, p);
-            T* col = ThreadScratch<T>.Get((long)k * slab);
+            T* col = ThreadScratch.Work<T>((long)k * slab);
             bool accumulate = false;
             for (int n = 0; n < batch; n++)
                 for (int p0 = 0; p0 < p; p0 += slab)
@@ -355,7 +349,7 @@ public static unsafe class Conv2d
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
         long inImage = g.InImage, outImage = g.OutImage;
         int chunks = (int)Math.Min(Math.Min(batch, FewTapsChunks), GroupElements / chunkElements);
-        T* scratch = ThreadScratch<T>.Get(chunks * chunkElements); // taken before the workers start
+        T* scratch = ThreadScratch.Work<T>(chunks * chunkElements); // taken before the workers start
         Conv2dGeometry geometry = g; // lambdas cannot capture an in parameter
         CpuParallel.For(chunks, c =>
         {
@@ -753,55 +747,12 @@ public static unsafe class Conv2d
     /// the batch or the inside of each product over the threads.
     /// </summary>
     private static void MatMulBatched<T>(int batch, bool transA, bool transB, int m, int n, int k,
-        T* a, int lda, long strideA, T* b, int ldb, long strideB, T* y, int ldc, long strideC) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-            Gemm.SgemmBatched(batch, transA, transB, m, n, k, 1f, (float*)a, lda, strideA, (float*)b, ldb, strideB, 0f, (float*)y, ldc, strideC);
-        else if (typeof(T) == typeof(double))
-            Gemm.DgemmBatched(batch, transA, transB, m, n, k, 1.0, (double*)a, lda, strideA, (double*)b, ldb, strideB, 0.0, (double*)y, ldc, strideC);
-        else
-            throw new NotSupportedException($"conv2d: element type {typeof(T).Name} is not supported (float or double).");
-    }
+        T* a, int lda, long strideA, T* b, int ldb, long strideB, T* y, int ldc, long strideC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Gemm.RunBatched(batch, transA, transB, m, n, k, T.One, a, lda, strideA, b, ldb, strideB, T.Zero, y, ldc, strideC);
 
-    /// <summary>
-    /// C = op(A) * op(B) (+ C when <paramref name="accumulate"/>), dispatched to the float or double
-    /// GEMM. The type test is a JIT-time constant for each T, so the unused branch disappears.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>C = op(A) * op(B) (+ C when <paramref name="accumulate"/>).</summary>
     private static void MatMul<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb,
-        bool accumulate, T* c, int ldc) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-            Gemm.Sgemm(transA, transB, m, n, k, 1f, (float*)a, lda, (float*)b, ldb, accumulate ? 1f : 0f, (float*)c, ldc);
-        else if (typeof(T) == typeof(double))
-            Gemm.Dgemm(transA, transB, m, n, k, 1.0, (double*)a, lda, (double*)b, ldb, accumulate ? 1.0 : 0.0, (double*)c, ldc);
-        else
-            throw new NotSupportedException($"conv2d: element type {typeof(T).Name} is not supported (float or double).");
-    }
-}
-
-/// <summary>
-/// One growable, pinned scratch array per thread and element type, reused across kernel calls so
-/// the hot path allocates nothing. Pinned (on the pinned object heap) so a raw pointer into it stays
-/// valid. A caller must finish with the buffer before it asks again on the same thread.
-/// </summary>
-internal static unsafe class ThreadScratch<T> where T : unmanaged
-{
-    [ThreadStatic] private static T[]? _buffer;
-
-    /// <summary>Pointer to at least <paramref name="length"/> elements of uninitialised scratch.</summary>
-    public static T* Get(long length)
-    {
-        T[]? buffer = _buffer;
-        if (buffer == null || buffer.Length < length)
-        {
-            // Grow by half again so that slowly growing requests do not reallocate every call.
-            if (length > Array.MaxLength)
-                throw new ArgumentOutOfRangeException(nameof(length), length, "Kernel scratch buffer larger than the largest array.");
-            long size = Math.Min(Array.MaxLength, Math.Max(length, buffer == null ? 0 : buffer.Length + buffer.Length / 2L));
-            buffer = GC.AllocateUninitializedArray<T>((int)size, pinned: true);
-            _buffer = buffer;
-        }
-        return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-    }
+        bool accumulate, T* c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        => Gemm.Run(transA, transB, m, n, k, T.One, a, lda, b, ldb, accumulate ? T.One : T.Zero, c, ldc);
 }

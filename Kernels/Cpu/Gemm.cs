@@ -22,6 +22,24 @@ namespace Tensorium.Kernels.Cpu;
 /// </remarks>
 public static unsafe class Gemm
 {
+    /// <summary>
+    /// GEMM for float or double, the entry every CPU caller (the backend's matmul, conv, the
+    /// recurrent layers) goes through. T is resolved when the JIT compiles the caller, so this
+    /// costs nothing over calling the typed entries below.
+    /// </summary>
+    public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, int lda, T* b, int ldb, T beta, T* c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmCore<T>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>
+    /// Batched GEMM for float or double: entry i uses A + i*strideA, B + i*strideB, C + i*strideC.
+    /// A stride of 0 reuses one matrix for every batch entry (strideC must not be 0 when batch &gt; 1).
+    /// </summary>
+    public static void RunBatched<T>(int batch, bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, int lda, long strideA, T* b, int ldb, long strideB, T beta, T* c, int ldc, long strideC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmCore<T>.RunBatched(batch, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
+
     /// <summary>Single-precision GEMM (row-major, leading dimensions in elements).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
@@ -256,7 +274,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
 
         // One thread-local buffer holds both packed blocks; B starts on a 64-byte boundary.
         int packASize = RoundUp(mc * kc, 64 / sizeof(T));
-        T* packA = Scratch.Get<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
+        T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
         T* packB = packA + packASize;
 
         for (int jc = 0; jc < n; jc += nc)
@@ -646,33 +664,5 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
                 cRow[j] = T.IsZero(beta) ? alpha * sum : alpha * sum + beta * cRow[j];
             }
         }
-    }
-}
-
-/// <summary>
-/// Per-thread packing scratch: allocated once (64-byte aligned, so vector loads never split a
-/// cache line) and grown when a bigger block is needed, never freed per call. Thread-pool threads
-/// live for the whole process, so the few MiB each holds is a one-time cost.
-/// </summary>
-internal static unsafe class Scratch
-{
-    [ThreadStatic] private static void* t_buffer;
-    [ThreadStatic] private static nuint t_bytes;
-
-    /// <summary>Returns this thread's packing buffer, at least <paramref name="count"/> elements of T.</summary>
-    public static T* Get<T>(long count) where T : unmanaged => (T*)Ensure(ref t_buffer, ref t_bytes, count * sizeof(T));
-
-    private static void* Ensure(ref void* buffer, ref nuint capacity, long bytesNeeded)
-    {
-        nuint bytes = (nuint)bytesNeeded + 256;
-        if (capacity < bytes)
-        {
-            if (buffer != null) NativeMemory.AlignedFree(buffer);
-            // Grow generously so alternating shapes do not reallocate every call.
-            nuint size = Math.Max(bytes, capacity * 2);
-            buffer = NativeMemory.AlignedAlloc(size, 64);
-            capacity = size;
-        }
-        return buffer;
     }
 }

@@ -37,23 +37,17 @@ namespace Tensorium.Kernels.Cpu;
 /// </remarks>
 public static unsafe class MaxPool2d
 {
-    /// <summary>Forward pass: output and argmax are [N, C, OutHeight, OutWidth] and are overwritten.</summary>
-    public static void Forward(in Pool2dGeometry g, float* input, float* output, int* argmax)
-        => ForwardCore(g, input, output, argmax);
-
-    /// <summary>Forward pass in double precision; see the float overload.</summary>
-    public static void Forward(in Pool2dGeometry g, double* input, double* output, int* argmax)
+    /// <summary>Forward pass: output and argmax are [N, C, OutHeight, OutWidth] and are overwritten. T is float or double.</summary>
+    public static void Forward<T>(in Pool2dGeometry g, T* input, T* output, int* argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
         => ForwardCore(g, input, output, argmax);
 
     /// <summary>
     /// Backward pass: gradInput[n, c, i] = sum of gradOutput[n, c, o] over the windows o that cover
     /// input element i and whose argmax is i. gradInput is overwritten.
     /// </summary>
-    public static void Backward(in Pool2dGeometry g, float* gradOutput, int* argmax, float* gradInput)
-        => BackwardCore(g, gradOutput, argmax, gradInput);
-
-    /// <summary>Backward pass in double precision; see the float overload.</summary>
-    public static void Backward(in Pool2dGeometry g, double* gradOutput, int* argmax, double* gradInput)
+    public static void Backward<T>(in Pool2dGeometry g, T* gradOutput, int* argmax, T* gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T>
         => BackwardCore(g, gradOutput, argmax, gradInput);
 
     // ---------------------------------------------------------------- forward
@@ -475,7 +469,7 @@ public static unsafe class MaxPool2d
     /// <summary>
     /// One plane's input gradient for non-overlapping windows: zero, then add each output's
     /// gradient at its argmax, in output order. An argmax outside the plane (never produced by
-    /// <see cref="Forward(in Pool2dGeometry, float*, float*, int*)"/>) is skipped rather than written out of bounds.
+    /// <see cref="Forward{T}"/>) is skipped rather than written out of bounds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardScatterPlane<T>(T* gradOut, int* argmax, int outPlane, T* gradIn, int inPlane)
@@ -507,7 +501,7 @@ public static unsafe class MaxPool2d
         int h = g.InHeight, w = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, kernelH = g.KernelHeight, kernelW = g.KernelWidth;
         int phaseLength = (w - 1 + pw) / sw + 1;      // j runs over [0, phaseLength)
-        T* phases = ThreadScratch<T>.Get((long)sw * phaseLength); // phase q at phases + q*phaseLength
+        T* phases = ThreadScratch.Work<T>((long)sw * phaseLength); // phase q at phases + q*phaseLength
 
         for (int ih = 0; ih < h; ih++)
         {

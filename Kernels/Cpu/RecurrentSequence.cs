@@ -37,7 +37,7 @@ public static unsafe class RecurrentSequence
         T* hSeq = y, cSeq = y + (long)B * T_ * H;
 
         // All steps' input projections in one GEMM (rows b·T + t), into the first GH columns of the cache.
-        GemmCore<T>.Run(false, true, B * T_, GH, g.InputSize, T.One, x, g.InputSize, wIh, g.InputSize, T.Zero, cache, CW);
+        Gemm.Run(false, true, B * T_, GH, g.InputSize, T.One, x, g.InputSize, wIh, g.InputSize, T.Zero, cache, CW);
 
         for (int t = 0; t < T_; t++)
         {
@@ -48,18 +48,18 @@ public static unsafe class RecurrentSequence
             switch (g.Cell)
             {
                 case RecurrentCell.Tanh:
-                    GemmCore<T>.Run(false, true, B, GH, H, T.One, hPrev, hPrevStride, wHh, H, T.One, rows, cacheStride);
+                    Gemm.Run(false, true, B, GH, H, T.One, hPrev, hPrevStride, wHh, H, T.One, rows, cacheStride);
                     RecurrentCells.TanhForward(B, H, rows, cacheStride, bIh, bHh, hSeq + t * H, seqStride);
                     break;
                 case RecurrentCell.Lstm:
-                    GemmCore<T>.Run(false, true, B, GH, H, T.One, hPrev, hPrevStride, wHh, H, T.One, rows, cacheStride);
+                    Gemm.Run(false, true, B, GH, H, T.One, hPrev, hPrevStride, wHh, H, T.One, rows, cacheStride);
                     T* cPrev = t == 0 ? c0 : cSeq + (t - 1) * H;
                     RecurrentCells.LstmForward(B, H, rows, cacheStride, bIh, bHh, cPrev, hPrevStride, hSeq + t * H, cSeq + t * H, seqStride);
                     break;
                 default:
                     // GRU: r and z add their hidden part into the cache; n's hidden part goes to its own block.
-                    GemmCore<T>.Run(false, true, B, 2 * H, H, T.One, hPrev, hPrevStride, wHh, H, T.One, rows, cacheStride);
-                    GemmCore<T>.Run(false, true, B, H, H, T.One, hPrev, hPrevStride, wHh + 2L * H * H, H, T.Zero, rows + 3 * H, cacheStride);
+                    Gemm.Run(false, true, B, 2 * H, H, T.One, hPrev, hPrevStride, wHh, H, T.One, rows, cacheStride);
+                    Gemm.Run(false, true, B, H, H, T.One, hPrev, hPrevStride, wHh + 2L * H * H, H, T.Zero, rows + 3 * H, cacheStride);
                     RecurrentCells.GruForward(B, H, rows, cacheStride, bIh, bHh, hPrev, hPrevStride, hSeq + t * H, seqStride);
                     break;
             }
@@ -114,14 +114,14 @@ public static unsafe class RecurrentSequence
                         break;
                 }
                 // Gradient reaching the previous hidden state through W_hh (the GRU adds it to its direct path dh' z).
-                GemmCore<T>.Run(false, false, B, H, GH, T.One, dGhT, gateStride, wHh, H, gru ? T.One : T.Zero, dhRun, H);
+                Gemm.Run(false, false, B, H, GH, T.One, dGhT, gateStride, wHh, H, gru ? T.One : T.Zero, dhRun, H);
             }
             if (dh0 != null) new Span<T>(dhRun, B * H).CopyTo(new Span<T>(dh0, B * H));
             if (dc0 != null) new Span<T>(dcRun, B * H).CopyTo(new Span<T>(dc0, B * H));
 
             // All steps at once: dX = dG W_ih and dW_ih = dGᵀ X over the B·T rows.
-            if (dx != null) GemmCore<T>.Run(false, false, (int)rows, In, GH, T.One, dGx, GH, wIh, In, T.Zero, dx, In);
-            if (dWIh != null) GemmCore<T>.Run(true, false, GH, In, (int)rows, T.One, dGx, GH, x, In, T.Zero, dWIh, In);
+            if (dx != null) Gemm.Run(false, false, (int)rows, In, GH, T.One, dGx, GH, wIh, In, T.Zero, dx, In);
+            if (dWIh != null) Gemm.Run(true, false, GH, In, (int)rows, T.One, dGx, GH, x, In, T.Zero, dWIh, In);
             if (dWHh != null)
             {
                 // Row b·T + t of hPrevSeq is the state step t started from: h0 for t = 0, else h_{t-1}.
@@ -130,7 +130,7 @@ public static unsafe class RecurrentSequence
                     new Span<T>(h0 + (long)b * H, H).CopyTo(new Span<T>(hPrevSeq + (long)b * seqStride, H));
                     new Span<T>(hSeq + (long)b * seqStride, (T_ - 1) * H).CopyTo(new Span<T>(hPrevSeq + (long)b * seqStride + H, (T_ - 1) * H));
                 }
-                GemmCore<T>.Run(true, false, GH, H, (int)rows, T.One, dGh, GH, hPrevSeq, H, T.Zero, dWHh, H);
+                Gemm.Run(true, false, GH, H, (int)rows, T.One, dGh, GH, hPrevSeq, H, T.Zero, dWHh, H);
             }
             if (dBIh != null) SumRows(dGx, rows, GH, dBIh);
             if (dBHh != null) SumRows(dGh, rows, GH, dBHh);

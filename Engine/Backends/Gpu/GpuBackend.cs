@@ -8,7 +8,7 @@ namespace Tensorium;
 /// the same kernel source and launch code run on OpenCL (any GPU, or PoCL on the CPU) and on CUDA.
 /// Each op picks its kernel, compiled for the tensor's dtype, packs the arguments (buffer handle
 /// plus element offset per tensor) and launches it. This file holds the memory ops and helpers;
-/// the op families live in the other GpuBackend.*.cs files.
+/// the op families live in the other files of this folder, cut as the CPU backend's are.
 /// </summary>
 internal sealed partial class GpuBackend : IBackend
 {
