@@ -60,49 +60,4 @@ public static class CpuParallel
         chunks = (rows + per - 1) / per;
         For(chunks, c => body(c * per, Math.Min(rows, (c + 1) * per)), per * workPerRow);
     }
-
-    /// <summary>
-    /// <see cref="ForRows(int, long, Action{int, int})"/> for a body passed as a struct, for loops
-    /// run many times a call (a recurrent layer's every time step): no closure or delegate is
-    /// allocated per call, where a lambda capturing its arguments would allocate two.
-    /// </summary>
-    public static void ForRows<TBody>(int rows, long workPerRow, in TBody body) where TBody : struct, IRowsBody
-    {
-        if (rows <= 0) return;
-        int chunks = Math.Min(rows, _threads * 4);
-        int per = (rows + chunks - 1) / chunks;
-        chunks = (rows + per - 1) / per;
-        // This thread's cached runner, taken out while in use so that a nested call made from a
-        // body running on this thread gets its own instead of overwriting this one's arguments.
-        var runner = RowsRunner<TBody>.Current ?? new RowsRunner<TBody>();
-        RowsRunner<TBody>.Current = null;
-        runner.Body = body; runner.Rows = rows; runner.Per = per;
-        try
-        {
-            For(chunks, runner.Chunk, per * workPerRow);
-        }
-        finally
-        {
-            runner.Body = default;   // drop the references the body held
-            RowsRunner<TBody>.Current = runner;
-        }
-    }
-
-    /// <summary>One reusable delegate per thread and body type, reading its arguments from fields.</summary>
-    private sealed class RowsRunner<TBody> where TBody : struct, IRowsBody
-    {
-        [ThreadStatic] public static RowsRunner<TBody>? Current;
-        public TBody Body;
-        public int Rows, Per;
-        public readonly Action<int> Chunk;
-
-        public RowsRunner() => Chunk = c => Body.Run(c * Per, Math.Min(Rows, (c + 1) * Per));
-    }
-}
-
-/// <summary>A loop body over a range of rows, for <see cref="CpuParallel.ForRows{TBody}"/>.</summary>
-public interface IRowsBody
-{
-    /// <summary>Does rows [<paramref name="first"/>, <paramref name="end"/>).</summary>
-    void Run(int first, int end);
 }

@@ -15,9 +15,6 @@ namespace Tensorium.Kernels.Cpu;
 /// Pointers address row 0 of a [Batch, ...] block; strides (in elements) step from one batch
 /// row to the next, so the same code reads the hidden state from a contiguous [B, H] h0 or from
 /// the time-strided [B, T, H] output sequence. Rows are independent and split across threads.
-/// Each step's loop body is a struct (the <c>...Rows</c> types, fields named as the locals the
-/// loop reads) run by <see cref="CpuParallel.ForRows{TBody}"/>, and its temporaries come from
-/// <see cref="ThreadScratch"/>: a layer calls these once per time step, and a step allocates nothing.
 /// </remarks>
 public static unsafe class RecurrentCells
 {
@@ -56,26 +53,9 @@ public static unsafe class RecurrentCells
     public static void TanhForward<T>(int batch, int hidden, T* pre, long preStride, T* bIh, T* bHh, T* hOut, long hStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CpuParallel.ForRows(batch, 20L * hidden, new TanhForwardRows<T>
+        nint p = (nint)pre, bi = (nint)bIh, bh = (nint)bHh, ho = (nint)hOut;
+        CpuParallel.ForRows(batch, 20L * hidden, (r0, r1) =>
         {
-            p = (nint)pre,
-            bi = (nint)bIh,
-            bh = (nint)bHh,
-            ho = (nint)hOut,
-            Hidden = hidden,
-            preStride = preStride,
-            hStride = hStride,
-        });
-    }
-
-    private struct TanhForwardRows<T> : IRowsBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public nint p, bi, bh, ho;
-        public int Hidden;
-        public long preStride, hStride;
-        public readonly void Run(int r0, int r1)
-        {
-            int hidden = Hidden;
             for (int b = r0; b < r1; b++)
             {
                 var a = Row<T>(p, b, preStride, hidden);
@@ -83,7 +63,7 @@ public static unsafe class RecurrentCells
                 AddBias(a, (T*)bh);
                 TensorPrimitives.Tanh(a, Row<T>(ho, b, hStride, hidden));
             }
-        }
+        });
     }
 
     /// <summary>
@@ -93,27 +73,9 @@ public static unsafe class RecurrentCells
     public static void TanhBackward<T>(int batch, int hidden, T* h, long hStride, T* dhSeq, long dhSeqStride, T* dhNext, T* dPre, long dPreStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CpuParallel.ForRows(batch, 10L * hidden, new TanhBackwardRows<T>
+        nint hp = (nint)h, ds = (nint)dhSeq, dn = (nint)dhNext, dp = (nint)dPre;
+        CpuParallel.ForRows(batch, 10L * hidden, (r0, r1) =>
         {
-            hp = (nint)h,
-            ds = (nint)dhSeq,
-            dn = (nint)dhNext,
-            dp = (nint)dPre,
-            Hidden = hidden,
-            hStride = hStride,
-            dhSeqStride = dhSeqStride,
-            dPreStride = dPreStride,
-        });
-    }
-
-    private struct TanhBackwardRows<T> : IRowsBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public nint hp, ds, dn, dp;
-        public int Hidden;
-        public long hStride, dhSeqStride, dPreStride;
-        public readonly void Run(int r0, int r1)
-        {
-            int hidden = Hidden;
             var tmp = new Span<T>(ThreadScratch.Work<T>(hidden), hidden);
             for (int b = r0; b < r1; b++)
             {
@@ -121,7 +83,7 @@ public static unsafe class RecurrentCells
                 TensorPrimitives.Add(Row<T>(ds, b, dhSeqStride, hidden), Row<T>(dn, b, hidden, hidden), d);
                 TanhGrad<T>(d, Row<T>(hp, b, hStride, hidden), tmp);
             }
-        }
+        });
     }
 
     // ---- LSTM -----------------------------------------------------------------------------------
@@ -135,29 +97,10 @@ public static unsafe class RecurrentCells
         T* cPrev, long cPrevStride, T* hOut, T* cOut, long outStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CpuParallel.ForRows(batch, 40L * hidden, new LstmForwardRows<T>
+        nint gp = (nint)gates, bi = (nint)bIh, bh = (nint)bHh, cp = (nint)cPrev, ho = (nint)hOut, co = (nint)cOut;
+        int H = hidden;
+        CpuParallel.ForRows(batch, 40L * hidden, (r0, r1) =>
         {
-            gp = (nint)gates,
-            bi = (nint)bIh,
-            bh = (nint)bHh,
-            cp = (nint)cPrev,
-            ho = (nint)hOut,
-            co = (nint)cOut,
-            Hidden = hidden,
-            gatesStride = gatesStride,
-            cPrevStride = cPrevStride,
-            outStride = outStride,
-        });
-    }
-
-    private struct LstmForwardRows<T> : IRowsBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public nint gp, bi, bh, cp, ho, co;
-        public int Hidden;
-        public long gatesStride, cPrevStride, outStride;
-        public readonly void Run(int r0, int r1)
-        {
-            int hidden = Hidden; int H = hidden;
             for (int b = r0; b < r1; b++)
             {
                 var g = Row<T>(gp, b, gatesStride, 4 * H);
@@ -173,7 +116,7 @@ public static unsafe class RecurrentCells
                 TensorPrimitives.Tanh(c, h);
                 TensorPrimitives.Multiply(h, g[(3 * H)..], h);                                    // o tanh(c')
             }
-        }
+        });
     }
 
     /// <summary>
@@ -187,32 +130,11 @@ public static unsafe class RecurrentCells
         T* dhSeq, T* dcSeq, long seqStride, T* dhNext, T* dcNext, T* dGates, long dGatesStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CpuParallel.ForRows(batch, 60L * hidden, new LstmBackwardRows<T>
+        nint gp = (nint)gates, cp = (nint)c, pp = (nint)cPrev, dhs = (nint)dhSeq, dcs = (nint)dcSeq,
+             dhn = (nint)dhNext, dcn = (nint)dcNext, dg = (nint)dGates;
+        int H = hidden;
+        CpuParallel.ForRows(batch, 60L * hidden, (r0, r1) =>
         {
-            gp = (nint)gates,
-            cp = (nint)c,
-            pp = (nint)cPrev,
-            dhs = (nint)dhSeq,
-            dcs = (nint)dcSeq,
-            dhn = (nint)dhNext,
-            dcn = (nint)dcNext,
-            dg = (nint)dGates,
-            Hidden = hidden,
-            gatesStride = gatesStride,
-            cPrevStride = cPrevStride,
-            seqStride = seqStride,
-            dGatesStride = dGatesStride,
-        });
-    }
-
-    private struct LstmBackwardRows<T> : IRowsBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public nint gp, cp, pp, dhs, dcs, dhn, dcn, dg;
-        public int Hidden;
-        public long gatesStride, cPrevStride, seqStride, dGatesStride;
-        public readonly void Run(int r0, int r1)
-        {
-            int hidden = Hidden; int H = hidden;
             T* work = ThreadScratch.Work<T>(2L * H);   // this worker's temporaries, reused across steps
             Span<T> a = new(work, H), t = new(work + H, H);
             for (int b = r0; b < r1; b++)
@@ -241,7 +163,7 @@ public static unsafe class RecurrentCells
                 TanhGrad<T>(dgg, gg, t);
                 SigmoidGrad<T>(dO, o, t);
             }
-        }
+        });
     }
 
     // ---- GRU ------------------------------------------------------------------------------------
@@ -256,28 +178,10 @@ public static unsafe class RecurrentCells
         T* hPrev, long hPrevStride, T* hOut, long hOutStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CpuParallel.ForRows(batch, 40L * hidden, new GruForwardRows<T>
+        nint cp = (nint)cache, bi = (nint)bIh, bh = (nint)bHh, hp = (nint)hPrev, ho = (nint)hOut;
+        int H = hidden;
+        CpuParallel.ForRows(batch, 40L * hidden, (r0, r1) =>
         {
-            cp = (nint)cache,
-            bi = (nint)bIh,
-            bh = (nint)bHh,
-            hp = (nint)hPrev,
-            ho = (nint)hOut,
-            Hidden = hidden,
-            cacheStride = cacheStride,
-            hPrevStride = hPrevStride,
-            hOutStride = hOutStride,
-        });
-    }
-
-    private struct GruForwardRows<T> : IRowsBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public nint cp, bi, bh, hp, ho;
-        public int Hidden;
-        public long cacheStride, hPrevStride, hOutStride;
-        public readonly void Run(int r0, int r1)
-        {
-            int hidden = Hidden; int H = hidden;
             for (int b = r0; b < r1; b++)
             {
                 var row = Row<T>(cp, b, cacheStride, 4 * H);
@@ -292,7 +196,7 @@ public static unsafe class RecurrentCells
                 TensorPrimitives.Subtract(Row<T>(hp, b, hPrevStride, H), n, h);
                 TensorPrimitives.FusedMultiplyAdd(h, z, n, h);      // n + z (h - n)
             }
-        }
+        });
     }
 
     /// <summary>
@@ -306,30 +210,10 @@ public static unsafe class RecurrentCells
         T* dhSeq, long dhSeqStride, T* dhNext, T* dGx, T* dGh, long dGatesStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CpuParallel.ForRows(batch, 50L * hidden, new GruBackwardRows<T>
+        nint cp = (nint)cache, hp = (nint)hPrev, ds = (nint)dhSeq, dn = (nint)dhNext, gx = (nint)dGx, gh = (nint)dGh;
+        int H = hidden;
+        CpuParallel.ForRows(batch, 50L * hidden, (r0, r1) =>
         {
-            cp = (nint)cache,
-            hp = (nint)hPrev,
-            ds = (nint)dhSeq,
-            dn = (nint)dhNext,
-            gx = (nint)dGx,
-            gh = (nint)dGh,
-            Hidden = hidden,
-            cacheStride = cacheStride,
-            hPrevStride = hPrevStride,
-            dhSeqStride = dhSeqStride,
-            dGatesStride = dGatesStride,
-        });
-    }
-
-    private struct GruBackwardRows<T> : IRowsBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public nint cp, hp, ds, dn, gx, gh;
-        public int Hidden;
-        public long cacheStride, hPrevStride, dhSeqStride, dGatesStride;
-        public readonly void Run(int r0, int r1)
-        {
-            int hidden = Hidden; int H = hidden;
             T* work = ThreadScratch.Work<T>(2L * H);   // this worker's temporaries, reused across steps
             Span<T> a = new(work, H), t = new(work + H, H);
             for (int b = r0; b < r1; b++)
@@ -353,6 +237,6 @@ public static unsafe class RecurrentCells
                 dx[..(2 * H)].CopyTo(dh[..(2 * H)]);                            // r, z: same on both sides
                 TensorPrimitives.Multiply(dnx, r, dh[(2 * H)..]);               // hidden side of n: scaled by r
             }
-        }
+        });
     }
 }
