@@ -1,6 +1,6 @@
 using Tensorium;
-using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Optim;
 
 /// <summary>
 /// The Keras tutorial CNN on Fashion-MNIST: Conv2d(32,3x3,relu), MaxPool(2), Conv2d(64,3x3,relu),
@@ -21,16 +21,6 @@ static class CnnExample
             new Linear(64, classes, generator: g));
     }
 
-    public static int Run(ExampleOptions options)
-    {
-        var (trainSet, testSet) = Classification.LoadFashionMnist(options);
-        using var train = trainSet;
-        using var test = testSet;
-        using var model = Build();
-        model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
-        Console.WriteLine(model.Summary(1, 1, 28, 28));
-        using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
-        Classification.TrainAndReport("cnn", options, model, optimizer, train, test, defaultEpochs: 5);
-        return 0;
-    }
+    public static int Run(ExampleOptions options) =>
+        Classification.RunFashionMnist("cnn", options, () => Build(), p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
 }
