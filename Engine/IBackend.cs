@@ -4,9 +4,17 @@ using Tensorium.Kernels.Ops;
 namespace Tensorium;
 
 /// <summary>
-/// The coarse op surface every device implements. Arguments are tensors whose shapes the engine
-/// has already checked; outputs are freshly allocated contiguous tensors on the same device.
-/// Nothing above the Engine touches elements; it calls these.
+/// The coarse op surface every device implements. Callers (the Autograd ops, Tensor's own
+/// methods, the optimizers) check shapes, dtypes and devices first, so backends do not check
+/// them again; CrossEntropy's label range is the exception, since only the kernel reads labels.
+/// Backends return nothing: the caller passes every output, on the same device, and the backend
+/// writes into it. Op outputs are tensors the caller has just allocated (dense unless a member
+/// says otherwise); Copy writes into any strided destination, Upload into existing storage, and
+/// OptimizerStep updates the parameter and its state tensors in place.
+/// Every op and layer computes through these members, never by looping over elements on the host.
+/// Above the Engine, elements cross to the host only as input and output, through Upload and
+/// Download (Tensor.FromArray, ToArray, Item): loading data, checkpoints, scalar results such as
+/// a loss or a norm, and GradCheck's and AllClose's comparisons.
 /// </summary>
 internal interface IBackend
 {

@@ -1,6 +1,7 @@
 using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Optim;
 
 /// <summary>
 /// The CNN of <see cref="CnnExample"/> on CIFAR-10 (32x32 colour images, 10 classes), read from
@@ -42,12 +43,8 @@ static class CifarExample
         using (test)
         {
             Console.WriteLine($"{train.Count} training and {test.Count} test images");
-            using var model = CnnExample.Build(inChannels: 3, imageSize: 32);
-            model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
-            Console.WriteLine(model.Summary(1, 3, 32, 32));
-            using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
-            Classification.TrainAndReport("cifar", options, model, optimizer, train, test, defaultEpochs: 10);
+            return Classification.Train("cifar", options, CnnExample.Build(inChannels: 3, imageSize: 32),
+                p => new Adam(p, learningRate: 1e-3), train, test, defaultEpochs: 10, [1, 3, 32, 32]);
         }
-        return 0;
     }
 }

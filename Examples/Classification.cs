@@ -1,10 +1,28 @@
 using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Optim;
 
-/// <summary>The recipe the image classifiers share: cross-entropy, accuracy, batch 64, a test evaluation, saved outputs.</summary>
+/// <summary>
+/// The recipe the image classifiers share: the model moved to --device, its summary, cross-entropy,
+/// accuracy, batch 64, a test evaluation and saved outputs. Each example states only what
+/// differs: its name, its model, its optimizer and its number of epochs.
+/// </summary>
 static class Classification
 {
+    /// <summary>
+    /// Loads Fashion-MNIST (<see cref="LoadFashionMnist"/>), then trains the model that
+    /// <paramref name="build"/> makes on it with <see cref="Train"/>.
+    /// </summary>
+    public static int RunFashionMnist(string name, ExampleOptions options, Func<Sequential> build,
+        Func<IEnumerable<Tensor>, Optimizer> optimizer, int defaultEpochs)
+    {
+        var (trainSet, testSet) = LoadFashionMnist(options);
+        using var train = trainSet;
+        using var test = testSet;
+        return Train(name, options, build(), optimizer, train, test, defaultEpochs, [1, 1, 28, 28]);
+    }
+
     /// <summary>The Fashion-MNIST train and test splits from --data (default: Debian's dataset-fashion-mnist).</summary>
     public static (TensorDataset Train, TensorDataset Test) LoadFashionMnist(ExampleOptions options)
     {
@@ -12,7 +30,25 @@ static class Classification
         return (FashionMnist.Load(options.DataDirectory, train: true), FashionMnist.Load(options.DataDirectory, train: false));
     }
 
-    public static void TrainAndReport(string name, ExampleOptions options, Module model, Tensorium.Optim.Optimizer optimizer,
+    /// <summary>
+    /// Moves <paramref name="model"/> (which this disposes) to --device, prints its summary for one
+    /// input of <paramref name="inputShape"/>, gives its parameters to <paramref name="optimizer"/>,
+    /// trains, evaluates on <paramref name="test"/> and saves the outputs under <paramref name="name"/>.
+    /// </summary>
+    public static int Train(string name, ExampleOptions options, Module model, Func<IEnumerable<Tensor>, Optimizer> optimizer,
+        IDataset train, IDataset test, int defaultEpochs, int[] inputShape)
+    {
+        using (model)
+        {
+            model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
+            Console.WriteLine(model.Summary(inputShape));
+            using var step = optimizer(model.Parameters());
+            TrainAndReport(name, options, model, step, train, test, defaultEpochs);
+        }
+        return 0;
+    }
+
+    private static void TrainAndReport(string name, ExampleOptions options, Module model, Optimizer optimizer,
         IDataset train, IDataset test, int defaultEpochs)
     {
         // Reading the data made large short-lived arrays (file bytes, decompression). Training

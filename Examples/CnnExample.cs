@@ -1,10 +1,10 @@
 using Tensorium;
-using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Optim;
 
 /// <summary>
-/// The Keras tutorial CNN on Fashion-MNIST: Conv2D(32,3x3,relu), MaxPool(2), Conv2D(64,3x3,relu),
-/// MaxPool(2), Conv2D(64,3x3,relu), Flatten, Dense(64,relu), Dense(10); Adam 1e-3, batch 64.
+/// The Keras tutorial CNN on Fashion-MNIST: Conv2d(32,3x3,relu), MaxPool(2), Conv2d(64,3x3,relu),
+/// MaxPool(2), Conv2d(64,3x3,relu), Flatten, Dense(64,relu), Dense(10); Adam 1e-3, batch 64.
 /// </summary>
 static class CnnExample
 {
@@ -13,24 +13,14 @@ static class CnnExample
         var g = new Generator(1234);
         int afterConvs = ((imageSize - 2) / 2 - 2) / 2 - 2;   // 28 -> 26 -> 13 -> 11 -> 5 -> 3
         return new Sequential(
-            new Conv2D(inChannels, 32, 3, generator: g), new ReLU(), new MaxPool2D(2),
-            new Conv2D(32, 64, 3, generator: g), new ReLU(), new MaxPool2D(2),
-            new Conv2D(64, 64, 3, generator: g), new ReLU(),
+            new Conv2d(inChannels, 32, 3, generator: g), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, generator: g), new ReLU(), new MaxPool2d(2),
+            new Conv2d(64, 64, 3, generator: g), new ReLU(),
             new Flatten(),
             new Linear(64 * afterConvs * afterConvs, 64, generator: g), new ReLU(),
             new Linear(64, classes, generator: g));
     }
 
-    public static int Run(ExampleOptions options)
-    {
-        var (trainSet, testSet) = Classification.LoadFashionMnist(options);
-        using var train = trainSet;
-        using var test = testSet;
-        using var model = Build();
-        model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
-        Console.WriteLine(model.Summary(1, 1, 28, 28));
-        using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
-        Classification.TrainAndReport("cnn", options, model, optimizer, train, test, defaultEpochs: 5);
-        return 0;
-    }
+    public static int Run(ExampleOptions options) =>
+        Classification.RunFashionMnist("cnn", options, () => Build(), p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
 }

@@ -1,6 +1,6 @@
 using Tensorium;
-using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Optim;
 
 /// <summary>
 /// A recurrent classifier on Fashion-MNIST: each image is read row by row as a sequence of 28
@@ -24,16 +24,6 @@ static class LstmExample
             new Linear(128, 10, generator: g));
     }
 
-    public static int Run(ExampleOptions options)
-    {
-        var (trainSet, testSet) = Classification.LoadFashionMnist(options);
-        using var train = trainSet;
-        using var test = testSet;
-        using var model = Build();
-        model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
-        Console.WriteLine(model.Summary(1, 1, 28, 28));
-        using var optimizer = new Tensorium.Optim.Adam(model.Parameters(), learningRate: 1e-3);
-        Classification.TrainAndReport("lstm", options, model, optimizer, train, test, defaultEpochs: 5);
-        return 0;
-    }
+    public static int Run(ExampleOptions options) =>
+        Classification.RunFashionMnist("lstm", options, Build, p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
 }

@@ -1,6 +1,6 @@
 using Tensorium;
-using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Optim;
 
 /// <summary>
 /// The simplest classifier: a multilayer perceptron on Fashion-MNIST. Flatten, Linear(784,128),
@@ -35,16 +35,6 @@ static class MlpExample
         return layer;
     }
 
-    public static int Run(ExampleOptions options)
-    {
-        var (trainSet, testSet) = Classification.LoadFashionMnist(options);
-        using var train = trainSet;
-        using var test = testSet;
-        using var model = Build();
-        model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
-        Console.WriteLine(model.Summary(1, 1, 28, 28));
-        using var optimizer = new Tensorium.Optim.Sgd(model.Parameters(), learningRate: 0.01, momentum: 0);
-        Classification.TrainAndReport("mlp", options, model, optimizer, train, test, defaultEpochs: 10);
-        return 0;
-    }
+    public static int Run(ExampleOptions options) =>
+        Classification.RunFashionMnist("mlp", options, Build, p => new Sgd(p, learningRate: 0.01, momentum: 0), defaultEpochs: 10);
 }

@@ -89,8 +89,7 @@ static class Seq2SeqExample
         using var model = new Seq2SeqTransformer(new Generator(1234));
         Console.WriteLine($"Reversing strings of {Length} digits with an encoder-decoder Transformer ({EncoderLayers}+{DecoderLayers} layers, d_model {DModel}, {Heads} heads): {model.ParameterCount():N0} parameters");
         using var optimizer = new Adam(model.Parameters(), learningRate: 1e-3);
-        int warmup = Math.Min(100, totalSteps / 10);
-        var schedule = new LinearWarmup(optimizer, warmup, then: new CosineAnnealing(1e-3, Math.Max(1, totalSteps - warmup), etaMin: 5e-5), startFactor: 0.1);
+        var schedule = SequenceTraining.WarmupCosine(optimizer, peak: 1e-3, floor: 5e-5, totalSteps);
 
         var trainRandom = new Random(1);
         var (testSource, _, testTarget) = MakeData(TestCount, new Random(2));
@@ -111,12 +110,7 @@ static class Seq2SeqExample
                 {
                     var logits = model.Forward(Tensor.FromArray(source, BatchSize, Length), Tensor.FromArray(targetIn, BatchSize, Length));
                     var loss = logits.CrossEntropy(Tensor.FromArray(target, BatchSize, Length));
-                    optimizer.ZeroGrad();
-                    loss.Backward();
-                    GradClip.ClipGradNorm(model.Parameters(), 1.0);
-                    optimizer.Step();
-                    schedule.Step();
-                    lossSum += loss.Item();
+                    lossSum += SequenceTraining.Step(loss, model, optimizer, schedule);
                     lossCount++;
                 }
                 if (++step % 50 == 0 || step == totalSteps)

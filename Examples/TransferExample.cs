@@ -13,7 +13,7 @@ using Tensorium.Layers;
 static class TransferExample
 {
     private const int HeadIndex = 11;      // the last Linear of CnnExample.Build
-    private const int LastConvIndex = 7;   // the ReLU after the third Conv2D: layers 0..7 are the convolutional base
+    private const int LastConvIndex = 7;   // the ReLU after the third Conv2d: layers 0..7 are the convolutional base
 
     /// <summary>Freezes layers 0..LastConvIndex of a <see cref="CnnExample.Build"/> model: its convolutional base.</summary>
     internal static void FreezeBase(Sequential model)
@@ -61,7 +61,7 @@ static class TransferExample
         FreezeBase(model);
         var trainable = model.Parameters().Where(p => p.RequiresGrad).ToList();
         Console.WriteLine($"froze layers 0..{LastConvIndex} (the convolutions): {model.ParameterCount(trainableOnly: true):N0} of {model.ParameterCount():N0} parameters stay trainable ({trainable.Count} tensors)");
-        var frozenBefore = ((Conv2D)model[0]).Weight.ToArray<float>();
+        var frozenBefore = ((Conv2d)model[0]).Weight.ToArray<float>();
 
         using var fineTuner = new Tensorium.Optim.Adam(trainable, learningRate: 1e-3);
         var trainerB = new Trainer(model, fineTuner, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
@@ -71,7 +71,7 @@ static class TransferExample
         Console.WriteLine($"\n3. Fine-tuning the dense layers on classes 5-9 ({epochs} epoch{(epochs == 1 ? "" : "s")})");
         var history = trainerB.Fit(options.Limit(trainB), epochs, batchSize: 64, validation: options.Limit(testB));
         var after = trainerB.Evaluate(options.Limit(testB));
-        bool unchanged = frozenBefore.AsSpan().SequenceEqual(((Conv2D)model[0]).Weight.ToArray<float>());
+        bool unchanged = frozenBefore.AsSpan().SequenceEqual(((Conv2d)model[0]).Weight.ToArray<float>());
         Console.WriteLine($"after fine-tuning: accuracy on classes 5-9 {after["accuracy"]:F4}  loss {after["loss"]:F4}  (before: {before["accuracy"]:F4}); frozen conv weights unchanged: {unchanged}");
         options.SaveOutputs("transfer", model, history);
         return 0;

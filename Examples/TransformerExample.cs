@@ -67,8 +67,7 @@ static class TransformerExample
         using var model = new CharTransformer(tokenizer.VocabSize, new Generator(1234));
         Console.WriteLine($"model: {NumLayers} blocks, d_model {DModel}, {Heads} heads, context {Context}: {model.ParameterCount():N0} parameters");
         using var optimizer = new AdamW(model.Parameters(), learningRate: 2e-3, beta2: 0.99, weightDecay: 0.01);
-        int warmup = Math.Min(100, totalSteps / 10);
-        var schedule = new LinearWarmup(optimizer, warmup, then: new CosineAnnealing(2e-3, Math.Max(1, totalSteps - warmup), etaMin: 2e-4), startFactor: 0.1);
+        var schedule = SequenceTraining.WarmupCosine(optimizer, peak: 2e-3, floor: 2e-4, totalSteps);
 
         var random = new Random(7);
         var validationBatches = MakeValidationBatches(validIds);
@@ -90,12 +89,7 @@ static class TransformerExample
                 {
                     var logits = model.Forward(x);
                     var loss = logits.CrossEntropy(y);
-                    optimizer.ZeroGrad();
-                    loss.Backward();
-                    GradClip.ClipGradNorm(model.Parameters(), 1.0);
-                    optimizer.Step();
-                    schedule.Step();
-                    lossSum += loss.Item();
+                    lossSum += SequenceTraining.Step(loss, model, optimizer, schedule);
                     lossCount++;
                 }
                 step++;

@@ -14,7 +14,7 @@ public static class Init
         return (shape[1] * receptive, shape[0] * receptive);
     }
 
-    /// <summary>Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fanIn + fanOut)) (Keras' default for Dense and Conv2D).</summary>
+    /// <summary>Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fanIn + fanOut)) (Keras' default for Dense and Conv2d).</summary>
     public static Tensor GlorotUniform(int[] shape, Generator? generator = null)
     {
         var (fanIn, fanOut) = Fans(shape);

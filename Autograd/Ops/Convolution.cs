@@ -11,12 +11,12 @@ public static class Convolution
 {
     extension(Tensor input)
     {
-        /// <summary>Conv2d with the same stride, padding and dilation on both axes.</summary>
-        public Tensor Conv2d(Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1) =>
-            input.Conv2d(weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
+        /// <summary>Conv2d with the same stride and dilation on both axes; <paramref name="padding"/> is a number of zeros per side, an (int, int), <see cref="Padding.Same"/> or <see cref="Padding.Valid"/> (the default).</summary>
+        public Tensor Conv2d(Tensor weight, Tensor? bias = null, int stride = 1, Padding padding = default, int dilation = 1) =>
+            input.Conv2d(weight, bias, (stride, stride), padding, (dilation, dilation));
 
-        /// <summary>Conv2d with per-axis (height, width) stride, padding and dilation.</summary>
-        public Tensor Conv2d(Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+        /// <summary>Conv2d with per-axis (height, width) stride and dilation, and a <see cref="Padding"/> (an (int, int) converts to one).</summary>
+        public Tensor Conv2d(Tensor weight, Tensor? bias, (int H, int W) stride, Padding padding, (int H, int W) dilation)
         {
             const string op = "conv2d";
             OpChecks.Rank(op, input, 4, "an NCHW input");
@@ -30,7 +30,9 @@ public static class Convolution
             if (bias != null && (bias.Rank != 1 || bias.Layout.Shape[0] != w[0]))
                 throw new ArgumentException($"{op}: bias must have shape [{w[0]}], got {Layout.Format(bias.Layout.Shape)}.");
             if (bias != null) { OpChecks.SameDType(op, input, bias); OpChecks.SameDevice(op, input, bias); }
-            var g = new Conv2dGeometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
+            padding.CheckStride(op, stride);
+            var (padH, padW) = padding.Resolve(op, (w[2], w[3]), dilation);
+            var g = new Conv2dGeometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], stride.H, stride.W, padH, padW, dilation.H, dilation.W);
             g.Validate();
 
             using var xc = input.Contiguous();

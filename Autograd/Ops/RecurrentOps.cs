@@ -21,11 +21,21 @@ public static class RecurrentOps
             Run(RecurrentCell.Tanh, input, h0, null, weightIh, weightHh, biasIh, biasHh);
 
         /// <summary>
-        /// LSTM layer (gates i, f, g, o). Returns [2, B, T, H]: index 0 holds every hidden state
-        /// h_t (the layer's output), index 1 every cell state c_t (so the last one is c_n).
+        /// LSTM layer (gates i, f, g, o). Returns every hidden state h_t (the layer's output) and
+        /// every cell state c_t (so the last one is c_n), each [B, T, H]: two views of the one
+        /// recorded output, so gradients reaching either flow into the same tape entry.
         /// </summary>
-        public Tensor LstmSequence(Tensor h0, Tensor c0, Tensor weightIh, Tensor weightHh, Tensor? biasIh = null, Tensor? biasHh = null) =>
-            Run(RecurrentCell.Lstm, input, h0, c0, weightIh, weightHh, biasIh, biasHh);
+        public LstmState LstmSequence(Tensor h0, Tensor c0, Tensor weightIh, Tensor weightHh, Tensor? biasIh = null, Tensor? biasHh = null)
+        {
+            // The op's single output stacks the two sequences, [2, B, T, H]; hand them out by name.
+            using var both = Run(RecurrentCell.Lstm, input, h0, c0, weightIh, weightHh, biasIh, biasHh);
+            int batch = both.Layout.Shape[1], steps = both.Layout.Shape[2], hidden = both.Layout.Shape[3];
+            using var h = both.Narrow(0, 0, 1);
+            using var c = both.Narrow(0, 1, 1);
+            var hs = h.Reshape(batch, steps, hidden);
+            try { return new LstmState(hs, c.Reshape(batch, steps, hidden)); }
+            catch { hs.Dispose(); throw; }
+        }
 
         /// <summary>
         /// GRU layer (gates r, z, n; n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h).
@@ -74,15 +84,16 @@ public static class RecurrentOps
         inputs.Add(wHh);
         if (bIh != null) inputs.Add(bIh);
         if (bHh != null) inputs.Add(bHh);
-        Tensor[] saved = c0c == null ? [xc, wIhc, wHhc, h0c, y, cache] : [xc, wIhc, wHhc, h0c, y, cache, c0c];
+        var saved = new Saved(xc, wIhc, wHhc, h0c, c0c, y, cache);
 
-        return Tape.Record(op, y, inputs.ToArray(), (grad, s) =>
+        return Tape.Record(op, y, inputs.ToArray(), (grad, tensors) =>
         {
+            var s = Saved.From(tensors);
             using var gy = grad.AsContiguous(op);
             Tensor? Grad(Tensor? of) => of is { RequiresGrad: true } ? Tensor.Empty(of.Layout.Shape.ToArray(), grad.DType, grad.Device) : null;
             var gx = Grad(x); var gh0 = Grad(h0); var gc0 = Grad(c0);
             var gwIh = Grad(wIh); var gwHh = Grad(wHh); var gbIh = Grad(bIh); var gbHh = Grad(bHh);
-            gy.Backend(op).RecurrentBackward(g, s[0], s[1], s[2], s[3], s.Length > 6 ? s[6] : null, s[4], s[5], gy,
+            gy.Backend(op).RecurrentBackward(g, s.Input, s.WeightIh, s.WeightHh, s.H0, s.C0, s.Output, s.Cache, gy,
                 gx, gh0, gc0, gwIh, gwHh, gbIh, gbHh);
             var result = new List<Tensor?> { gx, gh0 };
             if (c0 != null) result.Add(gc0);
@@ -91,7 +102,19 @@ public static class RecurrentOps
             if (bIh != null) result.Add(gbIh);
             if (bHh != null) result.Add(gbHh);
             return result.ToArray();
-        }, saved);
+        }, saved.ToArray());
+    }
+
+    /// <summary>
+    /// What backward reads, by name: the dense operands, the forward's output and its per-step
+    /// cache. <see cref="ToArray"/> and <see cref="From"/> are the one place that knows the order
+    /// the tape keeps them in.
+    /// </summary>
+    private readonly record struct Saved(Tensor Input, Tensor WeightIh, Tensor WeightHh, Tensor H0, Tensor? C0, Tensor Output, Tensor Cache)
+    {
+        public Tensor[] ToArray() => C0 == null ? [Input, WeightIh, WeightHh, H0, Output, Cache] : [Input, WeightIh, WeightHh, H0, Output, Cache, C0];
+
+        public static Saved From(Tensor[] s) => new(s[0], s[1], s[2], s[3], s.Length > 6 ? s[6] : null, s[4], s[5]);
     }
 
     /// <summary>Checks every operand's shape, dtype and device, naming the op and what was expected.</summary>

@@ -92,7 +92,7 @@ internal static class ParityCases
         new("one_hot", () => [Labels(67, 10)], x => x[0].OneHot(10), Differentiable: false),
         // Recurrent layers.
         new("lstm B3 T5 in4 H6", () => [U([3, 5, 4]), U([3, 6]), U([3, 6]), U([24, 4]), U([24, 6]), U([24]), U([24])],
-            x => x[0].LstmSequence(x[1], x[2], x[3], x[4], x[5], x[6])),
+            x => { using var s = x[0].LstmSequence(x[1], x[2], x[3], x[4], x[5], x[6]); return Joining.Stack([s.H, s.C], 0); }),
         new("gru B3 T5 in4 H6", () => [U([3, 5, 4]), U([3, 6]), U([18, 4]), U([18, 6]), U([18]), U([18])],
             x => x[0].GruSequence(x[1], x[2], x[3], x[4], x[5])),
         // Random numbers: the same seed draws the same numbers on every device.

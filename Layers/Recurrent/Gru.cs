@@ -22,7 +22,4 @@ public sealed class Gru : RecurrentLayer
     /// output sequence and the last hidden states, as PyTorch's <c>gru(x, h0)</c>.
     /// </summary>
     public RecurrentOutput Forward(Tensor input, Tensor? h0) => RunStack(input, h0, null);
-
-    /// <inheritdoc />
-    public override string DisplayName => "Gru";
 }

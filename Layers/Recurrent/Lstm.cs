@@ -23,7 +23,4 @@ public sealed class Lstm : RecurrentLayer
     /// the output sequence and the last hidden and cell states, as PyTorch's <c>lstm(x, (h0, c0))</c>.
     /// </summary>
     public RecurrentOutput Forward(Tensor input, Tensor? h0, Tensor? c0) => RunStack(input, h0, c0);
-
-    /// <inheritdoc />
-    public override string DisplayName => "Lstm";
 }

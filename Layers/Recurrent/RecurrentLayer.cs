@@ -136,13 +136,11 @@ public abstract class RecurrentLayer : Module
                 Tensor sequence;
                 if (cell == RecurrentCell.Lstm)
                 {
-                    // The op returns [2, B, T, H]: the h sequence, then the c sequence.
-                    using var y = x.LstmSequence(hk, ck!, w.WeightIh, w.WeightHh, w.BiasIh, w.BiasHh);
-                    using var h = y.Narrow(0, 0, 1);
-                    using var c = y.Narrow(0, 1, 1);
-                    using var cLast = c.Narrow(2, steps - 1, 1);
-                    sequence = h.Reshape(batch, steps, hidden);
-                    lastCell.Add(cLast.Reshape(batch, hidden));
+                    var (h, c) = x.LstmSequence(hk, ck!, w.WeightIh, w.WeightHh, w.BiasIh, w.BiasHh);
+                    sequence = h;
+                    using (c)
+                    using (var cLast = c.Narrow(1, steps - 1, 1))
+                        lastCell.Add(cLast.Reshape(batch, hidden));
                 }
                 else sequence = cell == RecurrentCell.Gru
                     ? x.GruSequence(hk, w.WeightIh, w.WeightHh, w.BiasIh, w.BiasHh)

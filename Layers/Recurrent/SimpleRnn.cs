@@ -21,7 +21,4 @@ public sealed class SimpleRnn : RecurrentLayer
     /// output sequence and the last hidden states, as PyTorch's <c>rnn(x, h0)</c>.
     /// </summary>
     public RecurrentOutput Forward(Tensor input, Tensor? h0) => RunStack(input, h0, null);
-
-    /// <inheritdoc />
-    public override string DisplayName => "SimpleRnn";
 }

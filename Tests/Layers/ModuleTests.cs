@@ -6,7 +6,7 @@ namespace Tensorium.Tests.Layers;
 public class ModuleTests
 {
     private static Sequential Net() => new(
-        new Conv2D(2, 3, 3, padding: "same", generator: new Generator(1)), new ReLU(), new MaxPool2D(2),
+        new Conv2d(2, 3, 3, padding: Padding.Same, generator: new Generator(1)), new ReLU(), new MaxPool2d(2),
         new Flatten(), new Linear(3 * 2 * 2, 4, generator: new Generator(2)));
 
     [Test]
@@ -84,13 +84,29 @@ public class ModuleTests
     }
 
     [Test]
+    public void PaddingConvertsFromNumbersAndResolvesSameForTheOpToo()
+    {
+        Assert.That((Padding)1, Is.EqualTo(Padding.Symmetric(1, 1)));
+        Assert.That((Padding)(1, 2), Is.EqualTo(Padding.Symmetric(1, 2)));
+        Assert.That((Padding)0, Is.EqualTo(Padding.Valid));
+        Assert.That(Padding.Same.Resolve("op", (5, 3), (1, 2)), Is.EqualTo((2, 2)));
+        Assert.Throws<ArgumentException>(() => Padding.Same.Resolve("op", (2, 3), (1, 1)));
+        using var x = Tensor.Uniform([1, 2, 7, 9]);
+        using var w = Tensor.Uniform([3, 2, 3, 3]);
+        using var same = x.Conv2d(w, padding: Padding.Same);
+        using var one = x.Conv2d(w, padding: 1);
+        Assert.That(same.ToArray<float>(), Is.EqualTo(one.ToArray<float>()));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(w, stride: 2, padding: Padding.Same));
+    }
+
+    [Test]
     public void ConvSamePaddingKeepsSizeAndRejectsStride()
     {
-        using var conv = new Conv2D(1, 2, 5, padding: "same");
+        using var conv = new Conv2d(1, 2, 5, padding: Padding.Same);
         using var x = Tensor.Zeros([1, 1, 7, 9]);
         using var y = conv.Forward(x);
         Assert.That(y.Shape, Is.EqualTo(new[] { 1, 2, 7, 9 }));
-        Assert.Throws<ArgumentException>(() => new Conv2D(1, 2, 3, stride: 2, padding: "same"));
+        Assert.Throws<ArgumentException>(() => new Conv2d(1, 2, 3, stride: 2, padding: Padding.Same));
         var e = Assert.Throws<ArgumentException>(() => new Linear(3, 2).Forward(Tensor.Zeros([4, 5])));
         Assert.That(e!.Message, Does.Contain("Linear").And.Contain("[4, 5]"));
     }
@@ -102,7 +118,7 @@ public class ModuleTests
         using var b = Net();
         using (var x = Reference.Random([1, 2, 4, 4], Device.Cpu, 3))
         {
-            ((Conv2D)a[0]).Freeze();
+            ((Conv2d)a[0]).Freeze();
             using var loss = a.Forward(x).Sum();
             loss.Backward();
             Assert.That(a[0].Parameters().All(p => p.Grad == null), "frozen layer gets no gradient");
@@ -127,6 +143,6 @@ public class ModuleTests
     {
         using var net = Net();
         string summary = net.Summary(1, 2, 4, 4);
-        Assert.That(summary, Does.Contain("(Conv2D)").And.Contain("(None, 3, 4, 4)").And.Contain("(None, 12)").And.Contain("Total params: 109"));
+        Assert.That(summary, Does.Contain("(Conv2d)").And.Contain("(None, 3, 4, 4)").And.Contain("(None, 12)").And.Contain("Total params: 109"));
     }
 }

@@ -2,7 +2,7 @@ using Tensorium.Layers;
 
 namespace Tensorium.Tests.Layers;
 
-/// <summary>AvgPool2D and GlobalAveragePooling2D against plain loops, with float64 gradient checks.</summary>
+/// <summary>AvgPool2d and GlobalAveragePooling2d against plain loops, with float64 gradient checks.</summary>
 public class PoolingLayerTests
 {
     /// <summary>Average pooling by the definition: zero padding counted, floor mode.</summary>
@@ -35,7 +35,7 @@ public class PoolingLayerTests
     public void AvgPoolMatchesReference(int k, int? s, int p, int h, int w)
     {
         using var scope = new TensorScope();
-        var pool = new AvgPool2D(k, s, p);
+        var pool = new AvgPool2d(k, s, p);
         var x = ModuleGradCheck.Data([2, 3, h, w], seed: 21, dtype: DType.Float32);
         var expected = AvgPoolReference(x.ToDoubleArray(), 2, 3, h, w, k, s ?? k, p, out int oh, out int ow);
         var y = pool.Forward(x);
@@ -48,7 +48,7 @@ public class PoolingLayerTests
     public void AvgPoolGradients(int k, int? s, int p)
     {
         using var scope = new TensorScope();
-        var pool = new AvgPool2D(k, s, p);
+        var pool = new AvgPool2d(k, s, p);
         var x = ModuleGradCheck.Data([1, 2, 5, 6], seed: 22, requiresGrad: true);
         Reference.AssertGradients(xs => pool.Forward(xs[0]), x);
     }
@@ -57,11 +57,11 @@ public class PoolingLayerTests
     public void AvgPoolRejectsBadInput()
     {
         using var scope = new TensorScope();
-        var ex = Assert.Throws<ArgumentException>(() => new AvgPool2D(3).Forward(Tensor.Zeros([2, 2, 2])));
-        Assert.That(ex!.Message, Does.Contain("AvgPool2D").And.Contain("[2, 2, 2]"));
-        ex = Assert.Throws<ArgumentException>(() => new AvgPool2D(3).Forward(Tensor.Zeros([1, 1, 2, 5])));
+        var ex = Assert.Throws<ArgumentException>(() => new AvgPool2d(3).Forward(Tensor.Zeros([2, 2, 2])));
+        Assert.That(ex!.Message, Does.Contain("AvgPool2d").And.Contain("[2, 2, 2]"));
+        ex = Assert.Throws<ArgumentException>(() => new AvgPool2d(3).Forward(Tensor.Zeros([1, 1, 2, 5])));
         Assert.That(ex!.Message, Does.Contain("does not fit"));
-        Assert.Throws<ArgumentException>(() => new AvgPool2D(2, padding: 2));
+        Assert.Throws<ArgumentException>(() => new AvgPool2d(2, padding: 2));
     }
 
     [Test]
@@ -71,13 +71,13 @@ public class PoolingLayerTests
         var x = ModuleGradCheck.Data([2, 3, 4, 5], seed: 23, dtype: DType.Float32);
         var xs = x.ToDoubleArray();
         var expected = Enumerable.Range(0, 6).Select(nc => xs.Skip(nc * 20).Take(20).Average()).ToArray();
-        var y = new GlobalAveragePooling2D().Forward(x);
+        var y = new GlobalAveragePooling2d().Forward(x);
         Assert.That(y.Shape, Is.EqualTo(new[] { 2, 3 }));
         Reference.AssertClose(y.ToDoubleArray(), expected, 1e-6, 1e-5, "gap");
-        Assert.That(new GlobalAveragePooling2D(keepDims: true).Forward(x).Shape, Is.EqualTo(new[] { 2, 3, 1, 1 }));
+        Assert.That(new GlobalAveragePooling2d(keepDims: true).Forward(x).Shape, Is.EqualTo(new[] { 2, 3, 1, 1 }));
         var leaf = ModuleGradCheck.Data([2, 2, 3, 2], seed: 24, requiresGrad: true);
-        Reference.AssertGradients(xs2 => new GlobalAveragePooling2D().Forward(xs2[0]), leaf);
-        var ex = Assert.Throws<ArgumentException>(() => new GlobalAveragePooling2D().Forward(Tensor.Zeros([2, 3])));
-        Assert.That(ex!.Message, Does.Contain("GlobalAveragePooling2D").And.Contain("[2, 3]"));
+        Reference.AssertGradients(xs2 => new GlobalAveragePooling2d().Forward(xs2[0]), leaf);
+        var ex = Assert.Throws<ArgumentException>(() => new GlobalAveragePooling2d().Forward(Tensor.Zeros([2, 3])));
+        Assert.That(ex!.Message, Does.Contain("GlobalAveragePooling2d").And.Contain("[2, 3]"));
     }
 }

@@ -160,8 +160,8 @@ public class TransformerTests
             () => encoder.Forward(x, srcKeyPaddingMask: kpm, isCausal: true),
             () => decoder.Forward(x, memory, memoryKeyPaddingMask: null, tgtKeyPaddingMask: kpm),
             () => bn.Forward(image),
-            () => new AvgPool2D(3, 2, 1).Forward(image),
-            () => new GlobalAveragePooling2D().Forward(image),
+            () => new AvgPool2d(3, 2, 1).Forward(image),
+            () => new GlobalAveragePooling2d().Forward(image),
             () =>
             {
                 using var embedded = emb.Forward(ids);

@@ -9,15 +9,15 @@ namespace Tensorium.Layers;
 /// strided views x[:, :, i::s, j::s]. Both are built from differentiable ops, so the gradient
 /// comes for free.
 /// </summary>
-public sealed class AvgPool2D : Module
+public sealed class AvgPool2d : Module
 {
     /// <summary>Creates the layer with a square window of <paramref name="kernelSize"/>.</summary>
-    public AvgPool2D(int kernelSize, int? stride = null, int padding = 0)
+    public AvgPool2d(int kernelSize, int? stride = null, int padding = 0)
     {
         if (kernelSize <= 0 || stride is <= 0)
-            throw new ArgumentException($"AvgPool2D: kernel size and stride must be positive, got kernel {kernelSize}, stride {stride}.");
+            throw new ArgumentException($"AvgPool2d: kernel size and stride must be positive, got kernel {kernelSize}, stride {stride}.");
         if (padding < 0 || padding > kernelSize / 2)
-            throw new ArgumentException($"AvgPool2D: padding must be between 0 and half the kernel size ({kernelSize / 2}), got {padding}.");
+            throw new ArgumentException($"AvgPool2d: padding must be between 0 and half the kernel size ({kernelSize / 2}), got {padding}.");
         KernelSize = kernelSize;
         Stride = stride ?? kernelSize;
         Padding = padding;
@@ -34,11 +34,11 @@ public sealed class AvgPool2D : Module
     public override Tensor Forward(Tensor input)
     {
         if (input.Rank != 4 || !input.DType.IsFloating())
-            throw new ArgumentException($"AvgPool2D: expected a floating input [N, C, H, W], got {input.DType.Name()} {Layout.Format(input.Layout.Shape)}.");
+            throw new ArgumentException($"AvgPool2d: expected a floating input [N, C, H, W], got {input.DType.Name()} {Layout.Format(input.Layout.Shape)}.");
         int k = KernelSize, s = Stride, p = Padding;
         int h = input.Layout.Shape[2] + 2 * p, w = input.Layout.Shape[3] + 2 * p;
         if (h < k || w < k)
-            throw new ArgumentException($"AvgPool2D: the {k}x{k} window does not fit input {Layout.Format(input.Layout.Shape)} with padding {p}.");
+            throw new ArgumentException($"AvgPool2d: the {k}x{k} window does not fit input {Layout.Format(input.Layout.Shape)} with padding {p}.");
         int outH = (h - k) / s + 1, outW = (w - k) / s + 1;
 
         using var padded = p == 0 ? null : Pad(input, p);

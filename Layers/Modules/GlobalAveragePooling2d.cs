@@ -5,7 +5,7 @@ namespace Tensorium.Layers;
 /// AdaptiveAvgPool2d(1) followed by flatten): [N, C, H, W] becomes [N, C], or [N, C, 1, 1]
 /// with <see cref="KeepDims"/>.
 /// </summary>
-public sealed class GlobalAveragePooling2D(bool keepDims = false) : Module
+public sealed class GlobalAveragePooling2d(bool keepDims = false) : Module
 {
     /// <summary>Whether the two spatial dimensions are kept with size 1.</summary>
     public bool KeepDims { get; } = keepDims;
@@ -14,7 +14,7 @@ public sealed class GlobalAveragePooling2D(bool keepDims = false) : Module
     public override Tensor Forward(Tensor input)
     {
         if (input.Rank != 4 || !input.DType.IsFloating())
-            throw new ArgumentException($"GlobalAveragePooling2D: expected a floating input [N, C, H, W], got {input.DType.Name()} {Layout.Format(input.Layout.Shape)}.");
+            throw new ArgumentException($"GlobalAveragePooling2d: expected a floating input [N, C, H, W], got {input.DType.Name()} {Layout.Format(input.Layout.Shape)}.");
         return input.Mean([2, 3], KeepDims);
     }
 }

@@ -1,7 +1,7 @@
 namespace Tensorium.Layers;
 
 /// <summary>Max pooling over NCHW input; stride defaults to the window size (Keras and PyTorch).</summary>
-public sealed class MaxPool2D(int kernelSize, int? stride = null, int padding = 0) : Module
+public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 0) : Module
 {
     /// <summary>Window size.</summary>
     public int KernelSize { get; } = kernelSize;
