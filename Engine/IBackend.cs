@@ -5,8 +5,8 @@ namespace Tensorium;
 
 /// <summary>
 /// The coarse op surface every device implements. Callers (the Autograd ops, Tensor's own
-/// methods, the optimizers) check shapes, dtypes and devices first, so backends do not check
-/// them again; CrossEntropy's label range is the exception, since only the kernel reads labels.
+/// methods, FusedOptimizer) check shapes, dtypes, devices, index ranges and labels first, so
+/// backends and kernels do not check them again.
 /// Backends return nothing: the caller passes every output, on the same device, and the backend
 /// writes into it. Op outputs are tensors the caller has just allocated (dense unless a member
 /// says otherwise); Copy writes into any strided destination, Upload into existing storage, and
@@ -14,7 +14,7 @@ namespace Tensorium;
 /// Every op and layer computes through these members, never by looping over elements on the host.
 /// Above the Engine, elements cross to the host only as input and output, through Upload and
 /// Download (Tensor.FromArray, ToArray, Item): loading data, checkpoints, scalar results such as
-/// a loss or a norm, and GradCheck's and AllClose's comparisons.
+/// a loss or a norm, GradCheck's and AllClose's comparisons, and the index and label range checks.
 /// </summary>
 internal interface IBackend
 {
