@@ -130,4 +130,8 @@ internal sealed partial class GpuBackend : IBackend
         var merged = new StridedIndex(shape, strides);
         return (merged.Shape, merged.Strides);
     }
+
+    /// <summary>Throws when one work-item per element would exceed the kernels' int indexing.</summary>
+    private long CheckedCount(string op, long count) =>
+        count <= int.MaxValue ? count : throw new NotSupportedException($"{op}: {count} elements is more than one launch on {Device} handles ({int.MaxValue}).");
 }

@@ -1,13 +1,9 @@
-using Tensorium.Kernels.Cpu;
 using Tensorium.Kernels.Gpu;
 using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 
-/// <summary>
-/// The neural-network kernels of the GPU backend: max-pool (pool.gpu), softmax (softmax.gpu)
-/// and flash-style attention (attention.gpu), with the CPU kernels' semantics.
-/// </summary>
+/// <summary>The GPU's flash-style scaled dot-product attention (attention.gpu), with the CPU kernel's semantics.</summary>
 internal sealed partial class GpuBackend
 {
     /// <summary>Largest head dim (D and Dv) attention.gpu supports: its MAX_HEAD_DIM.</summary>
@@ -15,73 +11,6 @@ internal sealed partial class GpuBackend
 
     /// <summary>Work-items per attention work-group, one query or key row each: attention.gpu's ROWS.</summary>
     private const int AttentionRows = 64;
-
-    /// <summary>Most work-items per softmax work-group: softmax.gpu's MAX_GROUP.</summary>
-    private const int SoftmaxMaxGroup = 256;
-
-    public void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax) =>
-        LaunchPool("max_pool2d_forward", g, input, output, argmax, (long)g.Batch * g.Channels * g.OutHeight * g.OutWidth);
-
-    public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput) =>
-        LaunchPool("max_pool2d_backward", g, gradOutput, argmax, gradInput, (long)g.Batch * g.Channels * g.InHeight * g.InWidth);
-
-    /// <summary>
-    /// Runs pool.gpu's <paramref name="kernel"/> on (a, b, c) with one work-item per output element;
-    /// a (the input, or the output's gradient) has the element type the kernel is built for.
-    /// </summary>
-    private void LaunchPool(string kernel, Pool2dGeometry g, Tensor a, Tensor b, Tensor c, long outputs)
-    {
-        const string op = "max_pool2d";
-        long count = CheckedCount(op, outputs);
-        var args = new KernelArgs();
-        Arg(Arg(Arg(args, a, op), b, op), c, op);
-        PoolGeometry(args.Int((int)count), g);
-        Launch1D(Kernel("pool", kernel, a.DType), count, args);
-    }
-
-    private static void PoolGeometry(KernelArgs args, Pool2dGeometry g) =>
-        args.Int(g.InHeight).Int(g.InWidth).Int(g.OutHeight).Int(g.OutWidth)
-            .Int(g.KernelHeight).Int(g.KernelWidth).Int(g.StrideH).Int(g.StrideW).Int(g.PadH).Int(g.PadW);
-
-    /// <summary>Throws when one work-item per element would exceed the kernels' int indexing.</summary>
-    private long CheckedCount(string op, long count) =>
-        count <= int.MaxValue ? count : throw new NotSupportedException($"{op}: {count} elements is more than one launch on {Device} handles ({int.MaxValue}).");
-
-    public void Softmax(bool log, Tensor x, Tensor y, int rows, int cols)
-    {
-        CheckRows(log ? "log_softmax" : "softmax", rows, cols);
-        if (rows == 0 || cols == 0) return;
-        var args = new KernelArgs();
-        Arg(args, x, "softmax");
-        Arg(args, y, "softmax").Int(rows).Int(cols).Int(log ? 1 : 0);
-        Runtime.Launch(Kernel("softmax", "softmax_forward", y.DType), (rows, 1, 1), (SoftmaxGroup(cols), 1, 1), args);
-    }
-
-    public void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols)
-    {
-        CheckRows(log ? "log_softmax_backward" : "softmax_backward", rows, cols);
-        if (rows == 0 || cols == 0) return;
-        var args = new KernelArgs();
-        Arg(args, y, "softmax");
-        Arg(args, gradY, "softmax");
-        Arg(args, gradX, "softmax").Int(rows).Int(cols).Int(log ? 1 : 0);
-        Runtime.Launch(Kernel("softmax", "softmax_backward", gradX.DType), (rows, 1, 1), (SoftmaxGroup(cols), 1, 1), args);
-    }
-
-    private static void CheckRows(string op, int rows, int cols)
-    {
-        if (rows < 0 || cols < 0)
-            throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(cols),
-                $"{op}: expected a non-negative shape, got rows={rows}, cols={cols}.");
-    }
-
-    /// <summary>Work-items per softmax row: a power of two covering the row, from one warp (32) to 256.</summary>
-    private static int SoftmaxGroup(int cols)
-    {
-        int size = 32;
-        while (size < cols && size < SoftmaxMaxGroup) size *= 2;
-        return size;
-    }
 
     public void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
     {
