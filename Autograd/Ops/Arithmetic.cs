@@ -57,10 +57,13 @@ public static class Arithmetic
                 a, b);
 
         /// <summary>Elementwise quotient with broadcasting.</summary>
-        public Tensor Div(Tensor b) =>
-            Tape.Record("div", Forward(BinaryOp.Div, "div", a, b), [a, b],
+        public Tensor Div(Tensor b)
+        {
+            OpChecks.NonZeroDivisor("div", b);
+            return Tape.Record("div", Forward(BinaryOp.Div, "div", a, b), [a, b],
                 (g, s) => [a.RequiresGrad ? (g / s[1]).SumTo(a.Layout.Shape) : null, b.RequiresGrad ? (-(g * s[0]) / (s[1] * s[1])).SumTo(b.Layout.Shape) : null],
                 a, b);
+        }
 
         /// <summary>Elementwise maximum; the gradient goes to the larger input (split evenly on ties).</summary>
         public Tensor Maximum(Tensor b) => MinMax(a, b, BinaryOp.Maximum, "maximum");

@@ -33,7 +33,10 @@ public static class Convolution
             padding.CheckStride(op, stride);
             var (padH, padW) = padding.Resolve(op, (w[2], w[3]), dilation);
             var g = new Conv2dGeometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], stride.H, stride.W, padH, padW, dilation.H, dilation.W);
-            g.Validate();
+            // An empty batch is valid (as for matmul): every other size is still checked, and the
+            // kernels, which assume at least one image, are not called.
+            (g with { Batch = Math.Max(g.Batch, 1) }).Validate();
+            if (g.Batch == 0) return EmptyBatch(input, weight, bias, g);
 
             using var xc = input.Contiguous();
             using var wc = weight.Contiguous();
@@ -59,5 +62,17 @@ public static class Convolution
                 return bias == null ? [gx, gw] : [gx, gw, gb];
             }, xc, wc);
         }
+    }
+
+    /// <summary>
+    /// Conv2d of a batch of no images: an empty output; backward gives an empty input gradient and
+    /// zero weight and bias gradients (a sum over no images).
+    /// </summary>
+    private static Tensor EmptyBatch(Tensor input, Tensor weight, Tensor? bias, Conv2dGeometry g)
+    {
+        var y = Tensor.Empty([0, g.OutChannels, g.OutHeight, g.OutWidth], input.DType, input.Device);
+        Tensor[] inputs = bias == null ? [input, weight] : [input, weight, bias];
+        return Tape.Record("conv2d", y, inputs, (grad, _) =>
+            inputs.Select(t => (Tensor?)Tensor.Zeros(t.Shape, grad.DType, grad.Device)).ToArray());
     }
 }

@@ -8,6 +8,11 @@ public static class Joining
     {
         const string op = "concat";
         if (tensors.Count == 0) throw new ArgumentException($"{op}: expected at least one tensor.");
+        // A scalar has no dimension to join along (checked first: NormalizeDim and the shape
+        // comparison below would index its empty shape).
+        for (int i = 0; i < tensors.Count; i++)
+            if (tensors[i].Rank == 0)
+                throw new ArgumentException($"{op}: got a rank 0 tensor (a scalar) at position {i}; expected tensors of rank 1 or more (join scalars with Stack).");
         var first = tensors[0];
         int d = Tensor.NormalizeDim(dim, first.Rank, op);
         foreach (var t in tensors)

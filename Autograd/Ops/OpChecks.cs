@@ -36,9 +36,29 @@ internal static class OpChecks
     /// </summary>
     public static void IndicesInRange(string op, Tensor index, int size)
     {
+        // ArgumentOutOfRangeException: a bad index is the caller's argument, not an array access
+        // gone wrong inside the library (IndexOutOfRangeException). No parameter name, so the
+        // message stays the op's own sentence.
         foreach (long i in HostValues(op, index))
             if ((ulong)i >= (ulong)size)
-                throw new IndexOutOfRangeException($"{op}: index {i} is out of range for a dimension of size {size}.");
+                throw new ArgumentOutOfRangeException(null,
+                    $"{op}: index {i} is out of range for a dimension of size {size}; expected indices in [0, {size - 1}].");
+    }
+
+    /// <summary>
+    /// Throws when an integer <paramref name="divisor"/> holds a zero, before any kernel runs (C#
+    /// integer division would throw a bare DivideByZeroException from inside the CPU kernel, after
+    /// the result was allocated). Float divisors are not checked: x / 0 is inf or NaN, as in IEEE.
+    /// </summary>
+    public static void NonZeroDivisor(string op, Tensor divisor)
+    {
+        var storage = divisor.StorageFor(op);
+        if (storage.DType.IsFloating()) return;
+        // ToDoubleArray reads any layout on any device; a non-zero int32/int64 never converts to 0.
+        if (Array.IndexOf(divisor.ToDoubleArray(), 0.0) >= 0)
+            throw new DivideByZeroException(
+                $"{op}: integer division by zero: the {storage.DType.Name()} divisor of shape {Layout.Format(divisor.Layout.Shape)} holds a 0; " +
+                "expected non-zero divisors (float tensors give inf instead).");
     }
 
     /// <summary>

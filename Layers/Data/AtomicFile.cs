@@ -16,14 +16,26 @@ internal static class AtomicFile
             throw new DirectoryNotFoundException($"{writer}: cannot write '{path}': folder '{folder}' does not exist.");
         // Same folder, so the final rename stays on one file system and is atomic.
         var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        // The file system's own errors name the temporary file, which the caller never chose:
+        // they are rethrown naming the target and the step that failed, the original inside.
+        FileStream stream;
+        try { stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure(writer, path, $"could not create a file in folder '{folder}'", e);
+        }
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (stream)
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
+            try { File.Move(temp, full, overwrite: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw Failure(writer, path, "could not replace it with the finished file", e);
+            }
         }
         catch
         {
@@ -31,4 +43,7 @@ internal static class AtomicFile
             throw;
         }
     }
+
+    private static IOException Failure(string writer, string path, string what, Exception inner) =>
+        new($"{writer}: cannot write '{path}': {what} ({inner.GetType().Name}; see the inner exception).", inner);
 }

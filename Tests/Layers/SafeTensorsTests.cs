@@ -169,6 +169,29 @@ public class SafeTensorsTests
         Assert.That(w.ToArray<float>(), Is.EqualTo(new float[] { 2, 2, 2, 2, 2 }));
     }
 
+    [Test]
+    public void SaveIntoAnUnwritableFolderNamesTheFolderNotATempFile()
+    {
+        // /proc takes no new files, even for root; other systems have no such folder at hand.
+        Assume.That(OperatingSystem.IsLinux(), "needs /proc");
+        using var t = Tensor.Ones([3]);
+        var e = Assert.Throws<IOException>(() => SafeTensors.Save("/proc/model.safetensors", new Dictionary<string, Tensor> { ["w"] = t }));
+        Assert.That(e!.Message, Does.StartWith("SafeTensors.Save: cannot write '/proc/model.safetensors': could not create a file in folder '/proc'"));
+        Assert.That(e.Message, Does.Not.Contain(".tmp"), "the temporary name is an implementation detail");
+        Assert.That(e.InnerException, Is.Not.Null);
+    }
+
+    [Test]
+    public void SaveOverAFolderNamesTheTargetAndLeavesNoTemporaryFile()
+    {
+        var path = _folder.File("model.safetensors");
+        Directory.CreateDirectory(path);   // the target name is taken by a folder: the final rename fails
+        using var t = Tensor.Ones([3]);
+        var e = Assert.Catch<IOException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = t }));
+        Assert.That(e!.Message, Does.StartWith($"SafeTensors.Save: cannot write '{path}': could not replace it"));
+        Assert.That(Directory.GetFiles(_folder.Path), Is.Empty, "no temporary file is left behind");
+    }
+
     // ---- Checkpoints of a model ---------------------------------------------------------------
 
     private static Sequential Mlp(ulong seed, int outputs = 3) =>

@@ -127,17 +127,17 @@ public class IndexingTests(Device device)
     {
         using var x = Ref.Make(Reference.Values(20, 50), [4, 5], device);
         using var bad = Ref.Make([0, 5, 1, 2], [4, 1], device, DType.Int64);
-        Ref.Throws<IndexOutOfRangeException>(() => x.Gather(1, bad), "gather", "5");
+        Ref.Throws<ArgumentOutOfRangeException>(() => x.Gather(1, bad), "gather", "5");
         using var negative = Ref.Make([0, -1, 1, 2], [4, 1], device, DType.Int64);
-        Ref.Throws<IndexOutOfRangeException>(() => x.Gather(1, negative), "gather", "-1");
+        Ref.Throws<ArgumentOutOfRangeException>(() => x.Gather(1, negative), "gather", "-1");
         using var badSelect = Ref.Make([1, 4], [2], device, DType.Int32);
-        Ref.Throws<IndexOutOfRangeException>(() => x.IndexSelect(0, badSelect), "index_select", "4");
+        Ref.Throws<ArgumentOutOfRangeException>(() => x.IndexSelect(0, badSelect), "index_select", "4");
         using var table = Ref.Make(Reference.Values(12, 51), [3, 4], device);
-        Ref.Throws<IndexOutOfRangeException>(() => table.Embedding(badSelect), "index_select", "4", "3");
+        Ref.Throws<ArgumentOutOfRangeException>(() => table.Embedding(badSelect), "index_select", "4", "3");
         using var src = Tensor.Ones([4, 1], device: device);
-        Ref.Throws<IndexOutOfRangeException>(() => x.ScatterAdd(1, bad, src), "scatter_add", "5");
+        Ref.Throws<ArgumentOutOfRangeException>(() => x.ScatterAdd(1, bad, src), "scatter_add", "5");
         using var classes = Ref.Make([0, 3], [2], device, DType.Int64);
-        Ref.Throws<IndexOutOfRangeException>(() => classes.OneHot(3), "one_hot", "3");
+        Ref.Throws<ArgumentOutOfRangeException>(() => classes.OneHot(3), "one_hot", "3");
     }
 
     [Test]
@@ -148,7 +148,7 @@ public class IndexingTests(Device device)
         var vi = new double[512 * 1000];
         vi[300 * 1000 + 7] = 1000;
         using var index = Ref.Make(vi, [512, 1000], device, DType.Int64);
-        Ref.Throws<IndexOutOfRangeException>(() => x.Gather(1, index), "gather", "1000");
+        Ref.Throws<ArgumentOutOfRangeException>(() => x.Gather(1, index), "gather", "1000");
     }
 
     [Test]
