@@ -102,7 +102,7 @@ public sealed class MultiHeadAttention : Module
         using var qh = ProjectHeads(q, 0);
         using var kh = ProjectHeads(k, 1);
         using var vh = ProjectHeads(v, 2);
-        using var heads = Training && _dropout.P > 0
+        using var heads = IsTraining && _dropout.P > 0
             ? ExplicitAttention(qh, kh, vh, mask, causal)
             : AttentionOp.ScaledDotProductAttention(qh, kh, vh, mask, causal);
 

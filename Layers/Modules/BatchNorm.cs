@@ -79,13 +79,13 @@ public abstract class BatchNorm : Module
         int perChannel = input.Count / NumFeatures;
 
         Tensor mean, variance;
-        if (Training || _runningMean == null)
+        if (IsTraining || _runningMean == null)
         {
-            if (Training && perChannel <= 1)
+            if (IsTraining && perChannel <= 1)
                 throw new ArgumentException($"{DisplayName}: expected more than 1 value per channel when training, got input {Layout.Format(input.Layout.Shape)}.");
             mean = input.Mean(axes, keepDim: true);
             variance = input.Var(axes, keepDim: true, correction: 0);   // biased: what normalises the batch
-            if (Training && _runningMean != null) UpdateRunningStats(mean, variance, perChannel);
+            if (IsTraining && _runningMean != null) UpdateRunningStats(mean, variance, perChannel);
         }
         else
         {

@@ -23,7 +23,7 @@ public sealed class Dropout : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        if (!Training || P == 0) return input.Contiguous();   // identity, still on the tape
+        if (!IsTraining || P == 0) return input.Contiguous();   // identity, still on the tape
         using var keep = Tensor.Bernoulli(input.Shape, 1 - P, _generator, input.DType, input.Device);
         using var scaled = keep * (1 / (1 - P));
         return input * scaled;

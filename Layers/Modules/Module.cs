@@ -14,8 +14,21 @@ public abstract class Module : IDisposable
     private readonly List<(string Name, Tensor Value)> _buffers = new();
     private readonly List<(string Name, Module Value)> _children = new();
 
-    /// <summary>True in training mode (Dropout drops, BatchNorm uses batch statistics); see <see cref="Train"/> and <see cref="Eval"/>.</summary>
+    /// <summary>
+    /// The mode set by <see cref="Train"/> and <see cref="Eval"/>: true in training mode (Dropout
+    /// drops, BatchNorm uses batch statistics). An open <see cref="EvaluationScope"/> overrides it
+    /// for its own thread without changing it; layers read <see cref="IsTraining"/>, which says
+    /// what to do now.
+    /// </summary>
     public bool Training { get; private set; } = true;
+
+    /// <summary>
+    /// Whether this forward pass runs in training mode: <see cref="Training"/>, unless an
+    /// <see cref="EvaluationScope"/> is open on this thread or async flow. Layers that behave
+    /// differently in training (Dropout, BatchNorm, ...) read this, never <see cref="Training"/>,
+    /// so inference under a scope needs no change to the module and is safe on many threads.
+    /// </summary>
+    protected bool IsTraining => Training && !EvaluationScope.Active;
 
     /// <summary>Maps an input to an output; what the layer computes.</summary>
     public abstract Tensor Forward(Tensor input);
@@ -216,14 +229,14 @@ public abstract class Module : IDisposable
     public string Summary(params int[] inputShape)
     {
         var rows = new List<(string Layer, string Shape, long Params)>();
+        // An evaluation scope, not Eval()/Train(): the module's mode is never touched, so a
+        // failing trace or another thread using the model sees it unchanged.
         using (new TensorScope())
         using (Tape.NoGrad())
+        using (new EvaluationScope())
         {
-            bool wasTraining = Training;
-            Eval();
             var x = Tensor.Zeros(inputShape, Parameters().FirstOrDefault()?.DType ?? DType.Float32, Parameters().FirstOrDefault()?.Device);
             Trace(x, "", rows);
-            Train(wasTraining);
         }
         var sb = new StringBuilder();
         int w1 = Math.Max(24, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(20, rows.Max(r => r.Shape.Length) + 2);

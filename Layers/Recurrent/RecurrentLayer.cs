@@ -93,7 +93,7 @@ public abstract class RecurrentLayer : Module
 
     /// <summary>Runs the stack with this module's weights; null states start at zero.</summary>
     private protected RecurrentOutput RunStack(Tensor input, Tensor? h0, Tensor? c0) =>
-        Run(Cell, input, h0, c0, Enumerable.Range(0, NumLayers).Select(LayerWeights).ToList(), DisplayName, Training ? Dropout : 0, _generator);
+        Run(Cell, input, h0, c0, Enumerable.Range(0, NumLayers).Select(LayerWeights).ToList(), DisplayName, IsTraining ? Dropout : 0, _generator);
 
     /// <inheritdoc />
     protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) => _byName[name] = newValue;

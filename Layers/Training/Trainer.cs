@@ -75,14 +75,18 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
         return history;
     }
 
-    /// <summary>Loss and metrics over a dataset in evaluation mode, without recording gradients.</summary>
+    /// <summary>
+    /// Loss and metrics over a dataset in evaluation mode, without recording gradients. Runs
+    /// under an <see cref="EvaluationScope"/>: the model's <see cref="Module.Training"/> flag is
+    /// never changed, so an exception (a bad dataset, a failing loss) leaves the model as it was.
+    /// The metrics are this trainer's own objects, so one trainer evaluates on one thread at a time.
+    /// </summary>
     public Dictionary<string, double> Evaluate(IDataset data, int batchSize = 256)
     {
-        bool wasTraining = Model.Training;
-        Model.Eval();
         foreach (var m in Metrics) m.Reset();
         double lossSum = 0;
         long seen = 0;
+        using (new EvaluationScope())
         using (Tape.NoGrad())
             foreach (var (hostInputs, hostTargets) in new DataLoader(data, batchSize))
             {
@@ -97,18 +101,21 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
                 inputs.Dispose();
                 targets.Dispose();
             }
-        Model.Train(wasTraining);
         return Logs(lossSum / Math.Max(seen, 1));
     }
 
-    /// <summary>The model's outputs for every example of <paramref name="data"/>, concatenated along dim 0 (evaluation mode).</summary>
+    /// <summary>
+    /// The model's outputs for every example of <paramref name="data"/>, concatenated along dim 0,
+    /// in evaluation mode. Runs under an <see cref="EvaluationScope"/> and changes nothing shared:
+    /// any number of threads may call Predict on the same trainer and model at once (while no
+    /// thread trains it), each getting the same outputs as a single-threaded call.
+    /// </summary>
     public Tensor Predict(IDataset data, int batchSize = 256)
     {
-        bool wasTraining = Model.Training;
-        Model.Eval();
         var outputs = new List<Tensor>();
         try
         {
+            using (new EvaluationScope())
             using (Tape.NoGrad())
                 foreach (var (hostInputs, hostTargets) in new DataLoader(data, batchSize))
                 {
@@ -122,7 +129,6 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
         finally
         {
             outputs.ForEach(o => o.Dispose());
-            Model.Train(wasTraining);
         }
     }
 
