@@ -11,10 +11,9 @@ namespace Tensorium;
 public static class Tape
 {
     private static long _nextId;
-    [ThreadStatic] private static int _noGradDepth;
 
-    /// <summary>False inside <see cref="NoGrad"/>: ops then record nothing.</summary>
-    public static bool IsRecording => _noGradDepth == 0;
+    /// <summary>False inside <see cref="NoGrad"/>: ops then record nothing (and in-place writes are allowed).</summary>
+    public static bool IsRecording => GradMode.IsRecording;
 
     /// <summary>Stops recording until the returned scope is disposed: <c>using (Tape.NoGrad()) { ... }</c>.</summary>
     public static IDisposable NoGrad() => new NoGradScope();
@@ -22,12 +21,12 @@ public static class Tape
     private sealed class NoGradScope : IDisposable
     {
         private bool _done;
-        public NoGradScope() => _noGradDepth++;
+        public NoGradScope() => GradMode.NoGradDepth++;
         public void Dispose()
         {
             if (_done) return;
             _done = true;
-            _noGradDepth--;
+            GradMode.NoGradDepth--;
         }
     }
 
@@ -79,6 +78,8 @@ public static class Tape
             throw new ArgumentException($"backward: gradient shape {Layout.Format(gradient.Layout.Shape)} does not match output shape {Layout.Format(root.Layout.Shape)}.");
 
         var entries = EntriesFor(root);
+        // Every saved tensor is checked before any backward runs, so a refusal changes nothing.
+        foreach (var entry in entries) entry.CheckSavedVersions();
         // Gradients of non-leaf tensors, each held as its own handle so it can be freed once used.
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
         using (NoGrad())
@@ -122,7 +123,10 @@ public static class Tape
                 target.Grad.OwnedByParent = true;
             }
             else
+            {
+                Tensor.WriteInPlace("backward", target.Grad);   // a tape that saved this .Grad sees it changed
                 target.Grad.Backend("backward").Binary(BinaryOp.Add, target.Grad, grad, target.Grad);
+            }
             return;
         }
         // A non-leaf: hold the gradient by a handle of our own until its entry runs.

@@ -14,6 +14,7 @@ public sealed class TapeEntry : IRecordedOp
         Output = output;
         BackwardFn = backward;
         Saved = saved;
+        SavedVersions = saved.Select(t => t.StorageFor(op).Version).ToArray();
     }
 
     /// <summary>Position on the tape: entries are numbered in the order they ran.</summary>
@@ -28,6 +29,8 @@ public sealed class TapeEntry : IRecordedOp
     internal Func<Tensor, Tensor[], Tensor?[]>? BackwardFn { get; private set; }
     /// <summary>Tensors kept for the backward pass (views sharing the originals' storage).</summary>
     internal Tensor[] Saved { get; private set; }
+    /// <summary>The storage version of each saved tensor when it was saved (see <see cref="Storage.Version"/>).</summary>
+    private long[] SavedVersions { get; set; }
 
     IEnumerable<Tensor> IRecordedOp.SavedTensors => Saved;
     IEnumerable<Tensor> IRecordedOp.RecordedInputs => Inputs;
@@ -37,7 +40,24 @@ public sealed class TapeEntry : IRecordedOp
     {
         foreach (var t in Saved) t.Dispose();
         Saved = [];
+        SavedVersions = [];
         BackwardFn = null;
+    }
+
+    /// <summary>
+    /// Throws when a saved tensor was written in place after it was saved: its backward would
+    /// compute gradients from the new values, silently wrong.
+    /// </summary>
+    internal void CheckSavedVersions()
+    {
+        for (int i = 0; i < Saved.Length; i++)
+        {
+            var t = Saved[i];
+            var storage = t.StorageFor("backward");
+            if (storage.Version == SavedVersions[i]) continue;
+            throw new InvalidOperationException(
+                $"backward: one of the variables needed for gradient computation has been modified by an inplace operation: the tensor {Layout.Format(t.Layout.Shape)} {storage.DType.Name()} saved by '{Op}' (entry #{Id}, saved tensor {i + 1} of {Saved.Length}) is at version {storage.Version}; expected version {SavedVersions[i]}. Make in-place changes (CopyFrom, optimizer Step) after Backward(), or run the forward pass again after them.");
+        }
     }
 
     /// <inheritdoc />

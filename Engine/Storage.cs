@@ -9,6 +9,7 @@ public sealed class Storage
 {
     private int _refCount = 1;
     private nint _handle;
+    private long _version;
 
     internal Storage(Device device, DType dtype, int count)
     {
@@ -27,6 +28,16 @@ public sealed class Storage
     public int Count { get; }
     /// <summary>Size in bytes.</summary>
     public long Bytes { get; }
+
+    /// <summary>
+    /// How many in-place writes (CopyFrom, an optimizer step, gradient accumulation) this memory
+    /// has seen. The tape records it for each tensor it saves, so Backward can refuse to use
+    /// values that changed after the forward pass (PyTorch's version counter).
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>Counts one in-place write; shared by every view of this memory.</summary>
+    internal void BumpVersion() => Interlocked.Increment(ref _version);
 
     /// <summary>The raw buffer: a host pointer on the CPU, a device handle elsewhere.</summary>
     public nint Handle => _handle != 0 ? _handle : throw new ObjectDisposedException(nameof(Storage), "The tensor's memory was already released.");

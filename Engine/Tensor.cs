@@ -312,6 +312,7 @@ public sealed partial class Tensor : IDisposable
         if (!broadcastable)
             throw new ArgumentException($"{op}: source shape {Layout.Format(source.Layout.Shape)} does not broadcast to {Layout.Format(shape)}.");
         using var expanded = source.View(source.Layout.Expand(shape.ToArray()), op);
+        WriteInPlace(op, this);   // refuses a tracked tensor while recording; tells Backward the values changed
         Backend(op).Copy(expanded, this);
     }
 

@@ -64,6 +64,7 @@ public static class FusedOptimizer
         MatchesParameter(op, param, grad, "gradient");
         foreach (var (state, name) in states) MatchesParameter(op, param, state, $"state {name}");
 
+        Tensor.WriteInPlace(op, [param, .. states.Select(s => s.State)]);
         param.Backend(op).OptimizerStep(kind, param, grad, state1, state2, h);
     }
 
