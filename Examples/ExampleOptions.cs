@@ -49,8 +49,8 @@ sealed class ExampleOptions
         if (device.IsAvailable) return device;
         var available = Device.Available();
         string family = device.Kind == DeviceKind.Cuda ? "CUDA" : "OpenCL";
-        int count = available.Count(d => d.Device.Kind == device.Kind);
-        string missing = count == 0 ? $"no {family} device found" : $"no {family} device {device.Index} ({count} found)";
+        bool none = !available.Any(d => d.Device.Kind == device.Kind);
+        string missing = none ? $"no {family} device found" : $"no {family} device {device.Index}";
         throw new ArgumentException($"--device {text}: {missing} (available: {string.Join(", ", available.Select(d => d.Device))})");
     }
 
