@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Tensorium;
 
 /// <summary>The kind of hardware a tensor lives on.</summary>
@@ -39,20 +41,36 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
         Available().Where(d => d.IsGpu).OrderBy(d => d.Device.Kind == DeviceKind.Cuda ? 0 : 1).Select(d => d.Device).FirstOrDefault() ?? Cpu;
 
     /// <summary>Parses "cpu", "opencl", "opencl:1", "cuda", "cuda:0" (the form <see cref="ToString"/> writes).</summary>
-    public static Device Parse(string text)
+    /// <exception cref="FormatException">The text is none of these forms.</exception>
+    public static Device Parse(string text) =>
+        TryParse(text, out var device) ? device : throw new FormatException($"device: expected cpu, opencl[:N] or cuda[:N], got '{text}'.");
+
+    /// <summary>
+    /// Parses like <see cref="Parse"/>, returning false instead of throwing for a malformed name.
+    /// Says nothing about whether the device is present: see <see cref="IsAvailable"/>.
+    /// </summary>
+    public static bool TryParse([NotNullWhen(true)] string? text, [NotNullWhen(true)] out Device? device)
     {
+        device = null;
+        if (text == null) return false;
         var parts = text.Trim().ToLowerInvariant().Split(':');
         int index = 0;
-        if (parts.Length > 2 || (parts.Length == 2 && !int.TryParse(parts[1], out index)) || index < 0)
-            throw new FormatException($"device: expected cpu, opencl[:N] or cuda[:N], got '{text}'.");
-        return parts[0] switch
+        if (parts.Length > 2 || (parts.Length == 2 && !int.TryParse(parts[1], out index)) || index < 0) return false;
+        device = parts[0] switch
         {
             "cpu" when parts.Length == 1 => Cpu,
             "opencl" => OpenCL(index),
             "cuda" => Cuda(index),
-            _ => throw new FormatException($"device: expected cpu, opencl[:N] or cuda[:N], got '{text}'."),
+            _ => null,
         };
+        return device != null;
     }
+
+    /// <summary>
+    /// Whether this device is present on this machine (listed by <see cref="Available"/>), so that
+    /// a program can check a device named on its command line before using it. The CPU always is.
+    /// </summary>
+    public bool IsAvailable => Kind == DeviceKind.Cpu || Available().Any(d => d.Device == this);
 
     /// <summary>Waits until every kernel queued on this device has finished (a no-op on the CPU, whose kernels are synchronous).</summary>
     public void Synchronize()

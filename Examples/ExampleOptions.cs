@@ -31,11 +31,45 @@ sealed class ExampleOptions
                 case "--steps": o.Steps = int.Parse(Value()); break;
                 case "--out": o.OutputDirectory = Value(); break;
                 case "--text": o.TextFile = Value(); break;
-                case "--device": o.Device = Device.Parse(Value()); break;
+                case "--device": o.Device = ParseDevice(Value()); break;
                 default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D)");
             }
         }
         return o;
+    }
+
+    /// <summary>
+    /// The --device value, checked against the devices present: a missing GPU is one line at
+    /// start-up instead of an unhandled exception (exit 134) when the model first moves there.
+    /// </summary>
+    public static Device ParseDevice(string text)
+    {
+        if (!Device.TryParse(text, out var device))
+            throw new ArgumentException($"--device {text}: expected cpu, opencl[:N] or cuda[:N]");
+        if (device.IsAvailable) return device;
+        var available = Device.Available();
+        string family = device.Kind == DeviceKind.Cuda ? "CUDA" : "OpenCL";
+        bool none = !available.Any(d => d.Device.Kind == device.Kind);
+        string missing = none ? $"no {family} device found" : $"no {family} device {device.Index}";
+        throw new ArgumentException($"--device {text}: {missing} (available: {string.Join(", ", available.Select(d => d.Device))})");
+    }
+
+    /// <summary>
+    /// The line an example prints before it starts: the device and its hardware, and a warning
+    /// when a device that sounds like a GPU really runs on the CPU (an OpenCL CPU driver such as
+    /// PoCL), which is slower than the native CPU backend on the same cores.
+    /// </summary>
+    public static string TrainingOn(Device device) =>
+        TrainingOn(Device.Available().FirstOrDefault(d => d.Device == device)
+            ?? throw new ArgumentException($"--device {device}: not present on this machine"));
+
+    /// <summary><see cref="TrainingOn(Device)"/> for a described device.</summary>
+    public static string TrainingOn(DeviceDescription d)
+    {
+        if (d.Device == Device.Cpu) return $"Device: cpu ({d.ComputeUnits} cores, native SIMD kernels)";
+        string line = $"Device: {d.Device} ({d.Name}, {d.Vendor})";
+        return d.IsGpu ? line
+            : line + $"\nwarning: {d.Device} is not a GPU: its driver runs it on the CPU, slowly (--device cpu runs the same cores faster)";
     }
 
     /// <summary>The first --limit examples (for quick runs), or the whole dataset.</summary>

@@ -1,44 +1,65 @@
 // Runnable examples, one subcommand each. `./build.sh demo` runs "cnn", the main job.
-string command = args.Length > 0 ? args[0] : "cnn";
-if (command is "help" or "--help" or "-h")
+return ExampleCommand.Run(args);
+
+/// <summary>The command line: picks the example, parses and checks its options, runs it; the exit code.</summary>
+static class ExampleCommand
 {
-    Console.WriteLine(Usage.Text);
-    return 0;
-}
-ExampleOptions options;
-try
-{
-    options = ExampleOptions.Parse(args.Skip(1).ToArray());
-}
-catch (Exception e) when (e is ArgumentException or FormatException)
-{
-    Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine(Usage.Text);
-    return 2;
-}
-switch (command)
-{
-    case "cnn":
-        return CnnExample.Run(options);
-    case "mlp":
-        return MlpExample.Run(options);
-    case "lstm":
-        return LstmExample.Run(options);
-    case "transformer":
-        return TransformerExample.Run(options);
-    case "seq2seq":
-        return Seq2SeqExample.Run(options);
-    case "transfer":
-        return TransferExample.Run(options);
-    case "cifar":
-        return CifarExample.Run(options);
-    case "autograd":
-        AutogradExample.Run();
-        return 0;
-    default:
-        Console.Error.WriteLine($"unknown example '{command}'");
-        Console.Error.WriteLine(Usage.Text);
-        return 2;
+    /// <summary>The examples that can train on another device than the CPU (--device).</summary>
+    public static readonly string[] DeviceExamples = ["cnn", "mlp", "lstm", "cifar"];
+
+    /// <summary>Runs the example named by <paramref name="args"/>[0] ("cnn" when empty); 2 for a usage error.</summary>
+    public static int Run(string[] args)
+    {
+        string command = args.Length > 0 ? args[0] : "cnn";
+        if (command is "help" or "--help" or "-h")
+        {
+            Console.WriteLine(Usage.Text);
+            return 0;
+        }
+        if (!DeviceExamples.Contains(command) && command is not ("transformer" or "seq2seq" or "transfer" or "autograd"))
+        {
+            Console.Error.WriteLine($"error: unknown example '{command}'");
+            Console.Error.WriteLine(Usage.Text);
+            return 2;
+        }
+        ExampleOptions options;
+        try
+        {
+            options = ExampleOptions.Parse(args.Skip(1).ToArray());
+            CheckDevice(command, options.Device);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            // One line: the mistake and what would be right (an unknown option lists the known ones).
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        Console.WriteLine(ExampleOptions.TrainingOn(options.Device));
+        switch (command)
+        {
+            case "cnn": return CnnExample.Run(options);
+            case "mlp": return MlpExample.Run(options);
+            case "lstm": return LstmExample.Run(options);
+            case "cifar": return CifarExample.Run(options);
+            case "transformer": return TransformerExample.Run(options);
+            case "seq2seq": return Seq2SeqExample.Run(options);
+            case "transfer": return TransferExample.Run(options);
+            default:
+                AutogradExample.Run();
+                return 0;
+        }
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="device"/> is not the CPU and <paramref name="command"/> cannot
+    /// train elsewhere: such an example used to ignore --device and train on the CPU silently.
+    /// </summary>
+    public static void CheckDevice(string command, Tensorium.Device device)
+    {
+        if (device != Tensorium.Device.Cpu && !DeviceExamples.Contains(command))
+            throw new ArgumentException(
+                $"--device {device}: the {command} example runs on the CPU only (--device applies to {string.Join(", ", DeviceExamples)})");
+    }
 }
 
 static class Usage
@@ -62,5 +83,6 @@ static class Usage
           --out DIR     where weights, history and curves go (default artifacts/examples)
           --text FILE   training text for transformer
           --device D    cnn, mlp, lstm, cifar: train on cpu (default), opencl[:N] or cuda[:N]
+                        (checked at start: a device that is not present is an error)
         """;
 }

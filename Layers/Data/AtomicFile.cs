@@ -8,6 +8,7 @@ namespace Tensorium.Data;
 internal static class AtomicFile
 {
     /// <summary>Runs <paramref name="write"/> on a temporary file, then moves it to <paramref name="path"/>.</summary>
+    /// <exception cref="IOException">Creating or renaming the temporary file failed; the message names <paramref name="path"/>.</exception>
     public static void Write(string path, string writer, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);

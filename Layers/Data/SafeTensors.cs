@@ -33,6 +33,11 @@ public static class SafeTensors
     /// temporary name and renamed over <paramref name="path"/> only when complete, so a failed
     /// save leaves any existing file untouched.
     /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="IOException">
+    /// The file cannot be created there or put in place (an unwritable folder, a folder by that
+    /// name); the message names <paramref name="path"/>, the file system's error is the inner exception.
+    /// </exception>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);

@@ -26,6 +26,31 @@ public class DeviceTests
     public void RejectsUnknownNames(string text) =>
         Ref.Throws<FormatException>(() => Device.Parse(text), "device", text);
 
+    [TestCase("cpu", true)]
+    [TestCase(" CUDA:1 ", true)]
+    [TestCase("gpu", false)]
+    [TestCase("cuda:x", false)]
+    [TestCase("cpu:1", false)]
+    [TestCase("opencl:-1", false)]
+    [TestCase("", false)]
+    [TestCase(null, false)]
+    public void TryParseAgreesWithParseWithoutThrowing(string? text, bool valid)
+    {
+        Assert.That(Device.TryParse(text, out var device), Is.EqualTo(valid));
+        if (valid) Assert.That(device, Is.EqualTo(Device.Parse(text!)));
+        else Assert.That(device, Is.Null);
+    }
+
+    [Test]
+    public void IsAvailableMeansListedByAvailable()
+    {
+        Assert.That(Device.Cpu.IsAvailable, Is.True);
+        foreach (var d in Device.Available()) Assert.That(d.Device.IsAvailable, Is.True, d.ToString());
+        // Indices past the last device of each family are never available.
+        Assert.That(Device.Cuda(Device.Available().Count(d => d.Device.Kind == DeviceKind.Cuda)).IsAvailable, Is.False);
+        Assert.That(Device.OpenCL(Device.Available().Count(d => d.Device.Kind == DeviceKind.OpenCL)).IsAvailable, Is.False);
+    }
+
     [Test]
     public void ListsTheCpuFirstAndNeverPicksCpuOpenClAsDefault()
     {
