@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Tensorium;
 
 /// <summary>
@@ -41,14 +43,39 @@ public sealed class Layout
     public int Rank => Shape.Length;
 
     /// <summary>Total number of elements.</summary>
-    public int Count => ElementCount(Shape);
+    public int Count => ElementCount(Shape, "layout");
 
-    /// <summary>Product of the sizes, checked for overflow.</summary>
-    public static int ElementCount(ReadOnlySpan<int> shape)
+    /// <summary>
+    /// The product of the sizes: the element count of a tensor of <paramref name="shape"/>. Throws
+    /// an error naming <paramref name="op"/> when a size is negative or when the product is more
+    /// than a tensor can hold (int.MaxValue elements).
+    /// </summary>
+    public static int ElementCount(ReadOnlySpan<int> shape, string op)
     {
+        foreach (int d in shape)
+            if (d < 0) throw new ArgumentException($"{op}: shape {Format(shape)} has a negative size.");
+        // A zero anywhere makes the product 0, however large the other sizes (as in PyTorch).
+        if (shape.Contains(0)) return 0;
         long n = 1;
-        foreach (int d in shape) n *= d;
-        return n <= int.MaxValue ? (int)n : throw new ArgumentException($"Shape {Format(shape)} has {n} elements; at most {int.MaxValue} are supported.");
+        foreach (int d in shape)
+        {
+            // Stop as soon as the product passes int.MaxValue: until then n * d fits a long, whereas
+            // multiplying on wrapped [65536, 65536, 65536, 65536] around to 2^64 = 0 elements.
+            n *= d;
+            if (n > int.MaxValue) throw TooManyElements(op, shape.ToArray().Select(s => (long)s).ToArray());
+        }
+        return (int)n;
+    }
+
+    /// <summary>
+    /// The error for a shape with more elements than a tensor holds; the sizes are longs so that
+    /// ops whose result length itself overflows an int (concat, arange) can report it exactly.
+    /// </summary>
+    internal static ArgumentException TooManyElements(string op, long[] shape)
+    {
+        var count = shape.Aggregate(BigInteger.One, (product, d) => product * d);   // exact, never wraps
+        return new ArgumentException(
+            $"{op}: shape [{string.Join(", ", shape)}] has {count} elements; a tensor holds at most {int.MaxValue} (int.MaxValue).");
     }
 
     /// <summary>True when elements are in row-major order with no gaps (offset may be non-zero).</summary>

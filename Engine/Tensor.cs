@@ -28,7 +28,7 @@ public sealed partial class Tensor : IDisposable
         // Copy the shape: callers pass their own arrays (Zeros(shape), FromArray(data, shape)), and a
         // later change to that array must not change this tensor's shape under its storage.
         shape = (int[])shape.Clone();
-        return new(new Storage(device, dtype, Layout.ElementCount(shape)), Layout.Contiguous(shape));
+        return new(new Storage(device, dtype, Layout.ElementCount(shape, "empty")), Layout.Contiguous(shape));
     }
 
     /// <summary>A new tensor over the same storage with another layout (a view).</summary>
@@ -123,8 +123,10 @@ public sealed partial class Tensor : IDisposable
     {
         if (step == 0 || double.IsNaN(start + end + step))
             throw new ArgumentException($"arange: expected a finite, non-zero step, got start {start}, end {end}, step {step}.");
-        int n = Math.Max(0, (int)Math.Ceiling((end - start) / step));
-        var t = Empty([n], dtype, device ?? Device.Cpu);
+        // Count in double: a cast to int saturates, so arange(0, 3e9) would quietly make 2^31 - 1 values.
+        double n = Math.Max(0, Math.Ceiling((end - start) / step));
+        if (n > int.MaxValue) throw Layout.TooManyElements("arange", [(long)n]);
+        var t = Empty([(int)n], dtype, device ?? Device.Cpu);
         t.Backend("arange").Arange(t, start, step);
         return t;
     }
@@ -139,8 +141,9 @@ public sealed partial class Tensor : IDisposable
     public static Tensor FromSpan<T>(ReadOnlySpan<T> data, int[] shape, Device? device = null) where T : unmanaged
     {
         CheckShape(shape, "from_array");
-        if (Layout.ElementCount(shape) != data.Length)
-            throw new ArgumentException($"from_array: {data.Length} values cannot fill shape {Layout.Format(shape)} ({Layout.ElementCount(shape)} elements).");
+        int count = Layout.ElementCount(shape, "from_array");
+        if (count != data.Length)
+            throw new ArgumentException($"from_array: {data.Length} values cannot fill shape {Layout.Format(shape)} ({count} elements).");
         var t = Empty(shape, DTypeInfo.Of<T>(), device ?? Device.Cpu);
         t.Backend("from_array").Upload(t.StorageFor("from_array"), MemoryMarshal.AsBytes(data));
         return t;
@@ -158,9 +161,10 @@ public sealed partial class Tensor : IDisposable
         CheckShape(shape, op);
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException($"{op}: this machine is big-endian; only little-endian hosts can read little-endian bytes directly.");
-        long expected = (long)Layout.ElementCount(shape) * dtype.SizeInBytes();
+        int count = Layout.ElementCount(shape, op);
+        long expected = (long)count * dtype.SizeInBytes();
         if (littleEndianBytes.Length != expected)
-            throw new ArgumentException($"{op}: {littleEndianBytes.Length} bytes cannot fill shape {Layout.Format(shape)} of {dtype.Name()} ({Layout.ElementCount(shape)} elements, {expected} bytes).");
+            throw new ArgumentException($"{op}: {littleEndianBytes.Length} bytes cannot fill shape {Layout.Format(shape)} of {dtype.Name()} ({count} elements, {expected} bytes).");
         var t = Empty(shape, dtype, device ?? Device.Cpu);
         try
         {
@@ -188,7 +192,7 @@ public sealed partial class Tensor : IDisposable
         ArgumentNullException.ThrowIfNull(action);
         CheckShape(shape, op);
         var dtype = DTypeInfo.Of<T>();
-        int count = Layout.ElementCount(shape);
+        int count = Layout.ElementCount(shape, op);
         device ??= Device.Cpu;
         if (device.Kind != DeviceKind.Cpu)
         {
@@ -243,9 +247,7 @@ public sealed partial class Tensor : IDisposable
 
     internal static void CheckShape(int[] shape, string op)
     {
-        if (shape.Any(d => d < 0))
-            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} has a negative size.");
-        Layout.ElementCount(shape);
+        Layout.ElementCount(shape, op);   // negative sizes and counts past int.MaxValue, naming the op
     }
 
     // ---- Reading back ----------------------------------------------------------------------

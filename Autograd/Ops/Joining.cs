@@ -22,8 +22,13 @@ public static class Joining
             if (t.Rank != first.Rank || Enumerable.Range(0, t.Rank).Any(i => i != d && t.Layout.Shape[i] != first.Layout.Shape[i]))
                 throw new ArgumentException($"{op}: shapes {Layout.Format(first.Layout.Shape)} and {Layout.Format(t.Layout.Shape)} differ outside dimension {d}.");
         }
+        // The joined length in long: summed as int it overflowed (a bare OverflowException).
+        long joined = tensors.Sum(t => (long)t.Layout.Shape[d]);
+        if (joined > int.MaxValue)
+            throw Layout.TooManyElements(op, first.Layout.Shape.Select((s, i) => i == d ? joined : s).ToArray());
         var shape = first.Shape;
-        shape[d] = tensors.Sum(t => t.Layout.Shape[d]);
+        shape[d] = (int)joined;
+        Layout.ElementCount(shape, op);
         var y = Tensor.Empty(shape, first.DType, first.Device);
         var starts = new int[tensors.Count];
         int at = 0;
@@ -47,6 +52,9 @@ public static class Joining
         foreach (var t in tensors)
             if (!t.Layout.Shape.SequenceEqual(tensors[0].Layout.Shape))
                 throw new ArgumentException($"stack: shapes {Layout.Format(tensors[0].Layout.Shape)} and {Layout.Format(t.Layout.Shape)} differ.");
+        var stacked = tensors[0].Shape.ToList();   // the result's shape: the count inserted at d
+        stacked.Insert(d, tensors.Count);
+        Layout.ElementCount(stacked.ToArray(), "stack");
         var expanded = tensors.Select(t => t.Unsqueeze(d)).ToList();
         try { return Concat(expanded, d); }
         finally { expanded.ForEach(t => t.Dispose()); }

@@ -98,6 +98,7 @@ internal static class OpChecks
                 throw new ArgumentException($"{op}: shapes {Layout.Format(a)} and {Layout.Format(b)} cannot be broadcast together (dimension {i}: {da} vs {db}).");
             result[i] = da == 1 ? db : da;
         }
+        Layout.ElementCount(result, op);
         return result;
     }
 

@@ -36,7 +36,7 @@ public static class Views
             if (x.Rank == 0) return x.Reshape(1);
             int s = Tensor.NormalizeDim(startDim, x.Rank, "flatten"), e = Tensor.NormalizeDim(endDim, x.Rank, "flatten");
             var shape = x.Layout.Shape;
-            var target = shape[..s].Append(shape[s..(e + 1)].Aggregate(1, (a, b) => a * b)).Concat(shape[(e + 1)..]).ToArray();
+            var target = shape[..s].Append(Layout.ElementCount(shape[s..(e + 1)], "flatten")).Concat(shape[(e + 1)..]).ToArray();
             return x.Reshape(target);
         }
 
@@ -133,6 +133,7 @@ public static class Views
             for (int i = 0; i < x.Rank; i++)
                 if (x.Layout.Shape[i] != 1 && x.Layout.Shape[i] != target[i + lead])
                     throw new ArgumentException($"expand: shape {Layout.Format(x.Layout.Shape)} cannot be expanded to {Layout.Format(target)} (dimension {i + lead}).");
+            Layout.ElementCount(target, "expand");   // a view has no memory to fail on, so check the count here
             var inputShape = x.Layout.Shape;
             return Tape.Record("expand", x.View(x.Layout.Expand(target), "expand"), [x], (g, _) => [g.SumTo(inputShape)]);
         }
@@ -192,15 +193,17 @@ public static class Views
         int unknown = Array.IndexOf(target, -1);
         if (target.Count(s => s == -1) > 1 || target.Any(s => s < -1))
             throw new ArgumentException($"{op}: invalid shape {Layout.Format(shape)} (at most one -1, no other negative sizes).");
-        int known = target.Where(s => s != -1).Aggregate(1, (a, b) => a * b);
+        // In long and capped just past int.MaxValue, so the product cannot wrap around to a divisor.
+        long known = target.Where(s => s != -1).Aggregate(1L, (a, b) => Math.Min(a * b, int.MaxValue + 1L));
         if (unknown >= 0)
         {
             if (known == 0 || x.Count % known != 0)
                 throw new ArgumentException($"{op}: cannot reshape a tensor of shape {Layout.Format(x.Layout.Shape)} ({x.Count} elements) to {Layout.Format(shape)}.");
-            target[unknown] = x.Count / known;
+            target[unknown] = (int)(x.Count / known);
         }
-        if (Layout.ElementCount(target) != x.Count)
-            throw new ArgumentException($"{op}: cannot reshape a tensor of shape {Layout.Format(x.Layout.Shape)} ({x.Count} elements) to {Layout.Format(shape)} ({Layout.ElementCount(target)} elements).");
+        int count = Layout.ElementCount(target, op);
+        if (count != x.Count)
+            throw new ArgumentException($"{op}: cannot reshape a tensor of shape {Layout.Format(x.Layout.Shape)} ({x.Count} elements) to {Layout.Format(shape)} ({count} elements).");
         return target;
     }
 }
