@@ -9,8 +9,11 @@ namespace Tensorium.Optim;
 /// parameter has a gradient. Subclasses only say how one parameter is updated, which is one
 /// <see cref="FusedOptimizer.Step"/> call.
 /// <para>
-/// Build the optimizer after moving the model (<c>model.To(device)</c> replaces the parameter
-/// tensors, as in PyTorch). The optimizer owns its state and frees it on <see cref="Dispose"/>.
+/// The optimizer may be built before or after <c>model.To(device or dtype)</c>: the move keeps
+/// the parameter tensors (as in PyTorch), and the state buffers follow their parameter to its
+/// device and dtype on the next step. The optimizer owns its state and frees it on
+/// <see cref="Dispose"/>; the parameters belong to their model, and a step that meets a disposed
+/// one raises.
 /// </para>
 /// </summary>
 public abstract class Optimizer : IDisposable
@@ -73,17 +76,25 @@ public abstract class Optimizer : IDisposable
     /// <summary>
     /// The state buffer <paramref name="name"/> of parameter <paramref name="index"/>, created as
     /// zeros on the parameter's device and dtype the first time it is asked for (then
-    /// <paramref name="created"/> is true). The buffer is owned here: scopes leave it alone.
+    /// <paramref name="created"/> is true). A buffer left on another device or dtype by
+    /// <c>model.To(...)</c> is moved to the parameter's, in place. The buffer is owned here:
+    /// scopes leave it alone.
     /// </summary>
     protected Tensor StateBuffer(int index, string name, out bool created)
     {
+        var p = _parameters[index];
         created = !_state[index].TryGetValue(name, out var buffer);
         if (buffer == null)
         {
-            var p = _parameters[index];
             buffer = Tensor.Zeros(p.Shape, p.DType, p.Device);
             buffer.OwnedByParent = true;
             _state[index][name] = buffer;
+        }
+        else if (buffer.Device != p.Device || buffer.DType != p.DType)
+        {
+            using var onDevice = buffer.To(p.Device);
+            using var moved = onDevice.To(p.DType);
+            buffer.Set(moved);
         }
         return buffer;
     }
@@ -99,6 +110,10 @@ public abstract class Optimizer : IDisposable
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
+            // Checked before Grad: disposing a tensor drops its gradient, so a disposed
+            // parameter would otherwise be skipped in silence and the model never train.
+            if (p.IsDisposed)
+                throw new ObjectDisposedException(nameof(Tensor), $"{Name}: parameter {i} was disposed; expected a live tensor (was its model disposed? build a new optimizer for a new model).");
             if (p.Grad is not { } grad) continue;
             if (!grad.Layout.Shape.SequenceEqual(p.Layout.Shape) || grad.DType != p.DType || grad.Device != p.Device)
                 throw new InvalidOperationException($"{Name}: parameter {i} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()} on {p.Device} but its gradient is {Layout.Format(grad.Layout.Shape)} {grad.DType.Name()} on {grad.Device}; expected them to match.");
