@@ -98,6 +98,6 @@ public class ModuleMoveTests
         using var optimizer = new Adam(model.Parameters());
         Backward(model, DType.Float32, Device.Cpu);
         model.Dispose();
-        Ref.Throws<ObjectDisposedException>(() => optimizer.Step(), "Adam: parameter 0 was disposed", "build a new optimizer");
+        Ref.Throws<ObjectDisposedException>(() => optimizer.Step(), "Adam: parameter 0 ('weight') was disposed; expected a live tensor", "build a new optimizer");
     }
 }
