@@ -39,8 +39,24 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(storage, layout);
     }
 
+    /// <summary>
+    /// Makes this tensor see <paramref name="source"/>'s storage through its layout, so it takes
+    /// on the source's shape, dtype, device and values while staying the same object (what
+    /// Tensor.Set builds on). Its own storage reference is released. Not for a tensor that other
+    /// threads are using at the same time.
+    /// </summary>
+    internal void ShareStorageOf(Tensor source, string op)
+    {
+        StorageFor(op);                        // this tensor must still be alive
+        var storage = source.StorageFor(op);
+        storage.Retain();                      // before releasing ours: source may share it
+        var old = Interlocked.Exchange(ref _storage, storage);
+        Layout = source.Layout;
+        old?.Release();
+    }
+
     /// <summary>Shape, strides and offset.</summary>
-    public Layout Layout { get; }
+    public Layout Layout { get; private set; }
     /// <summary>Size of each dimension (a copy).</summary>
     public int[] Shape => (int[])Layout.Shape.Clone();
     /// <summary>Number of dimensions.</summary>

@@ -40,7 +40,7 @@ static class Classification
     {
         using (model)
         {
-            model.To(options.Device);   // before the optimizer takes its parameters, as in PyTorch
+            model.To(options.Device);   // in place (the parameters keep their identity), as in PyTorch
             Console.WriteLine(model.Summary(inputShape));
             using var step = optimizer(model.Parameters());
             TrainAndReport(name, options, model, step, train, test, defaultEpochs);

@@ -20,18 +20,27 @@ public static class FusedOptimizer
     /// <paramref name="state2"/> = momentum buffer (only when Momentum != 0). States a kind does
     /// not read are ignored. The parameter, gradient and every state read must be contiguous,
     /// float32 or float64, of one dtype, element count and device. Everything is checked before
-    /// anything changes; errors name the op ("sgd", "adam", "adamw", "rmsprop").
+    /// anything changes (see <see cref="Check"/>); errors name the op ("sgd", "adam", "adamw", "rmsprop").
     /// </summary>
     public static void Step(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h)
     {
-        string op = kind switch
-        {
-            OptimizerKind.Sgd => "sgd",
-            OptimizerKind.Adam => "adam",
-            OptimizerKind.AdamW => "adamw",
-            OptimizerKind.RmsProp => "rmsprop",
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "optimizer step: unknown optimizer kind."),
-        };
+        var (op, written) = Validate(kind, param, grad, state1, state2, h);
+        Tensor.WriteInPlace(op, written);   // refuses a write while recording; tells Backward the values changed
+        param.Backend(op).OptimizerStep(kind, param, grad, state1, state2, h);
+    }
+
+    /// <summary>
+    /// Checks the arguments of <see cref="Step"/> as it does, and changes nothing. A multi-tensor
+    /// update (Optimizer.Step) checks every parameter with it before stepping any, so one bad
+    /// parameter leaves all of them, and all state, as they were.
+    /// </summary>
+    public static void Check(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h)
+        => Validate(kind, param, grad, state1, state2, h);
+
+    /// <summary>The checks of <see cref="Check"/>; returns the op's name and the tensors the step writes (the parameter and the states it reads).</summary>
+    private static (string Op, Tensor[] Written) Validate(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h)
+    {
+        string op = OpName(kind);
         ArgumentNullException.ThrowIfNull(param);
         ArgumentNullException.ThrowIfNull(grad);
 
@@ -63,10 +72,17 @@ public static class FusedOptimizer
         Contiguous(op, param, "parameter");
         MatchesParameter(op, param, grad, "gradient");
         foreach (var (state, name) in states) MatchesParameter(op, param, state, $"state {name}");
-
-        Tensor.WriteInPlace(op, [param, .. states.Select(s => s.State)]);
-        param.Backend(op).OptimizerStep(kind, param, grad, state1, state2, h);
+        return (op, [param, .. states.Select(s => s.State)]);
     }
+
+    private static string OpName(OptimizerKind kind) => kind switch
+    {
+        OptimizerKind.Sgd => "sgd",
+        OptimizerKind.Adam => "adam",
+        OptimizerKind.AdamW => "adamw",
+        OptimizerKind.RmsProp => "rmsprop",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "optimizer step: unknown optimizer kind."),
+    };
 
     /// <summary>Same device, dtype and element count as the parameter, and contiguous.</summary>
     private static void MatchesParameter(string op, Tensor param, Tensor t, string what)

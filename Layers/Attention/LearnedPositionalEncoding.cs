@@ -38,7 +38,4 @@ public sealed class LearnedPositionalEncoding : Module
         using var rows = _weight.Narrow(0, 0, input.Layout.Shape[^2]);
         return input + rows;
     }
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) => _weight = newValue;
 }

@@ -199,10 +199,4 @@ public sealed class MultiHeadAttention : Module
 
     private static string Shapes(Tensor q, Tensor k, Tensor v) =>
         $"query {Layout.Format(q.Layout.Shape)}, key {Layout.Format(k.Layout.Shape)}, value {Layout.Format(v.Layout.Shape)}";
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue)
-    {
-        if (name == "in_proj_weight") _inProjWeight = newValue; else _inProjBias = newValue;
-    }
 }

@@ -56,7 +56,4 @@ public sealed class SinusoidalPositionalEncoding : Module
         using var sum = input + rows;
         return _dropout.Forward(sum);
     }
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) => _pe = newValue;
 }

@@ -132,17 +132,4 @@ public abstract class BatchNorm : Module
         using var next = kept + added;
         running.CopyFrom(next);
     }
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue)
-    {
-        switch (name)
-        {
-            case "weight": _weight = newValue; break;
-            case "bias": _bias = newValue; break;
-            case "running_mean": _runningMean = newValue; break;
-            case "running_var": _runningVar = newValue; break;
-            default: _batchesTracked = newValue; break;
-        }
-    }
 }

@@ -53,10 +53,4 @@ public sealed class Conv2d : Module
         var padding = _padding.Resolve("Conv2d", KernelSize, _dilation);
         return input.Conv2d(_weight, _bias, _stride, padding, _dilation);
     }
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue)
-    {
-        if (name == "weight") _weight = newValue; else _bias = newValue;
-    }
 }

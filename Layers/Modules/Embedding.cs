@@ -63,7 +63,4 @@ public sealed class Embedding : Module
             return trained + held;
         }
     }
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) => _weight = newValue;
 }

@@ -60,10 +60,4 @@ public sealed class LayerNorm : Module
         using var scaled = normalized * _weight;
         return scaled + _bias;
     }
-
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue)
-    {
-        if (name == "weight") _weight = newValue; else _bias = newValue;
-    }
 }

@@ -41,11 +41,5 @@ public sealed class Linear : Module
     }
 
     /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue)
-    {
-        if (name == "weight") _weight = newValue; else _bias = newValue;
-    }
-
-    /// <inheritdoc />
     public override string DisplayName => "Linear";
 }

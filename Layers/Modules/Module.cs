@@ -7,6 +7,7 @@ namespace Tensorium.Layers;
 /// tensors), buffers (state that is saved but not trained, such as BatchNorm's running mean),
 /// and child modules. Parameters are found by walking the tree, so an optimizer, a state dict
 /// or <see cref="To(Device)"/> see every weight without the layer listing them again.
+/// Registered tensors keep their identity for the module's lifetime (To moves them in place).
 /// </summary>
 public abstract class Module : IDisposable
 {
@@ -70,24 +71,6 @@ public abstract class Module : IDisposable
         _children[index] = (name, module);
     }
 
-    /// <summary>Replaces a registered parameter or buffer's tensor (used by To and state-dict loading).</summary>
-    private void Replace(List<(string Name, Tensor Value)> list, int index, Tensor value)
-    {
-        var (name, old) = list[index];
-        value.RequiresGrad = old.RequiresGrad;
-        value.OwnedByParent = true;
-        value.Name = name;
-        list[index] = (name, value);
-        OnTensorReplaced(name, old, value);
-        old.Dispose();
-    }
-
-    /// <summary>
-    /// Called when a registered tensor is swapped for another (device move, load); layers that
-    /// keep a field pointing at the tensor update it here.
-    /// </summary>
-    protected virtual void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) { }
-
     /// <summary>Direct children with their names.</summary>
     public IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
 
@@ -145,40 +128,50 @@ public abstract class Module : IDisposable
         foreach (var p in Parameters()) p.ZeroGrad();
     }
 
-    /// <summary>Moves every parameter and buffer to <paramref name="device"/> (no-op when already there).</summary>
-    public Module To(Device device)
-    {
-        using (Tape.NoGrad())
-        {
-            MoveList(_parameters, device);
-            MoveList(_buffers, device);
-        }
-        foreach (var (_, child) in _children) child.To(device);
-        return this;
-    }
+    /// <summary>
+    /// Moves every parameter and buffer (and every gradient) to <paramref name="device"/>, in
+    /// place, as module.to(device) in PyTorch: each keeps its identity, so an optimizer built
+    /// before the move keeps working (its state follows on its next step). No-op for tensors
+    /// already there.
+    /// </summary>
+    public Module To(Device device) => MoveInPlace(t => t.Device != device, t => t.To(device));
 
     /// <summary>
-    /// Converts every floating parameter and buffer to <paramref name="dtype"/> (like
-    /// module.to(torch.float64)); integer buffers such as BatchNorm's num_batches_tracked keep
+    /// Converts every floating parameter and buffer (and every gradient) to <paramref name="dtype"/>,
+    /// in place, as module.to(torch.float64): each keeps its identity, so an optimizer built before
+    /// the conversion keeps working. Integer buffers such as BatchNorm's num_batches_tracked keep
     /// their type. Handy for float64 gradient checks of whole layers.
     /// </summary>
     public Module To(DType dtype)
     {
         if (!dtype.IsFloating()) throw new ArgumentException($"{DisplayName}: To(dtype) expects a floating dtype, got {dtype.Name()}.");
-        using (Tape.NoGrad())
-            foreach (var list in new[] { _parameters, _buffers })
-                for (int i = 0; i < list.Count; i++)
-                    if (list[i].Value.DType.IsFloating() && list[i].Value.DType != dtype)
-                        Replace(list, i, list[i].Value.To(dtype));
-        foreach (var (_, child) in _children) child.To(dtype);
-        return this;
+        return MoveInPlace(t => t.DType.IsFloating() && t.DType != dtype, t => t.To(dtype));
     }
 
-    private void MoveList(List<(string Name, Tensor Value)> list, Device device)
+    /// <summary>
+    /// Gives every tensor of the tree that <paramref name="needsMove"/> the content
+    /// <paramref name="convert"/> makes for it, with <see cref="SetOp.Set"/>: the objects stay, so
+    /// the layers' fields and the optimizers' lists stay valid. Everything is converted before
+    /// anything is set, so a failure (out of device memory) leaves the module as it was.
+    /// </summary>
+    private Module MoveInPlace(Func<Tensor, bool> needsMove, Func<Tensor, Tensor> convert)
     {
-        for (int i = 0; i < list.Count; i++)
-            if (list[i].Value.Device != device)
-                Replace(list, i, list[i].Value.To(device));
+        var owned = Parameters().Concat(NamedBuffers().Select(b => b.Buffer)).ToList();
+        var tensors = owned.Concat(owned.Select(t => t.Grad).OfType<Tensor>())
+            .Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()   // a weight shared by two layers moves once
+            .Where(needsMove).ToList();
+        var moved = new List<Tensor>();
+        using (Tape.NoGrad())
+            try
+            {
+                foreach (var t in tensors) moved.Add(convert(t));
+                for (int i = 0; i < tensors.Count; i++) tensors[i].Set(moved[i]);
+            }
+            finally
+            {
+                foreach (var m in moved) m.Dispose();   // the tensors keep the storage they now share
+            }
+        return this;
     }
 
     /// <summary>All parameters and buffers by dotted name, as views sharing the module's storage (dispose them when done).</summary>

@@ -46,13 +46,10 @@ public class Adam : Optimizer
     protected override IReadOnlyList<string> StateNames => ["exp_avg", "exp_avg_sq"];
 
     /// <inheritdoc />
-    protected override void Update(int index, Tensor parameter, Tensor grad, long step)
-    {
-        var expAvg = StateBuffer(index, "exp_avg", out _);
-        var expAvgSq = StateBuffer(index, "exp_avg_sq", out _);
-        var h = new OptimizerHyper(LearningRate, WeightDecay, Beta1: Beta1, Beta2: Beta2, Eps: Eps, Step: step);
-        FusedOptimizer.Step(_decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam, parameter, grad, expAvg, expAvgSq, h);
-    }
+    protected override FusedUpdate Plan(int index, long step) =>
+        new(_decoupled ? OptimizerKind.AdamW : OptimizerKind.Adam,
+            StateBuffer(index, "exp_avg", out _), StateBuffer(index, "exp_avg_sq", out _),
+            new OptimizerHyper(LearningRate, WeightDecay, Beta1: Beta1, Beta2: Beta2, Eps: Eps, Step: step));
 
     /// <inheritdoc />
     protected override IEnumerable<(string Name, double Value)> HyperParameters() =>

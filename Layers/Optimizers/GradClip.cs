@@ -3,6 +3,7 @@ namespace Tensorium.Optim;
 /// <summary>
 /// Gradient clipping, as torch.nn.utils.clip_grad_norm_ and clip_grad_value_. Both work on the
 /// gradients in place (the Grad tensors keep their identity) and skip parameters without one.
+/// Every gradient is checked before the first is written, so an error leaves them all unchanged.
 /// </summary>
 public static class GradClip
 {
@@ -18,7 +19,7 @@ public static class GradClip
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), $"{op}: expected a non-negative max norm, got {maxNorm}.");
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), $"{op}: expected a norm type > 0 (or +infinity), got {normType}.");
-        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        var grads = LiveGradients(parameters, op);
         if (grads.Count == 0) return 0;
 
         double total;
@@ -56,12 +57,34 @@ public static class GradClip
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), $"clip_grad_value: expected a non-negative clip value, got {clipValue}.");
+        var grads = LiveGradients(parameters, "clip_grad_value");
         using (Tape.NoGrad())
-            foreach (var g in parameters.Select(p => p.Grad).OfType<Tensor>())
+            foreach (var g in grads)
             {
                 using var clamped = g.Clamp(-clipValue, clipValue);
                 g.CopyFrom(clamped);
             }
+    }
+
+    /// <summary>
+    /// The parameters' gradients, each checked before any is clipped: clipping writes them one by
+    /// one, so a disposed gradient found part way would leave the earlier ones clipped.
+    /// </summary>
+    private static List<Tensor> LiveGradients(IEnumerable<Tensor> parameters, string op)
+    {
+        var grads = new List<Tensor>();
+        int index = 0;
+        foreach (var p in parameters)
+        {
+            if (p.Grad is { } g)
+            {
+                if (g.IsDisposed)
+                    throw new ObjectDisposedException(nameof(Tensor), $"{op}: the gradient of parameter {index}{(p.Name is { } name ? $" ('{name}')" : "")} was disposed; expected a live tensor (or null to skip the parameter).");
+                grads.Add(g);
+            }
+            index++;
+        }
+        return grads;
     }
 
     private static Tensor PowAbs(Tensor g, double p)

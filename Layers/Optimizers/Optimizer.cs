@@ -6,11 +6,15 @@ namespace Tensorium.Optim;
 /// Base of the optimizers, like torch.optim.Optimizer with a single parameter group. It holds the
 /// parameters, a per-parameter step count and per-parameter state buffers (momentum, running
 /// averages) that are created lazily, on the parameter's device and dtype, the first time the
-/// parameter has a gradient. Subclasses only say how one parameter is updated, which is one
-/// <see cref="FusedOptimizer.Step"/> call.
+/// parameter has a gradient. Subclasses only plan how one parameter is updated (a
+/// <see cref="FusedUpdate"/>, the arguments of one <see cref="FusedOptimizer.Step"/> call); the
+/// base checks every plan before running any, so a step is all or nothing.
 /// <para>
-/// Build the optimizer after moving the model (<c>model.To(device)</c> replaces the parameter
-/// tensors, as in PyTorch). The optimizer owns its state and frees it on <see cref="Dispose"/>.
+/// The optimizer may be built before or after <c>model.To(device or dtype)</c>: the move keeps
+/// the parameter tensors (as in PyTorch), and the state buffers follow their parameter to its
+/// device and dtype on the next step. The optimizer owns its state and frees it on
+/// <see cref="Dispose"/>; the parameters belong to their model, and a step that meets a disposed
+/// one raises.
 /// </para>
 /// </summary>
 public abstract class Optimizer : IDisposable
@@ -64,49 +68,100 @@ public abstract class Optimizer : IDisposable
     protected abstract IReadOnlyList<string> StateNames { get; }
 
     /// <summary>
-    /// Updates parameter <paramref name="index"/> in place from <paramref name="grad"/> (contiguous,
-    /// same shape and dtype). <paramref name="step"/> counts this parameter's updates, this one
-    /// included (1 on the first). Runs under <see cref="Tape.NoGrad"/>.
+    /// Plans the update of parameter <paramref name="index"/>: the rule, its state buffers (from
+    /// <see cref="StateBuffer"/>) and hyper-parameters. <paramref name="step"/> counts this
+    /// parameter's updates, this one included (1 on the first). Called for every parameter with a
+    /// gradient before any is updated; runs under <see cref="Tape.NoGrad"/>.
     /// </summary>
-    protected abstract void Update(int index, Tensor parameter, Tensor grad, long step);
+    protected abstract FusedUpdate Plan(int index, long step);
 
     /// <summary>
     /// The state buffer <paramref name="name"/> of parameter <paramref name="index"/>, created as
     /// zeros on the parameter's device and dtype the first time it is asked for (then
-    /// <paramref name="created"/> is true). The buffer is owned here: scopes leave it alone.
+    /// <paramref name="created"/> is true). A buffer left on another device or dtype by
+    /// <c>model.To(...)</c> is moved to the parameter's, in place. The buffer is owned here:
+    /// scopes leave it alone.
     /// </summary>
     protected Tensor StateBuffer(int index, string name, out bool created)
     {
+        var p = _parameters[index];
         created = !_state[index].TryGetValue(name, out var buffer);
         if (buffer == null)
         {
-            var p = _parameters[index];
             buffer = Tensor.Zeros(p.Shape, p.DType, p.Device);
             buffer.OwnedByParent = true;
             _state[index][name] = buffer;
+        }
+        else if (buffer.Device != p.Device || buffer.DType != p.DType)
+        {
+            using var onDevice = buffer.To(p.Device);
+            using var moved = onDevice.To(p.DType);
+            buffer.Set(moved);
         }
         return buffer;
     }
 
     /// <summary>
     /// Updates every parameter that has a gradient (parameters whose Grad is null are skipped and
-    /// their step count does not advance, like PyTorch). Nothing is recorded on the tape.
+    /// their step count does not advance, like PyTorch). Nothing is recorded on the tape. The
+    /// step is all or nothing: every parameter, gradient and update is checked before the first
+    /// parameter is written, so an error (a gradient of the wrong shape, a disposed parameter)
+    /// leaves every parameter, every state buffer and every step count as they were.
     /// </summary>
     public void Step()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var noGrad = Tape.NoGrad();
+
+        // 1. The user's tensors, before anything (even a state buffer) is created or moved.
+        var ready = new List<int>();
         for (int i = 0; i < _parameters.Length; i++)
+            if (CheckParameter(i)) ready.Add(i);
+
+        // 2. Plan every update and check it as the fused kernel will; 3. only then run them.
+        var grads = new List<Tensor>();
+        try
         {
-            var p = _parameters[i];
-            if (p.Grad is not { } grad) continue;
-            if (!grad.Layout.Shape.SequenceEqual(p.Layout.Shape) || grad.DType != p.DType || grad.Device != p.Device)
-                throw new InvalidOperationException($"{Name}: parameter {i} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()} on {p.Device} but its gradient is {Layout.Format(grad.Layout.Shape)} {grad.DType.Name()} on {grad.Device}; expected them to match.");
-            if (!p.Layout.IsContiguous)
-                throw new InvalidOperationException($"{Name}: parameter {i} ({Layout.Format(p.Layout.Shape)}) is a non-contiguous view; the in-place update expects a contiguous tensor.");
-            using var g = grad.Contiguous();
-            Update(i, p, g, ++_steps[i]);
+            var plans = new List<FusedUpdate>();
+            foreach (int i in ready)
+            {
+                grads.Add(_parameters[i].Grad!.Contiguous());
+                var plan = Plan(i, _steps[i] + 1);
+                FusedOptimizer.Check(plan.Kind, _parameters[i], grads[^1], plan.State1, plan.State2, plan.Hyper);
+                plans.Add(plan);
+            }
+            for (int k = 0; k < ready.Count; k++)
+            {
+                int i = ready[k];
+                FusedOptimizer.Step(plans[k].Kind, _parameters[i], grads[k], plans[k].State1, plans[k].State2, plans[k].Hyper);
+                _steps[i]++;
+            }
         }
+        finally
+        {
+            foreach (var g in grads) g.Dispose();
+        }
+    }
+
+    /// <summary>Whether parameter <paramref name="index"/> takes part in this step; throws when it or its gradient is unusable.</summary>
+    private bool CheckParameter(int index)
+    {
+        var p = _parameters[index];
+        string what = p.Name is { } name ? $"parameter {index} ('{name}')" : $"parameter {index}";
+        // Checked before Grad: disposing a tensor drops its gradient, so a disposed parameter
+        // would otherwise be skipped in silence and the model never train.
+        if (p.IsDisposed)
+            throw new ObjectDisposedException(nameof(Tensor), $"{Name}: {what} was disposed; expected a live tensor (was its model disposed? build a new optimizer for a new model).");
+        if (p.Grad is not { } grad) return false;
+        if (grad.IsDisposed)
+            throw new ObjectDisposedException(nameof(Tensor), $"{Name}: the gradient of {what} was disposed; expected a live tensor (or null to skip the parameter).");
+        if (!grad.Layout.Shape.SequenceEqual(p.Layout.Shape) || grad.DType != p.DType || grad.Device != p.Device)
+            throw new InvalidOperationException($"{Name}: {what} is {Layout.Format(p.Layout.Shape)} {p.DType.Name()} on {p.Device} but its gradient is {Layout.Format(grad.Layout.Shape)} {grad.DType.Name()} on {grad.Device}; expected them to match.");
+        if (!p.Layout.IsContiguous)
+            throw new InvalidOperationException($"{Name}: {what} ({Layout.Format(p.Layout.Shape)}) is a non-contiguous view; the in-place update expects a contiguous tensor.");
+        if (!p.DType.IsFloating())
+            throw new InvalidOperationException($"{Name}: {what} has dtype {p.DType.Name()}; only float32 and float64 tensors can be optimised.");
+        return true;
     }
 
     /// <summary>Drops every parameter's gradient (sets it to null, PyTorch's default set_to_none).</summary>

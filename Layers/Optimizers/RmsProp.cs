@@ -41,13 +41,12 @@ public sealed class RmsProp : Optimizer
     protected override IReadOnlyList<string> StateNames => ["square_avg", "momentum_buffer"];
 
     /// <inheritdoc />
-    protected override void Update(int index, Tensor parameter, Tensor grad, long step)
+    protected override FusedUpdate Plan(int index, long step)
     {
         var squareAvg = StateBuffer(index, "square_avg", out _);
         // PyTorch's momentum buffer starts at zeros (unlike SGD's), so no first-step special case.
         var buffer = Momentum != 0 ? StateBuffer(index, "momentum_buffer", out _) : null;
-        var h = new OptimizerHyper(LearningRate, WeightDecay, Momentum, Alpha: Alpha, Eps: Eps, Step: step);
-        FusedOptimizer.Step(OptimizerKind.RmsProp, parameter, grad, squareAvg, buffer, h);
+        return new(OptimizerKind.RmsProp, squareAvg, buffer, new OptimizerHyper(LearningRate, WeightDecay, Momentum, Alpha: Alpha, Eps: Eps, Step: step));
     }
 
     /// <inheritdoc />

@@ -39,15 +39,14 @@ public sealed class Sgd : Optimizer
     protected override IReadOnlyList<string> StateNames => ["momentum_buffer"];
 
     /// <inheritdoc />
-    protected override void Update(int index, Tensor parameter, Tensor grad, long step)
+    protected override FusedUpdate Plan(int index, long step)
     {
         Tensor? buffer = null;
         bool fresh = false;
         if (Momentum != 0) buffer = StateBuffer(index, "momentum_buffer", out fresh);
         // A fresh buffer is zeros; with dampening 0 the kernel's momentum * 0 + 1 * g makes it
         // exactly a copy of g, which is how PyTorch starts it.
-        var h = new OptimizerHyper(LearningRate, WeightDecay, Momentum, fresh ? 0 : Dampening, Nesterov);
-        FusedOptimizer.Step(OptimizerKind.Sgd, parameter, grad, buffer, null, h);
+        return new(OptimizerKind.Sgd, buffer, null, new OptimizerHyper(LearningRate, WeightDecay, Momentum, fresh ? 0 : Dampening, Nesterov));
     }
 
     /// <inheritdoc />

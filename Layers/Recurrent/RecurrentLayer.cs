@@ -95,9 +95,6 @@ public abstract class RecurrentLayer : Module
     private protected RecurrentOutput RunStack(Tensor input, Tensor? h0, Tensor? c0) =>
         Run(Cell, input, h0, c0, Enumerable.Range(0, NumLayers).Select(LayerWeights).ToList(), DisplayName, IsTraining ? Dropout : 0, _generator);
 
-    /// <inheritdoc />
-    protected override void OnTensorReplaced(string name, Tensor oldValue, Tensor newValue) => _byName[name] = newValue;
-
     /// <summary>
     /// The functional form of a stacked recurrent layer (what the modules call with their own
     /// weights): runs <paramref name="layers"/> in order over <paramref name="input"/>
