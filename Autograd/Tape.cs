@@ -70,6 +70,8 @@ public static class Tape
     /// </summary>
     public static void Backward(Tensor root, Tensor? gradient = null, bool retainGraph = false)
     {
+        root.StorageFor("backward");   // a disposed root is named as such, not by the first property read
+        gradient?.StorageFor("backward");
         if (!root.RequiresGrad)
             throw new InvalidOperationException($"backward: the tensor of shape {Layout.Format(root.Layout.Shape)} does not require a gradient (no input of its computation has RequiresGrad = true).");
         if (gradient == null && root.Count != 1)
@@ -82,30 +84,40 @@ public static class Tape
         foreach (var entry in entries) entry.CheckSavedVersions();
         // Gradients of non-leaf tensors, each held as its own handle so it can be freed once used.
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-        using (NoGrad())
+        Tensor? grad = null;
+        // try/finally: when an op's backward throws, the gradients held for later entries are
+        // freed all the same instead of staying rented from the pool.
+        try
         {
-            var seed = gradient != null ? gradient.View(gradient.Layout, "backward") : Tensor.Full(root.Layout.Shape.ToArray(), 1, root.DType, root.Device);
-            Accumulate(grads, root, seed, null);
-            seed.Dispose();
-            for (int i = entries.Count - 1; i >= 0; i--)
+            using (NoGrad())
             {
-                var entry = entries[i];
-                if (!grads.Remove(entry.Output, out var grad)) continue;  // nothing flows back through it
-                var fn = entry.BackwardFn ?? throw new InvalidOperationException(
-                    $"backward: entry #{entry.Id} ({entry.Op}) was already freed by an earlier Backward(); pass retainGraph: true to back-propagate twice.");
-                // Temporaries of the backward function die with this scope; only what is
-                // accumulated for later entries is kept.
-                using (var step = new TensorScope())
+                using (var seed = gradient != null ? gradient.View(gradient.Layout, "backward") : Tensor.Full(root.Layout.Shape.ToArray(), 1, root.DType, root.Device))
+                    Accumulate(grads, root, seed, null);
+                for (int i = entries.Count - 1; i >= 0; i--)
                 {
-                    var inputGrads = fn(grad, entry.Saved);
-                    for (int k = 0; k < entry.Inputs.Count; k++)
-                        if (inputGrads[k] is { } g && entry.Inputs[k].RequiresGrad)
-                            Accumulate(grads, entry.Inputs[k], g, step);
+                    var entry = entries[i];
+                    if (!grads.Remove(entry.Output, out grad)) continue;  // nothing flows back through it
+                    var fn = entry.BackwardFn ?? throw new InvalidOperationException(
+                        $"backward: entry #{entry.Id} ({entry.Op}) was already freed by an earlier Backward(); pass retainGraph: true to back-propagate twice.");
+                    // Temporaries of the backward function die with this scope; only what is
+                    // accumulated for later entries is kept.
+                    using (var step = new TensorScope())
+                    {
+                        var inputGrads = fn(grad, entry.Saved);
+                        for (int k = 0; k < entry.Inputs.Count; k++)
+                            if (inputGrads[k] is { } g && entry.Inputs[k].RequiresGrad)
+                                Accumulate(grads, entry.Inputs[k], g, step);
+                    }
+                    grad.Dispose();
+                    grad = null;
                 }
-                grad.Dispose();
             }
         }
-        foreach (var g in grads.Values) g.Dispose();
+        finally
+        {
+            grad?.Dispose();
+            foreach (var g in grads.Values) g.Dispose();
+        }
         if (!retainGraph)
             foreach (var entry in entries) entry.Release();
     }

@@ -70,8 +70,20 @@ public sealed partial class Tensor : IDisposable
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => _storage == null;
 
-    /// <summary>Whether operations on this tensor record on the tape so gradients reach it.</summary>
-    public bool RequiresGrad { get; set; }
+    /// <summary>
+    /// Whether operations on this tensor record on the tape so gradients reach it. Only float32
+    /// and float64 tensors can require a gradient (integers have no derivative).
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get;
+        set
+        {
+            if (value && !StorageFor("requires_grad").DType.IsFloating())
+                throw new InvalidOperationException($"requires_grad: got a tensor of dtype {DType.Name()}; expected a floating dtype (float32 or float64): only those can require gradients.");
+            field = value;
+        }
+    }
     /// <summary>The accumulated gradient after <c>Backward()</c>; owned by this tensor.</summary>
     public Tensor? Grad { get; set; }
     /// <summary>An optional name shown when printing the tape.</summary>
