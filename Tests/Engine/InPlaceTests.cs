@@ -86,4 +86,16 @@ public class InPlaceTests(Device device)
         using (Tape.NoGrad()) w.CopyFrom(z);
         Assert.That(w.ToDoubleArray(), Is.EqualTo(new[] { 0.0, 0.0 }), "under NoGrad the write is allowed");
     }
+
+    [Test]
+    public void CopyFromIntoNonLeafThatRequiresGradWhileRecordingIsRefused()
+    {
+        // CopyFrom is not recorded: writing y would leave the tape describing y's old values, so
+        // x's gradient would silently still be 2.
+        using var x = Leaf([2], 10);
+        using var y = x * 2.0;
+        using var z = Tensor.Zeros([2], device: device);
+        Ref.Throws<InvalidOperationException>(() => y.CopyFrom(z),
+            "copy_from: got a tensor [2] float32 that requires grad, written in place while the tape is recording", "not recorded");
+    }
 }
