@@ -12,9 +12,10 @@ namespace Tensorium;
 /// (<see cref="PeakLiveBytes"/>), and at most <see cref="MaxPooledBytes"/> when that is set. When a
 /// returned buffer takes the pool over the cap, buffers of the size classes used least recently
 /// go back to the device allocator; a size class left unused for <see cref="MaxIdleOperations"/>
-/// rents and returns goes back even under the cap. Without a cap, a tensor that grows a little every step left
-/// every old size behind (1.1 GB pooled for 64 MB live), and on Linux the process is killed
-/// before an allocation ever fails, so freeing the pool on out-of-memory came too late.
+/// rents and returns goes back even under the cap. Why: without a cap, a tensor that grows a
+/// little every step left every old size behind (1.1 GB pooled for 64 MB live), and on Linux the
+/// process is killed before an allocation ever fails, so freeing the pool on out-of-memory came
+/// too late.
 /// </remarks>
 public sealed class BufferPool
 {
