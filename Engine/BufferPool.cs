@@ -11,9 +11,11 @@ namespace Tensorium;
 /// What the pool keeps is bounded: at most <see cref="MaxPooledRatio"/> times the live peak
 /// (<see cref="PeakLiveBytes"/>), and at most <see cref="MaxPooledBytes"/> when that is set. When a
 /// returned buffer takes the pool over the cap, buffers of the size classes used least recently
-/// go back to the device allocator. Without a cap, a tensor that grows a little every step left
-/// every old size behind (1.1 GB pooled for 64 MB live), and on Linux the process is killed
-/// before an allocation ever fails, so freeing the pool on out-of-memory came too late.
+/// go back to the device allocator; a size class left unused for <see cref="MaxIdleOperations"/>
+/// rents and returns goes back even under the cap. Why: without a cap, a tensor that grows a
+/// little every step left every old size behind (1.1 GB pooled for 64 MB live), and on Linux the
+/// process is killed before an allocation ever fails, so freeing the pool on out-of-memory came
+/// too late.
 /// </remarks>
 public sealed class BufferPool
 {
@@ -30,8 +32,10 @@ public sealed class BufferPool
     private readonly Dictionary<long, SizeClassBuffers> _freeBySize = new();
     private readonly Lock _lock = new();
     private long _clock;   // counts rents and returns; orders size classes by last use
+    private long _nextIdleCheck;
     private double _maxPooledRatio = 2;
     private long? _maxPooledBytes;
+    private long? _maxIdleOperations = 100_000;
 
     internal BufferPool(string deviceName, Func<long, nint> allocate, Action<nint> free)
     {
@@ -76,6 +80,22 @@ public sealed class BufferPool
             if (value < 0)
                 throw new ArgumentOutOfRangeException(nameof(value), $"{_deviceName} pool: got a MaxPooledBytes of {value}; expected 0 or more, or null for no limit.");
             lock (_lock) { _maxPooledBytes = value; Trim(); }
+        }
+    }
+
+    /// <summary>
+    /// A size class that no rent or return has touched in this many pool operations is given back
+    /// even when the pool is under its cap (default 100,000, while a training step makes a few
+    /// hundred), so sizes from a finished phase do not stay forever; null keeps them.
+    /// </summary>
+    public long? MaxIdleOperations
+    {
+        get => _maxIdleOperations;
+        set
+        {
+            if (value < 0)
+                throw new ArgumentOutOfRangeException(nameof(value), $"{_deviceName} pool: got a MaxIdleOperations of {value}; expected 0 or more, or null to keep idle buffers.");
+            lock (_lock) { _maxIdleOperations = value; _nextIdleCheck = 0; Trim(); }
         }
     }
 
@@ -124,7 +144,7 @@ public sealed class BufferPool
                 nint reused = sizeClass.Buffers.Pop();
                 // Only classes that hold buffers stay listed, so Trim always finds one to free.
                 if (sizeClass.Buffers.Count == 0) _freeBySize.Remove(size);
-                else sizeClass.LastUsed = ++_clock;
+                else sizeClass.LastUsed = _clock;
                 return reused;
             }
         }
@@ -190,6 +210,7 @@ public sealed class BufferPool
     // Callers hold _lock.
     private void CountRented(long size)
     {
+        _clock++;
         LiveBuffers++;
         LiveBytes += size;
         PeakLiveBytes = Math.Max(PeakLiveBytes, LiveBytes);
@@ -204,9 +225,20 @@ public sealed class BufferPool
     }
 
     // Callers hold _lock. Frees buffers of the least recently used size class until the pool is
-    // within its limit; the class just returned to is the most recent, so it goes last.
+    // within its limit; the class just returned to is the most recent, so it goes last. Every
+    // 1024 operations it also frees the classes idle for longer than MaxIdleOperations.
     private void Trim()
     {
+        if (_maxIdleOperations is long idle && _clock >= _nextIdleCheck)
+        {
+            _nextIdleCheck = _clock + 1024;   // a scan of all classes is cheap, but not on every return
+            foreach (var (size, stale) in _freeBySize.Where(entry => _clock - entry.Value.LastUsed > idle).ToList())
+            {
+                PooledBytes -= size * stale.Buffers.Count;
+                while (stale.Buffers.Count > 0) _free(stale.Buffers.Pop());
+                _freeBySize.Remove(size);
+            }
+        }
         long limit = Limit();
         while (PooledBytes > limit)
         {

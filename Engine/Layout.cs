@@ -59,8 +59,8 @@ public sealed class Layout
         long n = 1;
         foreach (int d in shape)
         {
-            // Stop as soon as the product passes int.MaxValue: until then n * d fits a long, whereas
-            // multiplying on wrapped [65536, 65536, 65536, 65536] around to 2^64 = 0 elements.
+            // Stop as soon as the product passes int.MaxValue: until then n * d fits a long. Multiplying
+            // every size wrapped [65536, 65536, 65536, 65536] around to 2^64 = 0 elements.
             n *= d;
             if (n > int.MaxValue) throw TooManyElements(op, shape.ToArray().Select(s => (long)s).ToArray());
         }

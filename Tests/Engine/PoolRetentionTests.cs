@@ -24,6 +24,7 @@ public class PoolRetentionTests
     {
         Pool.MaxPooledRatio = 2;
         Pool.MaxPooledBytes = null;
+        Pool.MaxIdleOperations = 100_000;
     }
 
     [Test]
@@ -68,6 +69,15 @@ public class PoolRetentionTests
     }
 
     [Test]
+    public void SizeClassesUnusedForAWhileAreGivenBack()
+    {
+        Tensor.Zeros([MiB / 4]).Dispose();   // a 1 MiB buffer, under the cap, and then never that size again
+        for (int i = 0; i < 60_000; i++)
+            Tensor.Zeros([4]).Dispose();     // 120,000 pool operations on another size
+        Assert.That(Pool.PooledBytes, Is.LessThan(MiB), "the idle 1 MiB class went back to the allocator");
+    }
+
+    [Test]
     public void RatioZeroKeepsNothingAndCountersStayHonest()
     {
         long live = Pool.LiveBytes, buffers = Pool.LiveBuffers;
@@ -94,5 +104,18 @@ public class PoolRetentionTests
         Assert.That(bytes.Message, Does.StartWith("cpu pool: got a MaxPooledBytes of -5; expected 0 or more, or null for no limit."));
         Assert.That(Pool.MaxPooledRatio, Is.EqualTo(2));
         Assert.That(Pool.MaxPooledBytes, Is.Null);
+        var idle = Assert.Throws<ArgumentOutOfRangeException>(() => Pool.MaxIdleOperations = -1)!;
+        Assert.That(idle.Message, Does.StartWith("cpu pool: got a MaxIdleOperations of -1; expected 0 or more, or null to keep idle buffers."));
+        Assert.That(Pool.MaxIdleOperations, Is.EqualTo(100_000));
+    }
+
+    [Test]
+    public void IdleTrimmingCanBeTurnedOff()
+    {
+        Pool.MaxIdleOperations = null;
+        Tensor.Zeros([MiB / 4]).Dispose();
+        for (int i = 0; i < 60_000; i++)
+            Tensor.Zeros([4]).Dispose();
+        Assert.That(Pool.PooledBytes, Is.GreaterThanOrEqualTo(MiB), "the 1 MiB buffer is still pooled");
     }
 }
