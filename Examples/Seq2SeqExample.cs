@@ -138,7 +138,7 @@ static class Seq2SeqExample
     {
         int count = source.Size(0);
         var output = new long[count * Length];
-        model.Eval();
+        using (new EvaluationScope())
         using (Tape.NoGrad())
         using (new TensorScope())
         {
@@ -158,7 +158,6 @@ static class Seq2SeqExample
                     }
                 }
         }
-        model.Train();
         return output;
     }
 

@@ -194,13 +194,12 @@ static class TransformerExample
     /// <summary>Mean cross-entropy (nats per character) over the validation windows.</summary>
     static double Validate(CharTransformer model, List<(Tensor X, Tensor Y)> batches)
     {
-        model.Eval();
         double sum = 0;
+        using (new EvaluationScope())
         using (Tape.NoGrad())
             foreach (var (x, y) in batches)
                 using (new TensorScope())
                     sum += model.Forward(x).CrossEntropy(y).Item();
-        model.Train();
         return sum / batches.Count;
     }
 
@@ -208,7 +207,7 @@ static class TransformerExample
     static string Sample(CharTransformer model, CharTokenizer tokenizer, string prompt, int length, double temperature, Generator generator)
     {
         var ids = tokenizer.Encode(prompt).ToList();
-        model.Eval();
+        using (new EvaluationScope())
         using (Tape.NoGrad())
             for (int i = 0; i < length; i++)
                 using (new TensorScope())
@@ -223,7 +222,6 @@ static class TransformerExample
                     for (double acc = weights[0]; acc < u && next < weights.Length - 1; acc += weights[++next]) { }
                     ids.Add(next);
                 }
-        model.Train();
         return tokenizer.Decode(ids.ToArray());
     }
 }
