@@ -131,14 +131,14 @@ public static class Recurrent
 
     // ---- Backward steps --------------------------------------------------------------------------
     // dhRun and dcRun ([B, H], contiguous) hold the gradient flowing back into step t's output from
-    // step t + 1 (zero for the last step); the gate gradients of step t have row stride GatesStride.
+    // step t + 1 (zero for the last step); the gate gradients of step t have row stride GradStride.
 
     /// <summary>Tanh RNN step backward: dPre = (dh_t + dhRun) (1 - h_t²).</summary>
     /// <param name="i">Thread b·H + k.</param>
     /// <param name="h">Step t of the h sequence (row stride SeqStride).</param>
     /// <param name="dhSeq">Step t of the output gradient (row stride SeqStride).</param>
     /// <param name="dhRun">The gradient reaching h_t from step t + 1 ([B, H]).</param>
-    /// <param name="dGates">Step t's gate gradients (row stride GatesStride), written.</param>
+    /// <param name="dGates">Step t's gate gradients (row stride GradStride), written.</param>
     /// <param name="s">Sizes and strides.</param>
     public static void TanhBackward<T>(Index1D i, ArrayView<T> h, ArrayView<T> dhSeq, ArrayView<T> dhRun,
         ArrayView<T> dGates, RecurrentStep s) where T : unmanaged, IFloatingPointIeee754<T>
@@ -146,7 +146,7 @@ public static class Recurrent
         int b = i / s.Hidden, k = i % s.Hidden;
         long at = (long)b * s.SeqStride + k;
         T d = dhSeq[at] + dhRun[i];
-        dGates[(long)b * s.GatesStride + k] = d * TanhGrad(h[at]);
+        dGates[(long)b * s.GradStride + k] = d * TanhGrad(h[at]);
     }
 
     /// <summary>
@@ -158,27 +158,25 @@ public static class Recurrent
     /// <param name="gates">Step t's cached activations i, f, g, o (row stride GatesStride).</param>
     /// <param name="c">Step t of the c sequence (row stride SeqStride).</param>
     /// <param name="cPrev">The previous cell state, c0 or step t-1 of the c sequence (row stride PrevStride).</param>
-    /// <param name="dhSeq">Step t of the h part of the output gradient (row stride SeqStride).</param>
-    /// <param name="dcSeq">Step t of the c part of the output gradient (row stride SeqStride).</param>
+    /// <param name="dy">Step t of the output gradient's h part (row stride SeqStride); its c part is StateOffset further.</param>
     /// <param name="dhRun">The gradient reaching h_t from step t + 1 ([B, H]).</param>
     /// <param name="dcRun">The gradient reaching c_t from step t + 1 ([B, H]); overwritten with dc' f.</param>
-    /// <param name="dGates">Step t's gate gradients (row stride of the gradient block: <paramref name="dGatesStride"/>).</param>
-    /// <param name="dGatesStride">Row stride of <paramref name="dGates"/> (T·4H; the cache's stride is GatesStride).</param>
+    /// <param name="dGates">Step t's gate gradients (row stride GradStride), written.</param>
     /// <param name="s">Sizes and strides.</param>
     public static void LstmBackward<T>(Index1D i, ArrayView<T> gates, ArrayView<T> c, ArrayView<T> cPrev,
-        ArrayView<T> dhSeq, ArrayView<T> dcSeq, ArrayView<T> dhRun, ArrayView<T> dcRun, ArrayView<T> dGates,
-        int dGatesStride, RecurrentStep s) where T : unmanaged, IFloatingPointIeee754<T>
+        ArrayView<T> dy, ArrayView<T> dhRun, ArrayView<T> dcRun, ArrayView<T> dGates, RecurrentStep s)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int H = s.Hidden, b = i / H, k = i % H;
         long row = (long)b * s.GatesStride, at = (long)b * s.SeqStride + k;
         T ig = gates[row + k], fg = gates[row + H + k], gg = gates[row + 2 * H + k], og = gates[row + 3 * H + k];
-        T a = dhSeq[at] + dhRun[i];                 // dh'
+        T a = dy[at] + dhRun[i];                        // dh'
         T tc = T.Tanh(c[at]);
-        T dO = a * tc;                              // do = dh' tanh(c')
-        a = a * og * TanhGrad(tc) + dcSeq[at];      // the CPU's order: ((dh' o) (1 - tanh²)) + dc_t + dcRun
-        a += dcRun[i];                              // dc', complete
-        dcRun[i] = a * fg;                          // to the previous step
-        long o = (long)b * dGatesStride;
+        T dO = a * tc;                                  // do = dh' tanh(c')
+        a = a * og * TanhGrad(tc) + dy[s.StateOffset + at];   // the CPU's order: ((dh' o) (1 - tanh²)) + dc_t + dcRun
+        a += dcRun[i];                                  // dc', complete
+        dcRun[i] = a * fg;                              // to the previous step
+        long o = (long)b * s.GradStride;
         dGates[o + k] = a * gg * SigmoidGrad(ig);
         dGates[o + H + k] = a * cPrev[(long)b * s.PrevStride + k] * SigmoidGrad(fg);
         dGates[o + 2 * H + k] = a * ig * TanhGrad(gg);
@@ -196,12 +194,11 @@ public static class Recurrent
     /// <param name="hPrev">The previous hidden state, h0 or step t-1 of the h sequence (row stride PrevStride).</param>
     /// <param name="dhSeq">Step t of the output gradient (row stride SeqStride).</param>
     /// <param name="dhRun">The gradient reaching h_t from step t + 1 ([B, H]); overwritten with dh' z.</param>
-    /// <param name="dGx">Step t's input-side gate gradients (row stride <paramref name="dGatesStride"/>).</param>
-    /// <param name="dGh">Step t's hidden-side gate gradients (row stride <paramref name="dGatesStride"/>).</param>
-    /// <param name="dGatesStride">Row stride of the gate gradients (T·3H).</param>
+    /// <param name="dGx">Step t's input-side gate gradients (row stride GradStride), written.</param>
+    /// <param name="dGh">Step t's hidden-side gate gradients (row stride GradStride), written.</param>
     /// <param name="s">Sizes and strides.</param>
     public static void GruBackward<T>(Index1D i, ArrayView<T> gates, ArrayView<T> hPrev, ArrayView<T> dhSeq,
-        ArrayView<T> dhRun, ArrayView<T> dGx, ArrayView<T> dGh, int dGatesStride, RecurrentStep s)
+        ArrayView<T> dhRun, ArrayView<T> dGx, ArrayView<T> dGh, RecurrentStep s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int H = s.Hidden, b = i / H, k = i % H;
@@ -214,7 +211,7 @@ public static class Recurrent
         T dn = (a - direct) * TanhGrad(n);                    // dh' (1 - z), through tanh
         T dr = dn * hn * SigmoidGrad(r);
         dz *= SigmoidGrad(z);
-        long o = (long)b * dGatesStride;
+        long o = (long)b * s.GradStride;
         dGx[o + k] = dr;
         dGx[o + H + k] = dz;
         dGx[o + 2 * H + k] = dn;

@@ -8,37 +8,36 @@ namespace Tensorium.Kernels.Gpu;
 /// output sequence, as <c>Kernels/Cpu/RecurrentCells.cs</c> does.
 /// </summary>
 /// <remarks>
-/// A plain struct of ints because kernel parameters must be unmanaged values; the bias flags are
-/// ints rather than bools so the struct has the same layout on every ILGPU backend.
+/// A plain struct of numbers because kernel parameters must be unmanaged values (and ILGPU's
+/// loaders take at most 8 of them, so the sizes travel together); the bias flags are ints rather
+/// than bools so the struct has the same layout on every ILGPU backend.
 /// </remarks>
 public readonly struct RecurrentStep
 {
-    /// <summary>Creates the step description (see the properties).</summary>
-    public RecurrentStep(int hidden, int gatesStride, int prevStride, int seqStride, bool hasBiasIh, bool hasBiasHh)
-    {
-        Hidden = hidden;
-        GatesStride = gatesStride;
-        PrevStride = prevStride;
-        SeqStride = seqStride;
-        HasBiasIh = hasBiasIh ? 1 : 0;
-        HasBiasHh = hasBiasHh ? 1 : 0;
-    }
-
     /// <summary>Units of the hidden state (H); the kernels run one thread per (batch row, unit).</summary>
-    public int Hidden { get; }
+    public int Hidden { get; init; }
 
-    /// <summary>Row stride of the gate block: the cache's T·CacheWidth forward, the gate gradients' T·GateWidth backward.</summary>
-    public int GatesStride { get; }
+    /// <summary>Row stride of the cache block of gates: T·CacheWidth.</summary>
+    public int GatesStride { get; init; }
+
+    /// <summary>Row stride of the gate gradients backward writes: T·GateWidth.</summary>
+    public int GradStride { get; init; }
 
     /// <summary>Row stride of the previous step's state: H when it is h0/c0, T·H when it is the output sequence.</summary>
-    public int PrevStride { get; }
+    public int PrevStride { get; init; }
 
     /// <summary>Row stride of the output sequence and its gradient ([B, T, H]): T·H.</summary>
-    public int SeqStride { get; }
+    public int SeqStride { get; init; }
+
+    /// <summary>
+    /// Elements from the h sequence to the c sequence in the LSTM's stacked output and its
+    /// gradient ([2, B, T, H]): B·T·H.
+    /// </summary>
+    public long StateOffset { get; init; }
 
     /// <summary>1 when bias_ih is present (the view passed for it is read), else 0.</summary>
-    public int HasBiasIh { get; }
+    public int HasBiasIh { get; init; }
 
     /// <summary>1 when bias_hh is present (the view passed for it is read), else 0.</summary>
-    public int HasBiasHh { get; }
+    public int HasBiasHh { get; init; }
 }
