@@ -111,44 +111,19 @@ public static class BinaryOps
         public T Apply(T a, T b) => b <= T.Zero ? T.Zero : a;
     }
 
-    // Pow goes through Math.Pow in double for every element type, as the CPU does. The conversions
-    // are plain casts, one struct per type (ILGPU cannot compile T.CreateTruncating); the integer
-    // ones saturate and send NaN to 0, which is what C#'s CreateTruncating from double does.
-
-    /// <summary>float32 a ^ b, computed in double.</summary>
-    public readonly struct PowSingle : IBinaryOp<float>
+    /// <summary>
+    /// a ^ b through Math.Pow in double for every element type, as the CPU does; the conversions
+    /// are C# casts (<see cref="Casts"/>), which for int types saturate and send NaN to 0, as the
+    /// CPU's CreateTruncating does.
+    /// </summary>
+    public readonly struct Pow<T, TCast> : IBinaryOp<T>
+        where T : unmanaged where TCast : struct, ICast<T, double>, ICast<double, T>
     {
         /// <inheritdoc/>
-        public float Apply(float a, float b) => (float)Math.Pow(a, b);
-    }
-
-    /// <summary>float64 a ^ b.</summary>
-    public readonly struct PowDouble : IBinaryOp<double>
-    {
-        /// <inheritdoc/>
-        public double Apply(double a, double b) => Math.Pow(a, b);
-    }
-
-    /// <summary>int32 a ^ b, computed in double and saturated to int32.</summary>
-    public readonly struct PowInt32 : IBinaryOp<int>
-    {
-        /// <inheritdoc/>
-        public int Apply(int a, int b)
+        public T Apply(T a, T b)
         {
-            double r = Math.Pow(a, b);
-            return double.IsNaN(r) ? 0 : r >= 2147483647.0 ? int.MaxValue : r <= -2147483648.0 ? int.MinValue : (int)r;
-        }
-    }
-
-    /// <summary>int64 a ^ b, computed in double and saturated to int64.</summary>
-    public readonly struct PowInt64 : IBinaryOp<long>
-    {
-        /// <inheritdoc/>
-        public long Apply(long a, long b)
-        {
-            double r = Math.Pow(a, b);
-            // 2^63 is the first double above long.MaxValue.
-            return double.IsNaN(r) ? 0 : r >= 9223372036854775808.0 ? long.MaxValue : r <= -9223372036854775808.0 ? long.MinValue : (long)r;
+            var cast = default(TCast);
+            return cast.Cast(Math.Pow(cast.Cast(a), cast.Cast(b)));
         }
     }
 }

@@ -4,7 +4,7 @@ namespace Tensorium.Kernels.Gpu;
 
 /// <summary>
 /// The index space of an elementwise kernel: a contiguous output of <see cref="Shape"/> and up to
-/// three strided inputs over that same shape (a broadcast dimension has stride 0). The host merges
+/// three strided inputs over that same shape (<see cref="StridedLayout"/> with a third operand, for where) (a broadcast dimension has stride 0). The host merges
 /// every pair of neighbouring dims that all operands step through as one (as the CPU's
 /// <see cref="StridedIndex"/> does), so the rank is usually 1 or 2 and a thread divides by few extents.
 /// Strides count elements from each input view's first element.
@@ -14,13 +14,13 @@ public struct ElementwiseLayout
     /// <summary>Number of dims in use.</summary>
     public int Rank;
     /// <summary>The output's (merged) shape.</summary>
-    public KernelDims Shape;
+    public Dims Shape;
     /// <summary>Strides of the first input.</summary>
-    public KernelDims A;
+    public Dims A;
     /// <summary>Strides of the second input (zeros when there is none).</summary>
-    public KernelDims B;
+    public Dims B;
     /// <summary>Strides of the third input (zeros when there is none).</summary>
-    public KernelDims C;
+    public Dims C;
 
     /// <summary>
     /// The layout of an op over <paramref name="shape"/> whose inputs have the given strides (one to
@@ -34,10 +34,10 @@ public struct ElementwiseLayout
         return new ElementwiseLayout
         {
             Rank = merged.Shape.Length,
-            Shape = KernelDims.From(merged.Shape, 1, op),
-            A = KernelDims.From(merged.Strides[0], 0, op),
-            B = KernelDims.From(strides.Length > 1 ? merged.Strides[1] : none, 0, op),
-            C = KernelDims.From(strides.Length > 2 ? merged.Strides[2] : none, 0, op),
+            Shape = Dims.From(merged.Shape, 1),
+            A = Dims.From(merged.Strides[0]),
+            B = Dims.From(strides.Length > 1 ? merged.Strides[1] : none),
+            C = Dims.From(strides.Length > 2 ? merged.Strides[2] : none),
         };
     }
 

@@ -30,7 +30,7 @@ public struct RandomDraw
     public readonly ulong FirstBlock => Offset / 4;
 
     /// <summary>Threads to launch: one per Philox block the draw's words touch.</summary>
-    public readonly long Blocks => Count == 0 ? 0 : (long)((Offset + Words - 1) / 4 - FirstBlock + 1);
+    public readonly int Blocks => Count == 0 ? 0 : (int)((Offset + Words - 1) / 4 - FirstBlock + 1);
 
     /// <summary>
     /// The element that word <paramref name="k"/> of block <paramref name="block"/> (whose four
@@ -67,25 +67,17 @@ public struct RandomDraw
 /// draws the same numbers on every device. Thread t handles Philox block FirstBlock + t: it runs
 /// the ten rounds once and writes every element whose words lie in that block (a quarter of the
 /// work of one Philox call per element). Values are computed in double and rounded to the element
-/// type, as the CPU does; one kernel per element type, because the rounding is a plain cast.
+/// type with a C# cast, as the CPU does.
 /// </summary>
 public static class RandomFill
 {
-    /// <summary>float32 fill of y[0 .. draw.Count).</summary>
-    public static void Single(Index1D thread, ArrayView<float> y, RandomDraw draw)
+    /// <summary>y[0 .. draw.Count) from the draw; launched with <see cref="RandomDraw.Blocks"/> threads.</summary>
+    public static void Fill<T, TCast>(Index1D thread, ArrayView<T> y, RandomDraw draw)
+        where T : unmanaged where TCast : struct, ICast<double, T>
     {
         ulong block = draw.FirstBlock + (ulong)thread.X;
         var words = Philox.Block(draw.Seed, block);
         for (int k = 0; k < 4; k++)
-            if (draw.TryElement(block, words, k, out int at, out double value)) y[at] = (float)value;
-    }
-
-    /// <summary>float64 fill of y[0 .. draw.Count).</summary>
-    public static void Double(Index1D thread, ArrayView<double> y, RandomDraw draw)
-    {
-        ulong block = draw.FirstBlock + (ulong)thread.X;
-        var words = Philox.Block(draw.Seed, block);
-        for (int k = 0; k < 4; k++)
-            if (draw.TryElement(block, words, k, out int at, out double value)) y[at] = value;
+            if (draw.TryElement(block, words, k, out int at, out double value)) y[at] = default(TCast).Cast(value);
     }
 }
