@@ -11,6 +11,11 @@ public enum DeviceKind
     OpenCL,
     /// <summary>An NVIDIA GPU through the CUDA driver API.</summary>
     Cuda,
+    /// <summary>
+    /// ILGPU's CPU accelerator: the GPU kernels run on host threads with real groups, shared
+    /// memory and barriers. Slow, but always present, so tests and debuggers use it.
+    /// </summary>
+    Emulated,
 }
 
 /// <summary>Where a tensor's memory lives and where its kernels run.</summary>
@@ -27,8 +32,19 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// <summary>CUDA device <paramref name="index"/>, in the driver's order.</summary>
     public static Device Cuda(int index = 0) => new(DeviceKind.Cuda, index);
 
+    /// <summary>
+    /// The emulated GPU: ILGPU's CPU accelerator, which runs the GPU kernels on host threads.
+    /// Always available (a kernel can be stepped through in a debugger there), never the default.
+    /// </summary>
+    public static Device Emulated { get; } = new(DeviceKind.Emulated);
+
     /// <summary>The backend that runs kernels on this device (GPU devices open on first use).</summary>
-    internal IBackend Backend => Kind == DeviceKind.Cpu ? CpuBackend.Instance : GpuBackends.For(this);
+    internal IBackend Backend => Kind switch
+    {
+        DeviceKind.Cpu => CpuBackend.Instance,
+        DeviceKind.Emulated => IlgpuBackend.For(this),
+        _ => GpuBackends.For(this),
+    };
 
     /// <summary>Every device present: the CPU first, then each OpenCL and CUDA device the drivers report.</summary>
     public static IReadOnlyList<DeviceDescription> Available() => GpuBackends.Available();
@@ -40,10 +56,10 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     public static Device Default =>
         Available().Where(d => d.IsGpu).OrderBy(d => d.Device.Kind == DeviceKind.Cuda ? 0 : 1).Select(d => d.Device).FirstOrDefault() ?? Cpu;
 
-    /// <summary>Parses "cpu", "opencl", "opencl:1", "cuda", "cuda:0" (the form <see cref="ToString"/> writes).</summary>
+    /// <summary>Parses "cpu", "emulated", "opencl", "opencl:1", "cuda", "cuda:0" (the form <see cref="ToString"/> writes).</summary>
     /// <exception cref="FormatException">The text is none of these forms.</exception>
     public static Device Parse(string text) =>
-        TryParse(text, out var device) ? device : throw new FormatException($"device: expected cpu, opencl[:N] or cuda[:N], got '{text}'.");
+        TryParse(text, out var device) ? device : throw new FormatException($"device: expected cpu, emulated, opencl[:N] or cuda[:N], got '{text}'.");
 
     /// <summary>
     /// Parses like <see cref="Parse"/>, returning false instead of throwing for a malformed name.
@@ -59,6 +75,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
         device = parts[0] switch
         {
             "cpu" when parts.Length == 1 => Cpu,
+            "emulated" when parts.Length == 1 => Emulated,
             "opencl" => OpenCL(index),
             "cuda" => Cuda(index),
             _ => null,
@@ -68,19 +85,27 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
 
     /// <summary>
     /// Whether this device is present on this machine (listed by <see cref="Available"/>), so that
-    /// a program can check a device named on its command line before using it. The CPU always is.
+    /// a program can check a device named on its command line before using it. The CPU and the
+    /// emulated device always are (the emulated one is not listed by <see cref="Available"/> until
+    /// every kernel family runs on ILGPU).
     /// </summary>
-    public bool IsAvailable => Kind == DeviceKind.Cpu || Available().Any(d => d.Device == this);
+    public bool IsAvailable => this == Cpu || this == Emulated || Available().Any(d => d.Device == this);
 
     /// <summary>Waits until every kernel queued on this device has finished (a no-op on the CPU, whose kernels are synchronous).</summary>
     public void Synchronize()
     {
-        if (Kind != DeviceKind.Cpu) GpuBackends.For(this).Runtime.Synchronize();
+        if (Kind == DeviceKind.Emulated) IlgpuBackend.For(this).Synchronize();
+        else if (Kind != DeviceKind.Cpu) GpuBackends.For(this).Runtime.Synchronize();
     }
 
     /// <summary>This device's buffer pool: live-buffer counters, and <see cref="BufferPool.Empty"/>.</summary>
     public BufferPool Pool => Backend.Pool;
 
     /// <inheritdoc />
-    public override string ToString() => Kind == DeviceKind.Cpu ? "cpu" : $"{Kind.ToString().ToLowerInvariant()}:{Index}";
+    public override string ToString() => Kind switch
+    {
+        DeviceKind.Cpu => "cpu",
+        DeviceKind.Emulated => "emulated",
+        _ => $"{Kind.ToString().ToLowerInvariant()}:{Index}",
+    };
 }
