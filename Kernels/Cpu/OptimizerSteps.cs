@@ -53,7 +53,7 @@ public static unsafe class OptimizerSteps
     {
         private readonly Vector256<T> _lr = Vector256.Create(c.LearningRate), _wd = Vector256.Create(c.WeightDecay),
             _momentum = Vector256.Create(c.Momentum), _keep = Vector256.Create(c.Keep);
-        private readonly bool _decay = c.Hyper.WeightDecay != 0, _useMomentum = c.Hyper.Momentum != 0, _nesterov = c.Hyper.Nesterov;
+        private readonly bool _decay = c.Decay, _useMomentum = c.UseMomentum, _nesterov = c.Nesterov;
 
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> buf, ref Vector256<T> unused)
         {
@@ -73,7 +73,7 @@ public static unsafe class OptimizerSteps
             _oneMinusBeta2 = Vector256.Create(c.OneMinusBeta2), _stepSize = Vector256.Create(c.AdamStepSize),
             _correction2Sqrt = Vector256.Create(c.AdamCorrection2Sqrt), _eps = Vector256.Create(c.Eps),
             _wd = Vector256.Create(c.WeightDecay), _shrink = Vector256.Create(c.Shrink);
-        private readonly bool _l2 = !decoupled && c.Hyper.WeightDecay != 0, _decoupled = decoupled && c.Hyper.WeightDecay != 0;
+        private readonly bool _l2 = !decoupled && c.Decay, _decoupled = decoupled && c.Decay;
 
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> m, ref Vector256<T> v)
         {
@@ -90,7 +90,7 @@ public static unsafe class OptimizerSteps
     {
         private readonly Vector256<T> _lr = Vector256.Create(c.LearningRate), _wd = Vector256.Create(c.WeightDecay), _alpha = Vector256.Create(c.Alpha),
             _oneMinusAlpha = Vector256.Create(c.OneMinusAlpha), _eps = Vector256.Create(c.Eps), _momentum = Vector256.Create(c.Momentum);
-        private readonly bool _decay = c.Hyper.WeightDecay != 0, _useMomentum = c.Hyper.Momentum != 0;
+        private readonly bool _decay = c.Decay, _useMomentum = c.UseMomentum;
 
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> squareAvg, ref Vector256<T> buf)
         {

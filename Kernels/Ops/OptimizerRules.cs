@@ -16,11 +16,11 @@ public static class OptimizerRules
     /// </summary>
     public static void Sgd<T>(ref T p, T g, ref T buf, in OptimizerCoefficients<T> c) where T : IFloatingPointIeee754<T>
     {
-        if (c.Hyper.WeightDecay != 0) g += c.WeightDecay * p;
-        if (c.Hyper.Momentum != 0)
+        if (c.Decay) g += c.WeightDecay * p;
+        if (c.UseMomentum)
         {
             buf = c.Momentum * buf + c.Keep * g;
-            g = c.Hyper.Nesterov ? g + c.Momentum * buf : buf;
+            g = c.Nesterov ? g + c.Momentum * buf : buf;
         }
         p -= c.LearningRate * g;
     }
@@ -31,7 +31,7 @@ public static class OptimizerRules
     /// </summary>
     public static void Adam<T>(ref T p, T g, ref T m, ref T v, in OptimizerCoefficients<T> c, bool decoupled) where T : IFloatingPointIeee754<T>
     {
-        bool decay = c.Hyper.WeightDecay != 0;
+        bool decay = c.Decay;
         if (decay && !decoupled) g += c.WeightDecay * p;
         if (decay && decoupled) p *= c.Shrink;
         m += c.OneMinusBeta1 * (g - m);                       // torch: exp_avg.lerp_(grad, 1 - beta1)
@@ -45,10 +45,10 @@ public static class OptimizerRules
     /// </summary>
     public static void RmsProp<T>(ref T p, T g, ref T squareAvg, ref T buf, in OptimizerCoefficients<T> c) where T : IFloatingPointIeee754<T>
     {
-        if (c.Hyper.WeightDecay != 0) g += c.WeightDecay * p;
+        if (c.Decay) g += c.WeightDecay * p;
         squareAvg = c.Alpha * squareAvg + c.OneMinusAlpha * (g * g);
         var step = g / (T.Sqrt(squareAvg) + c.Eps);
-        if (c.Hyper.Momentum != 0)
+        if (c.UseMomentum)
         {
             buf = c.Momentum * buf + step;
             step = buf;
@@ -60,6 +60,9 @@ public static class OptimizerRules
 /// <summary>
 /// The constants of one optimizer step, combined in double on the host and then rounded once to
 /// the element type <typeparamref name="T"/>: every backend feeds its kernel these same values.
+/// The GPU kernels take this struct as a parameter, and ILGPU passes only blittable structs to a
+/// kernel: so the switches are stored as bytes, not as bools or as the <see cref="OptimizerHyper"/>
+/// they come from (its Nesterov is a bool).
 /// </summary>
 /// <typeparam name="T">The parameters' element type.</typeparam>
 public readonly struct OptimizerCoefficients<T> where T : IFloatingPointIeee754<T>
@@ -67,7 +70,9 @@ public readonly struct OptimizerCoefficients<T> where T : IFloatingPointIeee754<
     /// <summary>Rounds the step's hyper-parameters and derived constants to <typeparamref name="T"/>.</summary>
     public OptimizerCoefficients(OptimizerHyper h)
     {
-        Hyper = h;
+        _decay = h.WeightDecay != 0 ? (byte)1 : (byte)0;
+        _useMomentum = h.Momentum != 0 ? (byte)1 : (byte)0;
+        _nesterov = h.Nesterov ? (byte)1 : (byte)0;
         LearningRate = T.CreateTruncating(h.LearningRate);
         WeightDecay = T.CreateTruncating(h.WeightDecay);
         Momentum = T.CreateTruncating(h.Momentum);
@@ -83,8 +88,14 @@ public readonly struct OptimizerCoefficients<T> where T : IFloatingPointIeee754<
         Eps = T.CreateTruncating(h.Eps);
     }
 
-    /// <summary>The hyper-parameters these were computed from (flags such as Nesterov are read here).</summary>
-    public OptimizerHyper Hyper { get; }
+    private readonly byte _decay, _useMomentum, _nesterov;
+
+    /// <summary>Whether weight decay is on (WeightDecay != 0).</summary>
+    public bool Decay => _decay != 0;
+    /// <summary>SGD and RMSprop: whether momentum is on (Momentum != 0).</summary>
+    public bool UseMomentum => _useMomentum != 0;
+    /// <summary>SGD: Nesterov momentum.</summary>
+    public bool Nesterov => _nesterov != 0;
     /// <summary>lr.</summary>
     public T LearningRate { get; }
     /// <summary>wd.</summary>

@@ -26,29 +26,46 @@ public static class Philox
     }
 
     /// <summary>The 32-bit random word number <paramref name="index"/> of the stream.</summary>
-    public static uint Word(ulong seed, ulong index)
+    public static uint Word(ulong seed, ulong index) => Pick(Block(seed, index / 4), (int)(index % 4));
+
+    /// <summary>Output <paramref name="k"/> (0 to 3) of a block: word 4 b + k of the stream when the block's counter is b.</summary>
+    public static uint Pick((uint, uint, uint, uint) block, int k) => k switch
     {
-        var (a, b, c, d) = Block(seed, index / 4);
-        return (index % 4) switch { 0 => a, 1 => b, 2 => c, _ => d };
-    }
+        0 => block.Item1,
+        1 => block.Item2,
+        2 => block.Item3,
+        _ => block.Item4,
+    };
 
     /// <summary>A uniform number in [0, 1) with 24 random bits (the same value for float and double).</summary>
     public static double ToUnit(uint word) => (word >> 8) * (1.0 / (1 << 24));
 
     /// <summary>Element <paramref name="index"/> of a uniform draw on [low, high): low + (high - low) U(index).</summary>
-    public static double UniformAt(ulong seed, ulong index, double low, double high) =>
-        low + (high - low) * ToUnit(Word(seed, index));
+    public static double UniformAt(ulong seed, ulong index, double low, double high) => Uniform(Word(seed, index), low, high);
 
     /// <summary>
     /// Element <paramref name="i"/> of a normal draw starting at stream position
     /// <paramref name="offset"/>: mean + std z, with z from Box-Muller on words offset + 2i and offset + 2i + 1.
     /// </summary>
-    public static double NormalAt(ulong seed, ulong offset, ulong i, double mean, double std)
+    public static double NormalAt(ulong seed, ulong offset, ulong i, double mean, double std) =>
+        Normal(Word(seed, offset + 2 * i), Word(seed, offset + 2 * i + 1), mean, std);
+
+    /// <summary>Element <paramref name="index"/> of a Bernoulli draw: 1 when U(index) &lt; p, else 0.</summary>
+    public static bool BernoulliAt(ulong seed, ulong index, double p) => Bernoulli(Word(seed, index), p);
+
+    // The per-element formulas from the words already drawn: the *At methods above call them, and so
+    // do the GPU kernels, which draw a whole block of four words at once.
+
+    /// <summary>A uniform value on [low, high) from one word.</summary>
+    public static double Uniform(uint word, double low, double high) => low + (high - low) * ToUnit(word);
+
+    /// <summary>A normal value (Box-Muller) from two consecutive words.</summary>
+    public static double Normal(uint first, uint second, double mean, double std)
     {
-        double u1 = ToUnit(Word(seed, offset + 2 * i)), u2 = ToUnit(Word(seed, offset + 2 * i + 1));
+        double u1 = ToUnit(first), u2 = ToUnit(second);
         return mean + std * (Math.Sqrt(-2 * Math.Log(1 - u1)) * Math.Cos(2 * Math.PI * u2));
     }
 
-    /// <summary>Element <paramref name="index"/> of a Bernoulli draw: 1 when U(index) &lt; p, else 0.</summary>
-    public static bool BernoulliAt(ulong seed, ulong index, double p) => ToUnit(Word(seed, index)) < p;
+    /// <summary>A Bernoulli draw from one word: true when its uniform value is below p.</summary>
+    public static bool Bernoulli(uint word, double p) => ToUnit(word) < p;
 }
