@@ -2,8 +2,8 @@ namespace Tensorium.Kernels.Gpu;
 
 /// <summary>
 /// A conversion from <typeparamref name="TFrom"/> to <typeparamref name="TTo"/> that a kernel
-/// calls through a struct type parameter (kernels cannot call generic math's static abstracts
-/// reliably on every ILGPU backend, and need no boxing this way).
+/// calls through a struct type parameter: ILGPU 1.5.3 compiles generic math's operators, T.One
+/// and T.Sqrt, but fails with an internal compiler error on T.CreateTruncating.
 /// </summary>
 /// <typeparam name="TFrom">The source element type.</typeparam>
 /// <typeparam name="TTo">The destination element type.</typeparam>
