@@ -27,7 +27,7 @@ public class BackendConv2dKernelTests(Device device)
     [TestCaseSource(nameof(Geometries))]
     public void MatchesCpu(Conv2dGeometry g)
     {
-        long saved = GpuBackend.ConvScratchElements;
+        long saved = GpuBackend.ConvScratchElements, savedIlgpu = GpuConv.ScratchElements;
         long perImage = (long)g.ColumnRows * g.OutPlane + (long)g.OutChannels * g.ColumnRows;
         try
         {
@@ -35,6 +35,7 @@ public class BackendConv2dKernelTests(Device device)
                 foreach (long budget in new[] { saved, 2 * perImage, 1 })
                 {
                     GpuBackend.ConvScratchElements = budget;
+                    GpuConv.ScratchElements = budget;
                     var expected = Run(Device.Cpu, g, dtype);
                     var actual = Run(device, g, dtype);
                     double tol = dtype == DType.Float32 ? 1e-4 : 1e-12;
@@ -45,6 +46,7 @@ public class BackendConv2dKernelTests(Device device)
         finally
         {
             GpuBackend.ConvScratchElements = saved;
+            GpuConv.ScratchElements = savedIlgpu;
         }
     }
 
