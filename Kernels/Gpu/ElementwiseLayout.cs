@@ -47,14 +47,15 @@ public struct ElementwiseLayout
 
     /// <summary>
     /// The element offsets in the three inputs of flat output index <paramref name="i"/> (row-major
-    /// over <see cref="Shape"/>): one division per dim, innermost first.
+    /// over <see cref="Shape"/>): one division per dim, innermost first; the outermost dim needs
+    /// none (what is left of i is its coordinate), so a rank-1 layout divides not at all.
     /// </summary>
     public readonly void Offsets(int i, out int a, out int b, out int c)
     {
         a = 0;
         b = 0;
         c = 0;
-        for (int k = Rank - 1; k >= 0; k--)
+        for (int k = Rank - 1; k > 0; k--)
         {
             int extent = Shape[k], q = i / extent, r = i - q * extent;
             a += r * A[k];
@@ -62,5 +63,8 @@ public struct ElementwiseLayout
             c += r * C[k];
             i = q;
         }
+        a += i * A[0];
+        b += i * B[0];
+        c += i * C[0];
     }
 }
