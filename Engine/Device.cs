@@ -105,7 +105,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     public override string ToString() => Kind switch
     {
         DeviceKind.Cpu => "cpu",
-        DeviceKind.Emulated => "emulated",
+        DeviceKind.Emulated when Index == 0 => "emulated",
         _ => $"{Kind.ToString().ToLowerInvariant()}:{Index}",
     };
 }

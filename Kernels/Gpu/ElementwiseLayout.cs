@@ -26,10 +26,14 @@ public struct ElementwiseLayout
     /// The layout of an op over <paramref name="shape"/> whose inputs have the given strides (one to
     /// three arrays, each of the shape's rank); <paramref name="op"/> names the op in errors.
     /// </summary>
+    /// <exception cref="NotSupportedException">More than <see cref="Dims.MaxRank"/> dims remain after merging.</exception>
     public static ElementwiseLayout Create(string op, ReadOnlySpan<int> shape, params int[][] strides)
     {
         if (strides.Length is < 1 or > 3) throw new ArgumentException($"{op}: an elementwise layout takes 1 to 3 inputs, got {strides.Length}.");
         var merged = new StridedIndex(shape, strides);
+        if (merged.Shape.Length > Dims.MaxRank)
+            throw new NotSupportedException(
+                $"{op}: {merged.Shape.Length} dimensions that cannot be merged; the GPU kernels take at most {Dims.MaxRank} (make the input contiguous first).");
         var none = new int[merged.Shape.Length];
         return new ElementwiseLayout
         {

@@ -22,8 +22,13 @@ public class GpuRecurrentParityTests
         return devices;
     }
 
+    /// <summary>
+    /// Whether <paramref name="device"/> runs <paramref name="dtype"/>. A device that
+    /// Device.Available() does not list (the emulated one, named through TENSORIUM_TEST_DEVICES)
+    /// runs float64: ILGPU's CPU accelerator computes in .NET doubles.
+    /// </summary>
     private static bool Supports(Device device, DType dtype) =>
-        dtype != DType.Float64 || Device.Available().First(d => d.Device == device).SupportsFloat64;
+        dtype != DType.Float64 || (Device.Available().FirstOrDefault(d => d.Device == device)?.SupportsFloat64 ?? true);
 
     private static (double Atol, double Rtol) Tolerance(DType dtype) => dtype == DType.Float64 ? (1e-13, 1e-10) : (1e-6, 1e-4);
 

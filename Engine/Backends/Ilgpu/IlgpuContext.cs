@@ -1,13 +1,19 @@
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 
 namespace Tensorium;
 
 /// <summary>
-/// The one ILGPU <see cref="Context"/> of the process, created on first use, and the
-/// accelerator behind each device that runs on ILGPU. Today that is the emulated device (ILGPU's
-/// CPU accelerator); CUDA and OpenCL accelerators join here when those devices move onto ILGPU.
+/// The one ILGPU <see cref="Context"/> of the process, created on first use, and the accelerator
+/// behind each device that runs on ILGPU: the emulated device (ILGPU's CPU accelerator), CUDA
+/// devices, and the OpenCL devices ILGPU can compile for (those with the generic address space:
+/// OpenCL 2.0, or 3.0 with that feature; Debian's PoCL 3.1 is not one). Today only the emulated
+/// device is routed here (<see cref="Device"/>.Backend); CUDA and OpenCL move over once every
+/// kernel family runs on ILGPU, and <see cref="Describe"/> is the device list to switch
+/// <see cref="Device.Available"/> to then.
 /// </summary>
 internal static class IlgpuContext
 {
@@ -21,27 +27,114 @@ internal static class IlgpuContext
     public const int EmulatedWarpsPerGroup = 8;
 
     private static readonly Lazy<Context> Shared = new(Create);
-    private static readonly Lazy<Accelerator> EmulatedAccelerator = new(CreateEmulated);
+    private static readonly Dictionary<Device, Accelerator> Opened = new();
+    private static readonly Lock OpenLock = new();
+    private static string? _gpuDriverProblem;
 
     /// <summary>The process's ILGPU context.</summary>
     public static Context Context => Shared.Value;
 
-    /// <summary>The accelerator that runs <paramref name="device"/>'s kernels, created on first use.</summary>
-    /// <exception cref="NotSupportedException">The device does not run on ILGPU (yet).</exception>
-    public static Accelerator Accelerator(Device device) => device.Kind switch
+    /// <summary>
+    /// The accelerator that runs <paramref name="device"/>'s kernels, created on first use and kept
+    /// for the life of the process. A device that is missing fails with an exception naming it,
+    /// every time it is asked for.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such device, no driver, or the driver refused to open it.</exception>
+    public static Accelerator Accelerator(Device device)
     {
-        DeviceKind.Emulated when device.Index == 0 => EmulatedAccelerator.Value,
-        DeviceKind.Emulated => throw new ArgumentException($"{device}: there is one emulated device, emulated (index 0)."),
-        _ => throw new NotSupportedException($"{device}: does not run on ILGPU yet."),
-    };
+        lock (OpenLock)
+        {
+            if (Opened.TryGetValue(device, out var accelerator)) return accelerator;
+            var opened = Open(device);
+            Opened[device] = opened;
+            return opened;
+        }
+    }
 
-    private static Context Create() =>
-        Context.Create(builder => builder
-            .CPU(new CPUDevice(EmulatedWarpSize, EmulatedWarpsPerGroup, Environment.ProcessorCount))
-            .EnableAlgorithms());
+    /// <summary>
+    /// Every device on ILGPU present on this machine, in <see cref="Device.Available"/>'s order: the
+    /// CPU (the SIMD backend, not ILGPU), each OpenCL device ILGPU supports, each CUDA device,
+    /// then the emulated device. Never throws: a missing driver means no devices of its kind.
+    /// </summary>
+    public static IReadOnlyList<DeviceDescription> Describe()
+    {
+        long hostMemory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var list = new List<DeviceDescription>
+        {
+            new(Device.Cpu, "host CPU", "Tensorium SIMD", hostMemory, Environment.ProcessorCount, true, false),
+        };
+        var openCl = OpenClDevices();
+        for (int i = 0; i < openCl.Count; i++)
+        {
+            var d = openCl[i];
+            bool onCpu = d.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU);
+            list.Add(new(Device.OpenCL(i), d.Name, d.PlatformName, d.MemorySize, d.NumMultiprocessors, d.Capabilities.Float64, !onCpu));
+        }
+        var cuda = CudaDevices();
+        for (int i = 0; i < cuda.Count; i++)
+            list.Add(new(Device.Cuda(i), cuda[i].Name, "NVIDIA CUDA", cuda[i].MemorySize, cuda[i].NumMultiprocessors, true, true));
+        list.Add(new(Device.Emulated, "ILGPU CPU accelerator", "ILGPU", hostMemory, Environment.ProcessorCount, true, false));
+        return list.AsReadOnly();
+    }
 
-    // Parallel mode runs a group's threads on host threads side by side; Sequential mode is far
-    // too slow for tiled kernels (a 64^3 GEMM did not finish in minutes).
-    private static Accelerator CreateEmulated() =>
-        Context.GetCPUDevice(0).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
+    private static Context Create()
+    {
+        try
+        {
+            return Context.Create(builder => builder.CPU(EmulatedDevice()).Cuda().OpenCL().EnableAlgorithms());
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or BadImageFormatException)
+        {
+            // A broken GPU driver must not take the emulated device down with it: keep the CPU
+            // accelerator, and name the problem when a GPU device is asked for.
+            _gpuDriverProblem = e.Message;
+            return Context.Create(builder => builder.CPU(EmulatedDevice()).EnableAlgorithms());
+        }
+    }
+
+    private static CPUDevice EmulatedDevice() => new(EmulatedWarpSize, EmulatedWarpsPerGroup, Environment.ProcessorCount);
+
+    private static IReadOnlyList<CudaDevice> CudaDevices() => [.. Context.GetDevices<CudaDevice>()];
+
+    // ILGPU's OpenCL() keeps only the devices it can compile for, so this list's order is the
+    // OpenCL device index here (it may differ from the hand-written runtime's, which counts every device).
+    private static IReadOnlyList<CLDevice> OpenClDevices() => [.. Context.GetDevices<CLDevice>()];
+
+    private static Accelerator Open(Device device)
+    {
+        switch (device.Kind)
+        {
+            case DeviceKind.Emulated when device.Index == 0:
+                // Parallel mode runs a group's threads on host threads side by side; Sequential mode is
+                // far too slow for tiled kernels (a 64^3 GEMM did not finish in minutes).
+                return Context.GetCPUDevice(0).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
+            case DeviceKind.Emulated:
+                throw new InvalidOperationException($"{device}: there is one emulated device, emulated (index 0).");
+            case DeviceKind.Cuda:
+                return OpenGpu(device, CudaDevices(), "CUDA", "is the NVIDIA driver (libcuda.so.1) installed?");
+            case DeviceKind.OpenCL:
+                return OpenGpu(device, OpenClDevices(), "OpenCL",
+                    "ILGPU needs an OpenCL 2.0 device (or 3.0 with the generic address space) and libOpenCL.so (ocl-icd-opencl-dev).");
+            default:
+                throw new InvalidOperationException($"{device}: does not run on ILGPU.");
+        }
+    }
+
+    private static Accelerator OpenGpu<TDevice>(Device device, IReadOnlyList<TDevice> present, string family, string hint)
+        where TDevice : ILGPU.Runtime.Device
+    {
+        if (device.Index >= present.Count)
+        {
+            string why = _gpuDriverProblem != null ? $"the GPU drivers failed to load ({_gpuDriverProblem})" : $"ILGPU sees {present.Count} {family} device(s)";
+            throw new InvalidOperationException($"{device}: no such device; {why}. {hint}");
+        }
+        try
+        {
+            return present[device.Index].CreateAccelerator(Context);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"{device}: {family} could not open {present[device.Index].Name}: {e.Message}", e);
+        }
+    }
 }
