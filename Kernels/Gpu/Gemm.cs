@@ -30,10 +30,10 @@ public static class Gemm
     /// <summary>Depth (terms of k) of each slab <see cref="Tiled{T}"/> stages in shared memory.</summary>
     public const int TileK = 16;
 
-    /// <summary>Rows of C each thread of <see cref="Tiled{T}"/> accumulates.</summary>
+    /// <summary>Rows of C each thread of <see cref="Tiled{T}"/> accumulates (its four <see cref="Row4{T}"/> accumulators).</summary>
     public const int RegM = 4;
 
-    /// <summary>Columns of C each thread of <see cref="Tiled{T}"/> accumulates.</summary>
+    /// <summary>Columns of C each thread of <see cref="Tiled{T}"/> accumulates (the four fields of a <see cref="Row4{T}"/>).</summary>
     public const int RegN = 4;
 
     /// <summary>Threads along x (the tile's columns) of a <see cref="Tiled{T}"/> group.</summary>
@@ -102,9 +102,6 @@ public static class Gemm
     {
         var tileA = SharedMemory.Allocate<T>(TileK * LdTileA);   // tileA[kk][i] = op(A)[row0 + i][k0 + kk]
         var tileB = SharedMemory.Allocate<T>(TileK * LdTileB);   // tileB[kk][j] = op(B)[k0 + kk][col0 + j]
-        var acc = LocalMemory.Allocate<T>(RegM * RegN);
-        var ra = LocalMemory.Allocate<T>(RegM);
-        var rb = LocalMemory.Allocate<T>(RegN);
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * ThreadsX + tx;
         const int threads = ThreadsX * ThreadsY;
         int tilesN = (s.N + TileN - 1) / TileN;
@@ -113,7 +110,8 @@ public static class Gemm
         for (int entry = Grid.IdxZ; entry < s.Batch; entry += Grid.DimZ)
         {
             long pa = entry * s.StrideA, pb = entry * s.StrideB, pc = entry * s.StrideC;
-            for (int q = 0; q < RegM * RegN; q++) acc[q] = T.Zero;
+            // Row r of this thread's block is row ty + r * ThreadsY of the tile (see below).
+            Row4<T> acc0 = Row4<T>.Zero, acc1 = Row4<T>.Zero, acc2 = Row4<T>.Zero, acc3 = Row4<T>.Zero;
 
             for (int k0 = 0; k0 < s.K; k0 += TileK)
             {
@@ -135,33 +133,49 @@ public static class Gemm
 
                 // Thread (tx, ty) owns rows ty + r * ThreadsY and columns tx + q * ThreadsX of the
                 // tile: strided, so that neighbouring threads read neighbouring shared words and
-                // write neighbouring columns of C.
+                // write neighbouring columns of C. Its 4 x 4 block stays in registers (Row4 fields).
                 for (int kk = 0; kk < TileK; kk++)
                 {
-                    for (int r = 0; r < RegM; r++) ra[r] = tileA[kk * LdTileA + ty + r * ThreadsY];
-                    for (int q = 0; q < RegN; q++) rb[q] = tileB[kk * LdTileB + tx + q * ThreadsX];
-                    for (int r = 0; r < RegM; r++)
-                        for (int q = 0; q < RegN; q++) acc[r * RegN + q] += ra[r] * rb[q];
+                    int atA = kk * LdTileA + ty, atB = kk * LdTileB + tx;
+                    var rb = new Row4<T>(tileB[atB], tileB[atB + ThreadsX], tileB[atB + 2 * ThreadsX], tileB[atB + 3 * ThreadsX]);
+                    acc0 = acc0.AddScaled(tileA[atA], rb);
+                    acc1 = acc1.AddScaled(tileA[atA + ThreadsY], rb);
+                    acc2 = acc2.AddScaled(tileA[atA + 2 * ThreadsY], rb);
+                    acc3 = acc3.AddScaled(tileA[atA + 3 * ThreadsY], rb);
                 }
                 // The next slab overwrites the tiles only after every thread has read them.
                 Group.Barrier();
             }
 
-            for (int r = 0; r < RegM; r++)
-            {
-                int row = row0 + ty + r * ThreadsY;
-                for (int q = 0; q < RegN; q++)
-                {
-                    int col = col0 + tx + q * ThreadsX;
-                    if (row < s.M && col < s.N)
-                    {
-                        long at = s.CIndex(pc, row, col);
-                        T v = alpha * acc[r * RegN + q];
-                        c[at] = beta == T.Zero ? v : v + beta * c[at];
-                    }
-                }
-            }
+            int col = col0 + tx;
+            StoreRow(c, s, pc, row0 + ty, col, acc0, alpha, beta);
+            StoreRow(c, s, pc, row0 + ty + ThreadsY, col, acc1, alpha, beta);
+            StoreRow(c, s, pc, row0 + ty + 2 * ThreadsY, col, acc2, alpha, beta);
+            StoreRow(c, s, pc, row0 + ty + 3 * ThreadsY, col, acc3, alpha, beta);
         }
+    }
+
+    /// <summary>
+    /// Writes one row of a <see cref="Tiled{T}"/> thread's block: columns col + q * ThreadsX of
+    /// C's row <paramref name="row"/>, those inside the matrix, as alpha * acc + beta * C.
+    /// </summary>
+    private static void StoreRow<T>(ArrayView<T> c, GemmShape s, long pc, int row, int col, Row4<T> acc, T alpha, T beta)
+        where T : unmanaged, INumber<T>
+    {
+        if (row >= s.M) return;
+        Store(c, s, pc, row, col, acc.X, alpha, beta);
+        Store(c, s, pc, row, col + ThreadsX, acc.Y, alpha, beta);
+        Store(c, s, pc, row, col + 2 * ThreadsX, acc.Z, alpha, beta);
+        Store(c, s, pc, row, col + 3 * ThreadsX, acc.W, alpha, beta);
+    }
+
+    /// <summary>C[row][col] = alpha * acc + beta * C[row][col] when col is inside C; beta = 0 never reads C.</summary>
+    private static void Store<T>(ArrayView<T> c, GemmShape s, long pc, int row, int col, T acc, T alpha, T beta)
+        where T : unmanaged, INumber<T>
+    {
+        if (col >= s.N) return;
+        long at = s.CIndex(pc, row, col);
+        c[at] = beta == T.Zero ? alpha * acc : alpha * acc + beta * c[at];
     }
 
     /// <summary>
