@@ -5,7 +5,7 @@ Set-Location $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
 
 # On Linux and macOS build.sh does the same job and also installs what the verbs need with apt
-# (PoCL, NVRTC, OpenBLAS, the data sets), so one script holds that logic. What follows is for Windows.
+# (OpenBLAS, the data sets), so one script holds that logic. What follows is for Windows.
 if ($IsLinux -or $IsMacOS) {
   & bash (Join-Path $PSScriptRoot "build.sh") $Verb @Rest
   exit $LASTEXITCODE

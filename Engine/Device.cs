@@ -7,7 +7,7 @@ public enum DeviceKind
 {
     /// <summary>Host memory, C# SIMD kernels.</summary>
     Cpu,
-    /// <summary>An OpenCL device (GPU, or PoCL on the CPU).</summary>
+    /// <summary>An OpenCL device that ILGPU can compile for (OpenCL 2.0, or 3.0 with the generic address space).</summary>
     OpenCL,
     /// <summary>An NVIDIA GPU through the CUDA driver API.</summary>
     Cuda,
@@ -26,7 +26,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// <summary>The host CPU.</summary>
     public static Device Cpu { get; } = new(DeviceKind.Cpu);
 
-    /// <summary>OpenCL device <paramref name="index"/>, counted over all platforms (see <see cref="Available"/>).</summary>
+    /// <summary>OpenCL device <paramref name="index"/>, counted over the devices ILGPU supports on all platforms (see <see cref="Available"/>).</summary>
     public static Device OpenCL(int index = 0) => new(DeviceKind.OpenCL, index);
 
     /// <summary>CUDA device <paramref name="index"/>, in the driver's order.</summary>
@@ -38,20 +38,25 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// </summary>
     public static Device Emulated { get; } = new(DeviceKind.Emulated);
 
-    /// <summary>The backend that runs kernels on this device (GPU devices open on first use).</summary>
-    internal IBackend Backend => Kind switch
-    {
-        DeviceKind.Cpu => CpuBackend.Instance,
-        DeviceKind.Emulated => IlgpuBackend.For(this),
-        _ => GpuBackends.For(this),
-    };
+    /// <summary>
+    /// The backend that runs kernels on this device: the SIMD CPU backend, or the ILGPU backend for
+    /// every other device (CUDA, OpenCL, emulated), which opens its accelerator on first use.
+    /// </summary>
+    internal IBackend Backend => Kind == DeviceKind.Cpu ? CpuBackend.Instance : IlgpuBackend.For(this);
 
-    /// <summary>Every device present: the CPU first, then each OpenCL and CUDA device the drivers report.</summary>
-    public static IReadOnlyList<DeviceDescription> Available() => GpuBackends.Available();
+    private static readonly Lazy<IReadOnlyList<DeviceDescription>> Listed = new(IlgpuContext.Describe);
 
     /// <summary>
-    /// The best device present: a CUDA GPU, else an OpenCL GPU, else the CPU. OpenCL on the CPU
-    /// (PoCL) is never the default: the native CPU backend is faster on the same cores.
+    /// Every device present: the CPU first, then each OpenCL device ILGPU can compile for, each
+    /// CUDA device, and last the emulated device. Asked of the drivers once per process; a missing
+    /// driver means no devices of its kind, never an exception.
+    /// </summary>
+    public static IReadOnlyList<DeviceDescription> Available() => Listed.Value;
+
+    /// <summary>
+    /// The best device present: a CUDA GPU, else an OpenCL GPU, else the CPU. A device that runs
+    /// on the CPU (an OpenCL CPU driver, the emulated device) is never the default: the native
+    /// CPU backend is faster on the same cores.
     /// </summary>
     public static Device Default =>
         Available().Where(d => d.IsGpu).OrderBy(d => d.Device.Kind == DeviceKind.Cuda ? 0 : 1).Select(d => d.Device).FirstOrDefault() ?? Cpu;
@@ -86,16 +91,14 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// <summary>
     /// Whether this device is present on this machine (listed by <see cref="Available"/>), so that
     /// a program can check a device named on its command line before using it. The CPU and the
-    /// emulated device always are (the emulated one is not listed by <see cref="Available"/> until
-    /// every kernel family runs on ILGPU).
+    /// emulated device always are.
     /// </summary>
-    public bool IsAvailable => this == Cpu || this == Emulated || Available().Any(d => d.Device == this);
+    public bool IsAvailable => this == Cpu || Available().Any(d => d.Device == this);
 
     /// <summary>Waits until every kernel queued on this device has finished (a no-op on the CPU, whose kernels are synchronous).</summary>
     public void Synchronize()
     {
-        if (Kind == DeviceKind.Emulated) IlgpuBackend.For(this).Synchronize();
-        else if (Kind != DeviceKind.Cpu) GpuBackends.For(this).Runtime.Synchronize();
+        if (Kind != DeviceKind.Cpu) IlgpuBackend.For(this).Synchronize();
     }
 
     /// <summary>This device's buffer pool: live-buffer counters, and <see cref="BufferPool.Empty"/>.</summary>

@@ -45,10 +45,10 @@ sealed class ExampleOptions
     public static Device ParseDevice(string text)
     {
         if (!Device.TryParse(text, out var device))
-            throw new ArgumentException($"--device {text}: expected cpu, opencl[:N] or cuda[:N]");
+            throw new ArgumentException($"--device {text}: expected cpu, emulated, opencl[:N] or cuda[:N]");
         if (device.IsAvailable) return device;
         var available = Device.Available();
-        string family = device.Kind == DeviceKind.Cuda ? "CUDA" : "OpenCL";
+        string family = device.Kind switch { DeviceKind.Cuda => "CUDA", DeviceKind.OpenCL => "OpenCL", _ => device.Kind.ToString() };
         bool none = !available.Any(d => d.Device.Kind == device.Kind);
         string missing = none ? $"no {family} device found" : $"no {family} device {device.Index}";
         throw new ArgumentException($"--device {text}: {missing} (available: {string.Join(", ", available.Select(d => d.Device))})");
@@ -56,8 +56,8 @@ sealed class ExampleOptions
 
     /// <summary>
     /// The line an example prints before it starts: the device and its hardware, and a warning
-    /// when a device that sounds like a GPU really runs on the CPU (an OpenCL CPU driver such as
-    /// PoCL), which is slower than the native CPU backend on the same cores.
+    /// when a device that sounds like a GPU really runs on the CPU (an OpenCL CPU driver, or the
+    /// emulated device), which is slower than the native CPU backend on the same cores.
     /// </summary>
     public static string TrainingOn(Device device) =>
         TrainingOn(Device.Available().FirstOrDefault(d => d.Device == device)

@@ -12,7 +12,7 @@ internal sealed record BenchResult(string Name, Device Device, double Millisecon
 /// <summary>
 /// The kernel benchmarks gpu-check runs per device: GEMM in float32 and, where the device has it,
 /// in TF32 (each with cuBLAS side by side on CUDA),
-/// attention, conv, softmax and max-pool. Sizes are the on a GPU and small on PoCL,
+/// attention, conv, softmax and max-pool. Sizes are the on a GPU and small on a device that runs on the CPU (the emulated one),
 /// where they only prove the path runs. Each measurement warms up first (compiling kernels),
 /// rotates between three input sets, and waits for the device before reading the clock.
 /// </summary>
@@ -41,15 +41,23 @@ internal static class GpuBenchmarks
 
     /// <summary>
     /// Mean milliseconds per call of <paramref name="run"/>(set), after warm-up, over at least
-    /// ~0.3 s, timed on the device (CUDA events; queue finish on OpenCL).
+    /// ~0.3 s: wall time between two synchronisations of the device, so every queued kernel counts.
     /// </summary>
     private static double Time(Device device, Action<int> run)
     {
-        var runtime = GpuBackends.For(device).Runtime;
         for (int i = 0; i < Sets; i++) run(i);
-        double once = runtime.TimeMilliseconds(() => run(0));
+        double once = Elapsed(device, () => run(0));
         int reps = Math.Clamp((int)(300 / Math.Max(once, 0.01)), 3, 500);
-        return runtime.TimeMilliseconds(() => { for (int i = 0; i < reps; i++) run(i % Sets); }) / reps;
+        return Elapsed(device, () => { for (int i = 0; i < reps; i++) run(i % Sets); }) / reps;
+    }
+
+    private static double Elapsed(Device device, Action work)
+    {
+        device.Synchronize();
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        work();
+        device.Synchronize();
+        return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
     private static Tensor[] Inputs(Device device, int[] shape) =>
@@ -74,7 +82,7 @@ internal static class GpuBenchmarks
         return new BenchResult(name, device, ms, flops, "GFLOP/s", tf32 ? "cuBLAS tf32" : "cuBLAS sgemm", refMs);
     }
 
-    private static nint Handle(Tensor t) => t.StorageFor("gpu-check").Handle + (nint)t.Layout.Offset * sizeof(float);
+    private static nint Handle(Tensor t) => IlgpuBackend.For(t.Device).DevicePointer(t, "gpu-check");
 
     private static BenchResult Attention(Device device, (int B, int H, int L, int D) s)
     {

@@ -44,7 +44,7 @@ public class ExampleDeviceTests
     {
         var (code, error) = Run("cnn", "--device", "gpu");
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(error, Is.EqualTo("error: --device gpu: expected cpu, opencl[:N] or cuda[:N]" + Environment.NewLine));
+        Assert.That(error, Is.EqualTo("error: --device gpu: expected cpu, emulated, opencl[:N] or cuda[:N]" + Environment.NewLine));
     }
 
     [Test]

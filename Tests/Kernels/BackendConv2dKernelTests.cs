@@ -27,14 +27,13 @@ public class BackendConv2dKernelTests(Device device)
     [TestCaseSource(nameof(Geometries))]
     public void MatchesCpu(Conv2dGeometry g)
     {
-        long saved = GpuBackend.ConvScratchElements, savedIlgpu = GpuConv.ScratchElements;
+        long saved = GpuConv.ScratchElements;
         long perImage = (long)g.ColumnRows * g.OutPlane + (long)g.OutChannels * g.ColumnRows;
         try
         {
             foreach (var dtype in new[] { DType.Float32, DType.Float64 })
                 foreach (long budget in new[] { saved, 2 * perImage, 1 })
                 {
-                    GpuBackend.ConvScratchElements = budget;
                     GpuConv.ScratchElements = budget;
                     var expected = Run(Device.Cpu, g, dtype);
                     var actual = Run(device, g, dtype);
@@ -45,8 +44,7 @@ public class BackendConv2dKernelTests(Device device)
         }
         finally
         {
-            GpuBackend.ConvScratchElements = saved;
-            GpuConv.ScratchElements = savedIlgpu;
+            GpuConv.ScratchElements = saved;
         }
     }
 

@@ -4,7 +4,7 @@ using Tensorium.Kernels.Ops;
 namespace Tensorium.Tests.Kernels;
 
 /// <summary>
-/// The GPU backend's recurrent layers (recurrent.gpu) and fused optimizer steps (optim.gpu)
+/// The GPU backend's recurrent layers (Kernels/Gpu/Recurrent.cs) and fused optimizer steps (Kernels/Gpu/Optim.cs)
 /// against the CPU backend, called directly through IBackend so no other op is involved: inputs
 /// are made on the CPU, copied to each GPU device, and every output, cache entry, gradient and
 /// optimizer state is compared (float64 to 1e-10 relative, float32 to 1e-4).
@@ -14,10 +14,10 @@ public class GpuRecurrentParityTests
 {
     private static readonly RecurrentCell[] Cells = [RecurrentCell.Tanh, RecurrentCell.Lstm, RecurrentCell.Gru];
 
-    /// <summary>The GPU devices present (every device but the CPU); the test is ignored without one.</summary>
+    /// <summary>The GPU devices present and the emulated device (<see cref="Devices.Gpus"/>).</summary>
     private static List<Device> GpuDevices()
     {
-        var devices = Devices.All().Where(d => d != Device.Cpu).ToList();
+        var devices = Devices.Gpus().ToList();
         if (devices.Count == 0) Assert.Ignore("no GPU device present");
         return devices;
     }

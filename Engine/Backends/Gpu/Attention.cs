@@ -1,106 +1,142 @@
+using System.Numerics;
+using ILGPU;
+using ILGPU.Runtime;
 using Tensorium.Kernels.Gpu;
 using Tensorium.Kernels.Ops;
 
 namespace Tensorium;
 
-/// <summary>The GPU's flash-style scaled dot-product attention (attention.gpu), with the CPU kernel's semantics.</summary>
-internal sealed partial class GpuBackend
+/// <summary>
+/// Scaled dot-product attention on ILGPU, forward and backward (Kernels/Gpu/Attention.cs), with
+/// the CPU kernel's semantics: flash-style, so no Lq x Lk score matrix is ever stored; the
+/// forward saves logSumExp, from which backward recomputes the probabilities.
+/// </summary>
+internal static class GpuAttention
 {
-    /// <summary>Largest head dim (D and Dv) attention.gpu supports: its MAX_HEAD_DIM.</summary>
-    private const int AttentionMaxHeadDim = 256;
+    private const string Op = AttentionGeometry.OpName;
 
-    /// <summary>Work-items per attention work-group, one query or key row each: attention.gpu's ROWS.</summary>
-    private const int AttentionRows = 64;
+    private static readonly IlgpuKernel<Action<KernelConfig, AttentionShape<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>>> ForwardFloat32 =
+        IlgpuKernels.Grouped<AttentionShape<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>>(Attention.Forward);
+    private static readonly IlgpuKernel<Action<KernelConfig, AttentionShape<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>,
+        ArrayView<double>, ArrayView<double>, ArrayView<double>>> ForwardFloat64 =
+        IlgpuKernels.Grouped<AttentionShape<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>,
+            ArrayView<double>>(Attention.Forward);
 
-    public void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
+    private static readonly IlgpuKernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>> StatisticsFloat32 =
+        IlgpuKernels.Auto<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Attention.RowStatistics);
+    private static readonly IlgpuKernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>> StatisticsFloat64 =
+        IlgpuKernels.Auto<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>(Attention.RowStatistics);
+
+    private static readonly IlgpuKernel<Action<KernelConfig, AttentionShape<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>> KeyValueFloat32 =
+        IlgpuKernels.Grouped<AttentionShape<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>>(Attention.BackwardKeyValue);
+    private static readonly IlgpuKernel<Action<KernelConfig, AttentionShape<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>,
+        ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>> KeyValueFloat64 =
+        IlgpuKernels.Grouped<AttentionShape<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>,
+            ArrayView<double>, ArrayView<double>, ArrayView<double>>(Attention.BackwardKeyValue);
+
+    private static readonly IlgpuKernel<Action<KernelConfig, AttentionShape<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>> QueryFloat32 =
+        IlgpuKernels.Grouped<AttentionShape<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>>(Attention.BackwardQuery);
+    private static readonly IlgpuKernel<Action<KernelConfig, AttentionShape<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>,
+        ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>> QueryFloat64 =
+        IlgpuKernels.Grouped<AttentionShape<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>,
+            ArrayView<double>, ArrayView<double>>(Attention.BackwardQuery);
+
+    public static void Forward(IlgpuBackend backend, AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
     {
-        CheckAttention(g, mask);
+        Check(backend, g, mask);
         if (g.BatchHeads == 0 || g.QueryLength == 0) return;
-        bool isDouble = q.DType == DType.Float64;
-        var args = new KernelArgs();
-        Arg(args, q, AttentionGeometry.OpName);
-        Arg(args, k, AttentionGeometry.OpName);
-        Arg(args, v, AttentionGeometry.OpName);
-        MaskArgs(args, mask, q);
-        Arg(args, output, AttentionGeometry.OpName);
-        Arg(args, logSumExp, AttentionGeometry.OpName);
-        AttentionSizes(args, g, isDouble);
-        LaunchRows(Kernel("attention", "attention_forward", q.DType), g.BatchHeads, g.QueryLength, args);
+        if (q.DType == DType.Float64) Forward(backend, ForwardFloat64, g, q, k, v, mask, output, logSumExp);
+        else Forward(backend, ForwardFloat32, g, q, k, v, mask, output, logSumExp);
     }
 
-    public void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,
-        Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV)
+    private static void Forward<T>(IlgpuBackend backend,
+        IlgpuKernel<Action<KernelConfig, AttentionShape<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>> kernel,
+        AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        const string op = AttentionGeometry.OpName;
-        CheckAttention(g, mask);
+        // logSumExp has BH * Lq > 0 elements here. An empty operand (no keys, or a head dim of 0)
+        // is never read, so its view may be logSumExp's instead of a view of nothing.
+        var lseView = backend.View<T>(logSumExp, Op);
+        ArrayView<T> ViewOf(Tensor t) => t.Count == 0 ? lseView : backend.View<T>(t, Op);
+        kernel.On(backend)(Groups(g.BatchHeads, g.QueryLength), Shape<T>(g, mask), ViewOf(q), ViewOf(k), ViewOf(v),
+            mask == null ? lseView : ViewOf(mask), ViewOf(output), lseView);
+    }
+
+    public static void Backward(IlgpuBackend backend, AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output,
+        Tensor logSumExp, Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV)
+    {
+        Check(backend, g, mask);
         if (g.BatchHeads == 0) return;
-        bool isDouble = q.DType == DType.Float64;
-        int bh = g.BatchHeads, lq = g.QueryLength;
-
-        // delta = rowsum(dO * O), one value per query row.
-        using var delta = Tensor.Empty([bh, lq], q.DType, Device);
-        if (lq > 0)
-        {
-            var deltaArgs = new KernelArgs();
-            Arg(deltaArgs, output, op);
-            Arg(deltaArgs, gradOutput, op);
-            Arg(deltaArgs, delta, op).Int(bh * lq).Int(g.ValueDim);
-            Launch1D(Kernel("attention", "attention_backward_delta", q.DType), (long)bh * lq, deltaArgs);
-        }
-
-        // dK and dV: a work-group per block of key rows (zeros when there are no queries); dQ: a
-        // work-group per block of query rows (zeros when there are no keys). Both read the same
-        // inputs and write their own gradients.
-        KernelArgs BackwardArgs(params Tensor[] grads)
-        {
-            var args = new KernelArgs();
-            Arg(Arg(Arg(args, q, op), k, op), v, op);
-            MaskArgs(args, mask, q);
-            Arg(Arg(Arg(args, logSumExp, op), delta, op), gradOutput, op);
-            foreach (var grad in grads) Arg(args, grad, op);
-            AttentionSizes(args, g, isDouble);
-            return args;
-        }
-        LaunchRows(Kernel("attention", "attention_backward_dkdv", q.DType), bh, g.KeyLength, BackwardArgs(gradK, gradV));
-        LaunchRows(Kernel("attention", "attention_backward_dq", q.DType), bh, lq, BackwardArgs(gradQ));
+        // (logSumExp, delta) per query row: the one intermediate backward stores, 2 * BH * Lq elements.
+        using var stats = Tensor.Empty([g.BatchHeads, Math.Max(g.QueryLength, 1), 2], q.DType, backend.Device);
+        if (q.DType == DType.Float64)
+            Backward(backend, StatisticsFloat64, KeyValueFloat64, QueryFloat64, g, q, k, v, mask, output, logSumExp, gradOutput, stats, gradQ, gradK, gradV);
+        else
+            Backward(backend, StatisticsFloat32, KeyValueFloat32, QueryFloat32, g, q, k, v, mask, output, logSumExp, gradOutput, stats, gradQ, gradK, gradV);
     }
 
-    /// <summary>The CPU kernel's mask check, plus the head-dim limit of the GPU kernels and their int indexing.</summary>
-    private void CheckAttention(AttentionGeometry g, Tensor? mask)
+    private static void Backward<T>(IlgpuBackend backend,
+        IlgpuKernel<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int>> statistics,
+        IlgpuKernel<Action<KernelConfig, AttentionShape<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>>> keyValue,
+        IlgpuKernel<Action<KernelConfig, AttentionShape<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>>> query,
+        AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp, Tensor gradOutput, Tensor stats,
+        Tensor gradQ, Tensor gradK, Tensor gradV)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        const string op = AttentionGeometry.OpName;
+        int bh = g.BatchHeads, lq = g.QueryLength, lk = g.KeyLength;
+        var statsView = backend.View<T>(stats, Op);
+        // Empty operands are never read (no query tiles when Lq = 0, no key tiles when Lk = 0): the
+        // stats buffer, which always has elements, stands in for their views, as for a missing mask.
+        ArrayView<T> ViewOf(Tensor t) => t.Count == 0 ? statsView : backend.View<T>(t, Op);
+        var qv = ViewOf(q);
+        var kv = ViewOf(k);
+        var vv = ViewOf(v);
+        var gradOutputView = ViewOf(gradOutput);
+        var maskView = mask == null ? statsView : ViewOf(mask);
+        var shape = Shape<T>(g, mask);
+
+        if (lq > 0)
+            statistics.On(backend)(bh * lq, ViewOf(output), gradOutputView, ViewOf(logSumExp), statsView, g.ValueDim);
+        // dK and dV per block of key rows (zeros when there are no queries); dQ per block of query
+        // rows (zeros when there are no keys). Both read the same inputs and write their own gradients.
+        if (lk > 0)
+            keyValue.On(backend)(Groups(bh, lk), shape, qv, kv, vv, maskView, statsView, gradOutputView, ViewOf(gradK), ViewOf(gradV));
+        if (lq > 0)
+            query.On(backend)(Groups(bh, lq), shape, qv, kv, vv, maskView, statsView, gradOutputView, ViewOf(gradQ));
+    }
+
+    /// <summary>One group of <see cref="Attention.Rows"/> threads per block of rows of each (batch, head).</summary>
+    private static KernelConfig Groups(int batchHeads, int rows) =>
+        new(batchHeads * Attention.BlocksPerHead(rows), Attention.Rows);
+
+    /// <summary>The kernels' description of the call: sizes, the scale rounded to T as the CPU rounds it, and the mask's strides.</summary>
+    private static AttentionShape<T> Shape<T>(AttentionGeometry g, Tensor? mask) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.CreateTruncating(g.Scale);
+        if (mask == null) return new AttentionShape<T>(g.QueryLength, g.KeyLength, g.HeadDim, g.ValueDim, scale, g.Causal, 0, 0, 0, 0, 0);
+        var s = mask.Layout.Strides;
+        return new AttentionShape<T>(g.QueryLength, g.KeyLength, g.HeadDim, g.ValueDim, scale, g.Causal, mask.Layout.Shape[1], s[0], s[1], s[2], s[3]);
+    }
+
+    /// <summary>The CPU kernel's mask check, plus the head-dim limit of the kernels' private row arrays and their int indexing.</summary>
+    private static void Check(IlgpuBackend backend, AttentionGeometry g, Tensor? mask)
+    {
         int heads = mask?.Layout.Shape[1] ?? 1;
         if (heads < 1 || g.BatchHeads % heads != 0)
-            throw new ArgumentException($"{op}: mask head count {heads} does not divide BatchHeads {g.BatchHeads}.");
-        if (g.HeadDim > AttentionMaxHeadDim || g.ValueDim > AttentionMaxHeadDim)
+            throw new ArgumentException($"{Op}: mask head count {heads} does not divide BatchHeads {g.BatchHeads}.");
+        if (g.HeadDim > Attention.MaxHeadDim || g.ValueDim > Attention.MaxHeadDim)
             throw new NotSupportedException(
-                $"{op}: head dim D={g.HeadDim}, Dv={g.ValueDim} exceeds the GPU kernel's limit of {AttentionMaxHeadDim} on {Device}.");
-        long rows = (long)g.BatchHeads * Math.Max(g.QueryLength, g.KeyLength);
-        if (rows * Math.Max(Math.Max(g.HeadDim, g.ValueDim), 1) > int.MaxValue)
-            throw new NotSupportedException($"{op}: {g} is more than the GPU kernels' int indexing handles on {Device}.");
-    }
-
-    /// <summary>The mask arguments: buffer, offset, present flag, heads and the four strides (q's buffer stands in when absent).</summary>
-    private static void MaskArgs(KernelArgs args, Tensor? mask, Tensor stand)
-    {
-        const string op = AttentionGeometry.OpName;
-        if (mask == null)
-        {
-            Arg(args, stand, op).Int(0).Int(1).Int(0).Int(0).Int(0).Int(0);
-            return;
-        }
-        var s = mask.Layout.Strides;
-        Arg(args, mask, op).Int(1).Int(mask.Layout.Shape[1]).Int(s[0]).Int(s[1]).Int(s[2]).Int(s[3]);
-    }
-
-    private static void AttentionSizes(KernelArgs args, AttentionGeometry g, bool isDouble) =>
-        args.Int(g.QueryLength).Int(g.KeyLength).Int(g.HeadDim).Int(g.ValueDim).Real(g.Scale, isDouble).Int(g.Causal ? 1 : 0);
-
-    /// <summary>Launches one attention work-group per block of <see cref="AttentionRows"/> rows of each (batch, head).</summary>
-    private void LaunchRows(GpuKernel kernel, int batchHeads, int rows, KernelArgs args)
-    {
-        long groups = (long)batchHeads * ((rows + AttentionRows - 1) / AttentionRows);
-        if (groups == 0) return;
-        Runtime.Launch(kernel, ((int)groups, 1, 1), (AttentionRows, 1, 1), args);
+                $"{Op}: head dim D={g.HeadDim}, Dv={g.ValueDim} exceeds the GPU kernel's limit of {Attention.MaxHeadDim} on {backend.Device}.");
+        // Rows and groups are counted in int (the backward's (logSumExp, delta) pairs too); offsets are 64-bit.
+        if (2L * g.BatchHeads * Math.Max(g.QueryLength, g.KeyLength) > int.MaxValue)
+            throw new NotSupportedException($"{Op}: {g} has more rows than the GPU kernels count on {backend.Device}.");
     }
 }

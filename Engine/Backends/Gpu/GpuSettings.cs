@@ -34,8 +34,9 @@ public static class GpuSettings
     /// <summary>
     /// Whether float32 matrix products on <paramref name="device"/> use TF32 now:
     /// <see cref="AllowTf32"/> is on and the device is a CUDA GPU of compute capability 8.0 or
-    /// newer. Always false for the CPU and OpenCL devices. Opens a CUDA device on first use.
+    /// newer (or the emulated device while a test has it emulate the tensor-core path). Always
+    /// false for the CPU and OpenCL devices. Opens the device on first use.
     /// </summary>
     public static bool UsesTf32(Device device) =>
-        AllowTf32 && device.Kind == DeviceKind.Cuda && GpuBackends.For(device).SupportsTf32;
+        AllowTf32 && device.Kind != DeviceKind.Cpu && GpuMatMul.HasTf32(IlgpuBackend.For(device).Accelerator);
 }

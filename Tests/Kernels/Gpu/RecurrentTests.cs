@@ -4,7 +4,7 @@ using Tensorium.Kernels.Ops;
 namespace Tensorium.Tests.Kernels.Gpu;
 
 /// <summary>
-/// The ILGPU recurrent kernels (Kernels/Gpu/Recurrent.cs, driven by Engine/Backends/Ilgpu/Recurrent.cs)
+/// The ILGPU recurrent kernels (Kernels/Gpu/Recurrent.cs, driven by Engine/Backends/Gpu/Recurrent.cs)
 /// on the emulated device against the CPU backend, for what GpuRecurrentParityTests does not reach:
 /// a layer with only one of its two biases (the kernels read each bias behind its own flag, and
 /// the GRU's b_hn sits inside r (...), apart from b_in), and the smallest shape (one batch row,

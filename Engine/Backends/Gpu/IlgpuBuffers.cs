@@ -44,8 +44,13 @@ internal sealed class IlgpuBuffers(Device device, Accelerator accelerator)
     }
 
     /// <summary>The buffer behind <paramref name="handle"/>, as bytes.</summary>
-    public ArrayView<byte> Bytes(nint handle) =>
+    public ArrayView<byte> Bytes(nint handle) => Buffer(handle).View.AsContiguous();
+
+    /// <summary>The device address where the buffer behind <paramref name="handle"/> starts.</summary>
+    public nint NativePointer(nint handle) => Buffer(handle).NativePtr;
+
+    private MemoryBuffer1D<byte, Stride1D.Dense> Buffer(nint handle) =>
         _buffers.TryGetValue(handle, out var buffer)
-            ? buffer.View.AsContiguous()
+            ? buffer
             : throw new ObjectDisposedException(nameof(Storage), $"{device}: buffer {handle} is not allocated (the tensor's memory was released).");
 }

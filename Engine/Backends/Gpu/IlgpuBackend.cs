@@ -51,6 +51,16 @@ internal sealed class IlgpuBackend : IBackend
         return _buffers.Bytes(storage.Handle).SubView(offset, storage.Count * size - offset).Cast<T>();
     }
 
+    /// <summary>
+    /// The device address of <paramref name="t"/>'s first element, for a vendor library that takes
+    /// raw pointers (gpu-check's cuBLAS baseline); valid while the tensor lives.
+    /// </summary>
+    public nint DevicePointer(Tensor t, string op)
+    {
+        var storage = t.StorageFor(op);
+        return _buffers.NativePointer(storage.Handle) + (nint)(t.Layout.Offset * storage.DType.SizeInBytes());
+    }
+
     /// <summary>The whole buffer behind <paramref name="storage"/>, as bytes (for uploads).</summary>
     public ArrayView<byte> Bytes(Storage storage) => _buffers.Bytes(storage.Handle);
 

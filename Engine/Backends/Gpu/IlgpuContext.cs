@@ -10,10 +10,8 @@ namespace Tensorium;
 /// The one ILGPU <see cref="Context"/> of the process, created on first use, and the accelerator
 /// behind each device that runs on ILGPU: the emulated device (ILGPU's CPU accelerator), CUDA
 /// devices, and the OpenCL devices ILGPU can compile for (those with the generic address space:
-/// OpenCL 2.0, or 3.0 with that feature; Debian's PoCL 3.1 is not one). Today only the emulated
-/// device is routed here (<see cref="Device"/>.Backend); CUDA and OpenCL move over once every
-/// kernel family runs on ILGPU, and <see cref="Describe"/> is the device list to switch
-/// <see cref="Device.Available"/> to then.
+/// OpenCL 2.0, or 3.0 with that feature; Debian's PoCL 3.1 is not one). <see cref="Describe"/>
+/// is <see cref="Device.Available"/>'s list.
 /// </summary>
 internal static class IlgpuContext
 {
