@@ -37,6 +37,36 @@ public abstract class Module : IDisposable
     /// <summary>Calls <see cref="Forward"/>; lets a module be used like a function.</summary>
     public Tensor Call(Tensor input) => Forward(input);
 
+    /// <summary>
+    /// The model's output for <paramref name="input"/> in inference mode, as <c>model.eval()</c>
+    /// under <c>torch.no_grad()</c> in PyTorch or <c>model.predict(x)</c> in Keras: it runs under an
+    /// <see cref="EvaluationScope"/> (Dropout is the identity, BatchNorm uses its running
+    /// statistics; <see cref="Training"/> is left as it was), records nothing on the tape, and
+    /// frees every intermediate in a <see cref="TensorScope"/> of its own. An input on another
+    /// device than the model's parameters is moved there for the forward pass, and the output
+    /// comes back on the input's device. The caller owns the result (an enclosing scope takes it).
+    /// Safe to call from many threads at once while no thread trains the model.
+    /// </summary>
+    public Tensor Predict(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.IsDisposed)
+            throw new ObjectDisposedException(nameof(Tensor), $"{DisplayName}.Predict: the input tensor was already disposed.");
+        using var scope = new TensorScope();
+        using (new EvaluationScope())
+        using (Tape.NoGrad())
+        {
+            var device = Parameters().FirstOrDefault()?.Device ?? input.Device;
+            var x = input.Device == device ? input : input.To(device);
+            var output = Forward(x);
+            // A module that returns its input (an identity) must still hand out a tensor of its
+            // own: the caller disposes the result and keeps the input.
+            if (ReferenceEquals(output, input)) output = input.Detach();
+            if (output.Device != input.Device) output = output.To(input.Device);
+            return scope.Keep(output);
+        }
+    }
+
     /// <summary>Registers a trainable tensor under <paramref name="name"/>; the module owns and disposes it.</summary>
     protected Tensor RegisterParameter(string name, Tensor value)
     {
