@@ -189,7 +189,8 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
     private Dictionary<string, double> Logs(double loss)
     {
         var logs = new Dictionary<string, double> { ["loss"] = loss };
-        foreach (var m in Metrics) logs[m.Name] = m.Result;
+        foreach (var m in Metrics)
+            if (m.Logged) logs[m.Name] = m.Result;
         return logs;
     }
 }
