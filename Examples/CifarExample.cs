@@ -44,7 +44,7 @@ static class CifarExample
         {
             Console.WriteLine($"{train.Count} training and {test.Count} test images");
             return Classification.Train("cifar", options, CnnExample.Build(inChannels: 3, imageSize: 32),
-                p => new Adam(p, learningRate: 1e-3), train, test, defaultEpochs: 10, [1, 3, 32, 32]);
+                p => new Adam(p, learningRate: 1e-3), train, test, defaultEpochs: 10, [1, 3, 32, 32], Cifar10.ClassNames);
         }
     }
 }

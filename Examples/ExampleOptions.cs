@@ -76,14 +76,27 @@ sealed class ExampleOptions
     public IDataset Limit(IDataset data) =>
         MaxExamples is int n && n < data.Count ? new Subset(data, Enumerable.Range(0, n).ToArray()) : data;
 
-    /// <summary>Saves the weights (safetensors), the history (CSV) and the curves (SVG), and says where.</summary>
-    public void SaveOutputs(string name, Module model, History history)
+    /// <summary>
+    /// Saves a classifier's weights (safetensors), history (CSV), curves (SVG) and confusion
+    /// matrix (text and SVG) in a run folder of their own, and replaces {--out}/{name}.safetensors
+    /// (with its history and curves next to it) only when this run's test accuracy is at least
+    /// that of the model there (see <see cref="RunOutputs"/>).
+    /// </summary>
+    public void SaveOutputs(string name, Module model, History history, double testAccuracy, ConfusionMatrix? confusion = null)
     {
-        Directory.CreateDirectory(OutputDirectory);
-        string weights = Path.Combine(OutputDirectory, $"{name}.safetensors");
-        Checkpoint.Save(weights, model);
-        history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
-        history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), $"{name}: loss and accuracy per epoch");
-        Console.WriteLine($"saved the model to {weights}, history and curves to {OutputDirectory}/{name}-history.csv/.svg");
+        var run = new RunOutputs(this, name);
+        string title = $"{name}: loss and accuracy per epoch";
+        history.WriteCsv(run.InRun($"{name}-history.csv"));
+        history.WriteSvg(run.InRun($"{name}-history.svg"), title);
+        if (confusion != null)
+        {
+            File.WriteAllText(run.InRun($"{name}-confusion.txt"), confusion.ToString());
+            confusion.WriteSvg(run.InRun($"{name}-confusion.svg"), $"{name}: confusion matrix on the test set");
+        }
+        if (run.SaveModel(model, "test_accuracy", testAccuracy, higherIsBetter: true))
+        {
+            history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
+            history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), title);
+        }
     }
 }

@@ -80,7 +80,8 @@ static class Usage
           --epochs N    epochs (transformer, seq2seq: evaluation rounds)
           --limit N     use only the first N examples (N characters of text for transformer)
           --steps N     optimizer steps per epoch (transformer, seq2seq)
-          --out DIR     where weights, history and curves go (default artifacts/examples)
+          --out DIR     where outputs go (default artifacts/examples): each run in runs/NAME-TIME,
+                        and NAME.safetensors replaced only by a run that scores at least as well
           --text FILE   training text for transformer
           --device D    cnn, mlp, lstm, cifar: train on cpu (default), opencl[:N] or cuda[:N]
                         (checked at start: a device that is not present is an error)

@@ -126,10 +126,8 @@ static class Seq2SeqExample
         Console.WriteLine($"final exact-match accuracy {exact:F4} (digits right {perDigit:F4}) after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
         ShowExamples(model);
 
-        Directory.CreateDirectory(options.OutputDirectory);
-        string path = Path.Combine(options.OutputDirectory, "seq2seq.safetensors");
-        Checkpoint.Save(path, model, metadata: new Dictionary<string, string> { ["task"] = $"reverse {Length} digits", ["bos"] = Bos.ToString() });
-        Console.WriteLine($"saved the model to {path}");
+        new RunOutputs(options, "seq2seq").SaveModel(model, "exact_match", exact, higherIsBetter: true,
+            new Dictionary<string, string> { ["task"] = $"reverse {Length} digits", ["bos"] = Bos.ToString() });
         return 0;
     }
 

@@ -108,15 +108,9 @@ static class TransformerExample
         foreach (var (x, y) in validationBatches) { x.Dispose(); y.Dispose(); }
         Console.WriteLine($"final validation loss {lastValidation:F3} bits/char after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
 
-        Directory.CreateDirectory(options.OutputDirectory);
-        string path = Path.Combine(options.OutputDirectory, "transformer.safetensors");
-        Checkpoint.Save(path, model, metadata: new Dictionary<string, string>
-        {
-            ["alphabet"] = tokenizer.Alphabet,
-            ["context"] = Context.ToString(),
-            ["validation_bits_per_char"] = lastValidation.ToString("F4", System.Globalization.CultureInfo.InvariantCulture),
-        });
-        Console.WriteLine($"saved the model to {path} (the tokenizer's alphabet is in its metadata)");
+        // The tokenizer's alphabet goes in the metadata: the model is useless without it.
+        new RunOutputs(options, "transformer").SaveModel(model, "validation_bits_per_char", lastValidation, higherIsBetter: false,
+            new Dictionary<string, string> { ["alphabet"] = tokenizer.Alphabet, ["context"] = Context.ToString() });
 
         Console.WriteLine("\nSamples (temperature 0.8, seed 42):");
         var generator = new Generator(42);
