@@ -58,6 +58,8 @@ case "$verb" in
       cnn|mlp|lstm|transfer) [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist ;;
       transformer) command -v bible >/dev/null || apt_install bible-kjv bible-kjv-text ;;
     esac
+    # "--graph FILE" draws the tape as SVG with Graphviz; without it the DOT file is still written.
+    case " $* " in *" --graph "*) command -v dot >/dev/null || apt_install graphviz ;; esac
     dotnet run -c Release --project Examples -- "${@:-cnn}"
     ;;
   serve)
