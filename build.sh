@@ -20,6 +20,8 @@ case "$verb" in
   test)
     # The test suite reads the real Fashion-MNIST test split when it is installed.
     [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist
+    # The serving host's web page is checked in a real headless browser (skipped with a message without one).
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || apt_install chromium
     # The GPU kernels need no driver here: the op suite runs them on ILGPU's CPU accelerator (the emulated device).
     log=$(mktemp)
     if ! dotnet build Tensorium.sln -c Release -clp:ErrorsOnly >"$log" 2>&1; then
