@@ -9,6 +9,15 @@ namespace Tensorium.Tests.Serving;
 public class ModelCardTests
 {
     [Test]
+    public void TheLibraryStaysFreeOfTheWebStack()
+    {
+        // The card API lives in Layers so programs without a server use it; ASP.NET stays in Serving.
+        var references = typeof(ModelCard).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.That(references, Has.None.StartsWith("Microsoft.AspNetCore").And.None.StartsWith("Prometheus"));
+        Assert.That(typeof(ModelCard).Assembly.GetName().Name, Is.EqualTo("Tensorium.Layers"));
+    }
+
+    [Test]
     public void ACardRoundTripsThroughJson()
     {
         var card = TinyModels.ClassifierCard();
