@@ -6,8 +6,11 @@ using Microsoft.CodeAnalysis.CSharp;
 
 namespace Tensorium.Tests.Support;
 
-/// <summary>A ```csharp block of a Markdown file, with the line it starts on.</summary>
-public sealed record Snippet(string File, int Line, string Code)
+/// <summary>
+/// A fenced block of a Markdown file: the line it starts on, its text, and the HTML comment on
+/// the line before its fence (e.g. <c>&lt;!-- excerpt: Autograd/Ops/MatMulOp.cs --&gt;</c>), if any.
+/// </summary>
+public sealed record Snippet(string File, int Line, string Code, string? Marker)
 {
     /// <inheritdoc />
     public override string ToString() => $"{Path.GetFileName(File)}:{Line}";
@@ -23,26 +26,34 @@ public static partial class Snippets
     /// <summary>The line that, right before a fence, keeps a block out of the checks (a fragment of a larger program).</summary>
     public const string NotCompiledMarker = "<!-- not compiled:";
 
+    /// <summary>The line that, right before a fence, says the block is quoted from a file of the repository: <c>&lt;!-- excerpt: PATH --&gt;</c>.</summary>
+    public const string ExcerptMarker = "<!-- excerpt:";
+
     /// <summary>What <c>ImplicitUsings</c> gives a console app.</summary>
     private const string ImplicitUsings = "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;";
 
     private static readonly Lazy<MetadataReference[]> References = new(LoadReferences);
 
-    [GeneratedRegex(@"^```csharp[ \t]*\r?\n(.*?)^```[ \t]*$", RegexOptions.Multiline | RegexOptions.Singleline)]
-    private static partial Regex CSharpFence();
+    [GeneratedRegex(@"^```(\w*)[ \t]*\r?\n(.*?)^```[ \t]*$", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex Fence();
 
-    /// <summary>The ```csharp blocks of <paramref name="markdownPath"/> in order, less those marked <see cref="NotCompiledMarker"/>.</summary>
-    public static List<Snippet> CSharpBlocks(string markdownPath)
+    /// <summary>The ```csharp blocks of <paramref name="markdownPath"/> in order, less those marked <see cref="NotCompiledMarker"/> or <see cref="ExcerptMarker"/>.</summary>
+    public static List<Snippet> CSharpBlocks(string markdownPath) =>
+        Blocks(markdownPath, "csharp").Where(b => b.Marker is not { } m || !(m.StartsWith(NotCompiledMarker, StringComparison.Ordinal) || m.StartsWith(ExcerptMarker, StringComparison.Ordinal))).ToList();
+
+    /// <summary>Every block of <paramref name="markdownPath"/> fenced as <paramref name="language"/> (```csharp, ```text), in order, with its marker.</summary>
+    public static List<Snippet> Blocks(string markdownPath, string language)
     {
         var text = System.IO.File.ReadAllText(markdownPath);
         var result = new List<Snippet>();
-        foreach (Match m in CSharpFence().Matches(text))
+        foreach (Match m in Fence().Matches(text))
         {
+            if (m.Groups[1].Value != language) continue;
             var before = text[..m.Index].TrimEnd();
-            var previousLine = before[(before.LastIndexOf('\n') + 1)..];
-            if (previousLine.StartsWith(NotCompiledMarker, StringComparison.Ordinal)) continue;
+            var previousLine = before[(before.LastIndexOf('\n') + 1)..].Trim();
+            string? marker = previousLine.StartsWith("<!--", StringComparison.Ordinal) ? previousLine : null;
             int line = text[..m.Index].Count(c => c == '\n') + 1;
-            result.Add(new Snippet(markdownPath, line, m.Groups[1].Value));
+            result.Add(new Snippet(markdownPath, line, m.Groups[2].Value, marker));
         }
         return result;
     }
