@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tensorium build script. Verbs: test | bench [filter | --alternating] | demo | pack | gpu-check
+# Tensorium build script. Verbs: test | bench [filter | --alternating] | demo | serve | pack | gpu-check
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -62,6 +62,11 @@ case "$verb" in
     case " $* " in *" --graph "*) command -v dot >/dev/null || apt_install graphviz ;; esac
     dotnet run -c Release --project Examples -- "${@:-cnn}"
     ;;
+  serve)
+    shift || true
+    # Serves every model card (NAME.json + NAME.safetensors) in --models DIR (default artifacts/examples) on --port N (default 8080).
+    dotnet run -c Release --project Serving -- "$@"
+    ;;
   gpu-check)
     # A self-contained, trimmed runner for GPU machines without .NET: copy artifacts/gpu-check there
     # and run ./gpu-check (parity against the CPU on every device, then benchmarks).
@@ -117,7 +122,7 @@ CS
     echo "pack: $(ls artifacts/packages | wc -l) files in artifacts/packages (Tensorium $version)"
     ;;
   *)
-    echo "usage: ./build.sh test | bench [filter | --alternating] | demo | pack | gpu-check" >&2
+    echo "usage: ./build.sh test | bench [filter | --alternating] | demo | serve [--models DIR] [--port N] | pack | gpu-check" >&2
     exit 2
     ;;
 esac

@@ -63,7 +63,7 @@ public class TrainingStepBenchmarks
     {
         var random = new Random(1);
         long[] text = Enumerable.Range(0, 100_000).Select(_ => (long)random.Next(80)).ToArray();
-        var model = new TransformerExample.CharTransformer(80, new Generator(1));
+        var model = TransformerExample.Build(80, new Generator(1));
         _model = model;
         _optimizer = new AdamW(model.Parameters(), learningRate: 2e-3, beta2: 0.99, weightDecay: 0.01);
         var (x, y) = TransformerExample.RandomBatch(text, random);

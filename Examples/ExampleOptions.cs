@@ -1,6 +1,7 @@
 using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 
 /// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D.</summary>
 sealed class ExampleOptions
@@ -79,14 +80,17 @@ sealed class ExampleOptions
     public IDataset Limit(IDataset data) =>
         MaxExamples is int n && n < data.Count ? new Subset(data, Enumerable.Range(0, n).ToArray()) : data;
 
-    /// <summary>Saves the weights (safetensors), the history (CSV) and the curves (SVG), and says where.</summary>
-    public void SaveOutputs(string name, Module model, History history)
+    /// <summary>
+    /// Saves the weights (safetensors) with their model card (JSON, so <c>./build.sh serve</c>
+    /// serves the model), the history (CSV) and the curves (SVG), and says where.
+    /// </summary>
+    public void SaveOutputs(ModelCard card, Module model, History history)
     {
-        Directory.CreateDirectory(OutputDirectory);
-        string weights = Path.Combine(OutputDirectory, $"{name}.safetensors");
-        Checkpoint.Save(weights, model);
+        string name = card.Name;
+        string cardPath = ModelFiles.Save(OutputDirectory, card, model);
+        string weights = ModelFiles.WeightsPath(OutputDirectory, name);
         history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
         history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), $"{name}: loss and accuracy per epoch");
-        Console.WriteLine($"saved the model to {weights}, history and curves to {OutputDirectory}/{name}-history.csv/.svg");
+        Console.WriteLine($"saved the model to {weights} and its card to {cardPath}, history and curves to {OutputDirectory}/{name}-history.csv/.svg");
     }
 }

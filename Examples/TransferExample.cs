@@ -73,7 +73,11 @@ static class TransferExample
         var after = trainerB.Evaluate(options.Limit(testB));
         bool unchanged = frozenBefore.AsSpan().SequenceEqual(((Conv2d)model[0]).Weight.ToArray<float>());
         Console.WriteLine($"after fine-tuning: accuracy on classes 5-9 {after["accuracy"]:F4}  loss {after["loss"]:F4}  (before: {before["accuracy"]:F4}); frozen conv weights unchanged: {unchanged}");
-        options.SaveOutputs("transfer", model, history);
+        var card = CnnExample.Card("transfer", [.. FashionMnist.ClassNames.Skip(5)]) with
+        {
+            Description = "Tensorium example 'transfer': the CNN pre-trained on Fashion-MNIST classes 0-4, fine-tuned on classes 5-9.",
+        };
+        options.SaveOutputs(Classification.WithMetrics(card, after), model, history);
         return 0;
     }
 }
