@@ -123,7 +123,10 @@ public static class TapeGraph
     /// <summary>"w [1, 1] float32", plus its gradient once backward has filled it.</summary>
     private static string LeafLabel(Tensor t)
     {
-        var label = $"{t.Name ?? (t.RequiresGrad ? "parameter" : "constant")}\n{Layout.Format(t.Layout.Shape)} {t.DType.Name()}";
+        // A layer may have disposed its handle on a temporary input (the tape keeps the graph, not
+        // the memory): its shape is still known, its dtype went with its storage.
+        var dtype = t.IsDisposed ? "" : " " + t.DType.Name();
+        var label = $"{t.Name ?? (t.RequiresGrad ? "parameter" : "constant")}\n{Layout.Format(t.Layout.Shape)}{dtype}";
         if (t.Grad is not { IsDisposed: false } grad) return label;
         label += $"\ngrad {Layout.Format(grad.Layout.Shape)}";
         // A few numbers teach more than a shape; a big gradient would only clutter the picture.

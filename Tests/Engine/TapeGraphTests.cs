@@ -91,6 +91,21 @@ public class TapeGraphTests
     }
 
     [Test]
+    public void ALeafWhoseHandleWasDisposedIsStillDrawn()
+    {
+        // Layers dispose their temporaries (Flatten's view of the input); the tape keeps the graph.
+        using var scope = new TensorScope();
+        var w = Tensor.Ones([3]);
+        w.RequiresGrad = true;
+        var x = Tensor.Ones([6]);
+        var view = x.Reshape(2, 3);
+        var y = (view * w).Sum();
+        view.Dispose();
+        var graph = Graph.Parse(TapeGraph.ToDot(y));
+        Assert.That(graph.Nodes.Values, Has.Some.Contains(@"label=""constant\n[2, 3]"""), "the disposed input keeps its shape, loses its dtype");
+    }
+
+    [Test]
     public void AnUnrecordedTensorIsAClearError()
     {
         using var x = Tensor.Ones([2, 2]);
