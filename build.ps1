@@ -1,4 +1,4 @@
-# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating] | demo | pack | gpu-check
+# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating] | demo | serve | pack | gpu-check
 param([Parameter(Position = 0)][string]$Verb = "test", [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
@@ -42,6 +42,11 @@ switch ($Verb) {
     dotnet run -c Release --project Examples -- @demoArgs
     exit $LASTEXITCODE
   }
+  "serve" {
+    # Serves every model card (NAME.json + NAME.safetensors) in --models DIR (default artifacts/examples) on --port N (default 8080).
+    dotnet run -c Release --project Serving -- @Rest
+    exit $LASTEXITCODE
+  }
   "gpu-check" {
     Remove-Item -Recurse -Force artifacts/gpu-check -ErrorAction SilentlyContinue
     dotnet publish Bench/GpuCheck -c Release -r linux-x64 --self-contained -o artifacts/gpu-check -clp:ErrorsOnly
@@ -53,5 +58,5 @@ switch ($Verb) {
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     exit $LASTEXITCODE
   }
-  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating] | demo | pack | gpu-check"; exit 2 }
+  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating] | demo | serve [--models DIR] [--port N] | pack | gpu-check"; exit 2 }
 }

@@ -63,7 +63,7 @@ public class TrainingStepBenchmarks
     {
         var random = new Random(1);
         long[] text = Enumerable.Range(0, 100_000).Select(_ => (long)random.Next(80)).ToArray();
-        var model = new TransformerExample.CharTransformer(80, new Generator(1));
+        var model = TransformerExample.Build(80, new Generator(1));
         _model = model;
         _optimizer = new AdamW(model.Parameters(), learningRate: 2e-3, beta2: 0.99, weightDecay: 0.01);
         var (x, y) = TransformerExample.RandomBatch(text, random);
@@ -76,7 +76,7 @@ public class TrainingStepBenchmarks
     /// <summary>The encoder-decoder reversing digit strings, with teacher forcing.</summary>
     private void Seq2Seq()
     {
-        var model = new Seq2SeqExample.Seq2SeqTransformer(new Generator(1));
+        var model = Seq2SeqExample.Build(new Generator(1));
         _model = model;
         _optimizer = new Adam(model.Parameters(), learningRate: 1e-3);
         const int n = Seq2SeqExample.BatchSize, length = Seq2SeqExample.Length;

@@ -10,6 +10,10 @@ using Tensorium.Optim;
 /// </summary>
 static class CifarExample
 {
+    /// <summary>The card saved with the weights: the CNN on 3x32x32 images with CIFAR-10's classes.</summary>
+    public static Tensorium.Models.ModelCard CifarCard() =>
+        CnnExample.Card("cifar", Cifar10.ClassNames, inChannels: 3, imageSize: 32) with { Description = "Tensorium example 'cifar', trained on CIFAR-10." };
+
     public static int Run(ExampleOptions options)
     {
         if (!options.DataGiven)
@@ -43,8 +47,8 @@ static class CifarExample
         using (test)
         {
             Console.WriteLine($"{train.Count} training and {test.Count} test images");
-            return Classification.Train("cifar", options, CnnExample.Build(inChannels: 3, imageSize: 32),
-                p => new Adam(p, learningRate: 1e-3), train, test, defaultEpochs: 10, [1, 3, 32, 32], Cifar10.ClassNames);
+            return Classification.Train(CifarCard(), options, CnnExample.Build(inChannels: 3, imageSize: 32),
+                p => new Adam(p, learningRate: 1e-3), train, test, defaultEpochs: 10);
         }
     }
 }

@@ -1,5 +1,8 @@
+using System.Text.Json.Nodes;
 using Tensorium;
+using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 using Tensorium.Optim;
 
 /// <summary>
@@ -8,19 +11,15 @@ using Tensorium.Optim;
 /// </summary>
 static class CnnExample
 {
-    public static Sequential Build(int inChannels = 1, int imageSize = 28, int classes = 10)
-    {
-        var g = new Generator(1234);
-        int afterConvs = ((imageSize - 2) / 2 - 2) / 2 - 2;   // 28 -> 26 -> 13 -> 11 -> 5 -> 3
-        return new Sequential(
-            new Conv2d(inChannels, 32, 3, generator: g), new ReLU(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, generator: g), new ReLU(), new MaxPool2d(2),
-            new Conv2d(64, 64, 3, generator: g), new ReLU(),
-            new Flatten(),
-            new Linear(64 * afterConvs * afterConvs, 64, generator: g), new ReLU(),
-            new Linear(64, classes, generator: g));
-    }
+    public static Sequential Build(int inChannels = 1, int imageSize = 28, int classes = 10) =>
+        Architectures.Cnn(inChannels, imageSize, classes, new Generator(1234));
+
+    /// <summary>The card saved with the weights of a CNN built with these arguments.</summary>
+    public static ModelCard Card(string name, IReadOnlyList<string> labels, int inChannels = 1, int imageSize = 28) =>
+        Classification.FashionMnistCard(name, Architectures.CnnName,
+            new JsonObject { ["in_channels"] = inChannels, ["image_size"] = imageSize, ["classes"] = labels.Count }, labels)
+        with { Input = InputSpec.Image(imageSize, inChannels) };
 
     public static int Run(ExampleOptions options) =>
-        Classification.RunFashionMnist("cnn", options, () => Build(), p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
+        Classification.RunFashionMnist(Card("cnn", FashionMnist.ClassNames), options, () => Build(), p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
 }

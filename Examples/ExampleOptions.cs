@@ -1,6 +1,7 @@
 using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 
 /// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D.</summary>
 sealed class ExampleOptions
@@ -14,6 +15,8 @@ sealed class ExampleOptions
     public bool DataGiven { get; private set; }
     public string OutputDirectory { get; private set; } = "artifacts/examples";
     public string? TextFile { get; private set; }
+    /// <summary>autograd: where the tape's picture goes (DOT, and SVG beside it when Graphviz is installed).</summary>
+    public string? GraphFile { get; private set; }
     /// <summary>Where the classifiers train: cpu (default), opencl[:N] or cuda[:N].</summary>
     public Device Device { get; private set; } = Device.Cpu;
 
@@ -32,7 +35,8 @@ sealed class ExampleOptions
                 case "--out": o.OutputDirectory = Value(); break;
                 case "--text": o.TextFile = Value(); break;
                 case "--device": o.Device = ParseDevice(Value()); break;
-                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D)");
+                case "--graph": o.GraphFile = Value(); break;
+                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D, --graph FILE)");
             }
         }
         return o;
@@ -77,13 +81,15 @@ sealed class ExampleOptions
         MaxExamples is int n && n < data.Count ? new Subset(data, Enumerable.Range(0, n).ToArray()) : data;
 
     /// <summary>
-    /// Saves a classifier's weights (safetensors), history (CSV), curves (SVG) and confusion
-    /// matrix (text and SVG) in a run folder of their own, and replaces {--out}/{name}.safetensors
-    /// (with its history and curves next to it) only when this run's test accuracy is at least
-    /// that of the model there (see <see cref="RunOutputs"/>).
+    /// Saves a classifier's weights (safetensors) with their model card (JSON, so
+    /// <c>./build.sh serve</c> serves the model), history (CSV), curves (SVG) and confusion matrix
+    /// (text and SVG) in a run folder of their own, and replaces {--out}/{name}.safetensors and
+    /// its card (with the history and curves next to them) only when this run's test accuracy is
+    /// at least that of the model there (see <see cref="RunOutputs"/>).
     /// </summary>
-    public void SaveOutputs(string name, Module model, History history, double testAccuracy, ConfusionMatrix? confusion = null)
+    public void SaveOutputs(ModelCard card, Module model, History history, ConfusionMatrix? confusion = null)
     {
+        string name = card.Name;
         var run = new RunOutputs(this, name);
         string title = $"{name}: loss and accuracy per epoch";
         history.WriteCsv(run.InRun($"{name}-history.csv"));
@@ -93,7 +99,7 @@ sealed class ExampleOptions
             File.WriteAllText(run.InRun($"{name}-confusion.txt"), confusion.ToString());
             confusion.WriteSvg(run.InRun($"{name}-confusion.svg"), $"{name}: confusion matrix on the test set");
         }
-        if (run.SaveModel(model, "test_accuracy", testAccuracy, higherIsBetter: true))
+        if (run.SaveModel(card, model, "test_accuracy", higherIsBetter: true))
         {
             history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
             history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), title);

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Tensorium;
 using Tensorium.Layers;
+using Tensorium.Models;
 using Tensorium.Optim;
 
 /// <summary>
@@ -9,21 +11,14 @@ using Tensorium.Optim;
 /// </summary>
 static class LstmExample
 {
-    /// <summary>[N, 1, 28, 28] images to [N, 28, 28] sequences: 28 time steps (rows) of 28 features (pixels).</summary>
-    sealed class RowsAsSequence : Module
-    {
-        public override Tensor Forward(Tensor input) => input.Reshape(input.Size(0), input.Size(2), input.Size(3));
-    }
+    const int Features = 28, Hidden = 128, Layers = 2, Classes = 10;
 
-    public static Sequential Build()
-    {
-        var g = new Generator(1234);
-        return new Sequential(
-            new RowsAsSequence(),
-            new Lstm(28, 128, numLayers: 2, returnSequences: false, generator: g),   // [N, 28, 28] -> last state [N, 128]
-            new Linear(128, 10, generator: g));
-    }
+    public static Sequential Build() => Architectures.LstmClassifier(Features, Hidden, Layers, Classes, new Generator(1234));
+
+    /// <summary>The card saved with the weights.</summary>
+    public static ModelCard Card() => Classification.FashionMnistCard("lstm", Architectures.LstmClassifierName,
+        new JsonObject { ["features"] = Features, ["hidden"] = Hidden, ["layers"] = Layers, ["classes"] = Classes });
 
     public static int Run(ExampleOptions options) =>
-        Classification.RunFashionMnist("lstm", options, Build, p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
+        Classification.RunFashionMnist(Card(), options, Build, p => new Adam(p, learningRate: 1e-3), defaultEpochs: 5);
 }

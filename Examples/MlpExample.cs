@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Tensorium;
 using Tensorium.Layers;
+using Tensorium.Models;
 using Tensorium.Optim;
 
 /// <summary>
@@ -13,14 +15,20 @@ static class MlpExample
     public static Sequential Build()
     {
         var g = new Generator(1234);
-        return new Sequential(
-            new Flatten(),
-            KerasInit(new Linear(28 * 28, 128, generator: g), g), new ReLU(),
-            KerasInit(new Linear(128, 10, generator: g), g));
+        var model = Architectures.Mlp(Inputs, Hidden, Classes, g);   // Flatten, Linear, ReLU, Linear
+        KerasInit((Linear)model[1], g);
+        KerasInit((Linear)model[3], g);
+        return model;
     }
 
+    const int Inputs = 28 * 28, Hidden = 128, Classes = 10;
+
+    /// <summary>The card saved with the weights: what the server needs to rebuild and serve the model.</summary>
+    public static ModelCard Card() => Classification.FashionMnistCard("mlp", Architectures.MlpName,
+        new JsonObject { ["inputs"] = Inputs, ["hidden"] = Hidden, ["classes"] = Classes });
+
     /// <summary>Glorot-uniform weights and zero biases (Keras' Dense defaults).</summary>
-    static Linear KerasInit(Linear layer, Generator g)
+    static void KerasInit(Linear layer, Generator g)
     {
         using (Tape.NoGrad())
         {
@@ -32,9 +40,8 @@ static class MlpExample
                 bias.CopyFrom(zeros);
             }
         }
-        return layer;
     }
 
     public static int Run(ExampleOptions options) =>
-        Classification.RunFashionMnist("mlp", options, Build, p => new Sgd(p, learningRate: 0.01, momentum: 0), defaultEpochs: 10);
+        Classification.RunFashionMnist(Card(), options, Build, p => new Sgd(p, learningRate: 0.01, momentum: 0), defaultEpochs: 10);
 }

@@ -1,14 +1,15 @@
 using System.Globalization;
-using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 
 /// <summary>
 /// Where an example's outputs go. Every run writes into a folder of its own,
-/// <c>{--out}/runs/{name}-{UTC time}</c>: weights, history, curves, confusion matrix. The model
-/// at <c>{--out}/{name}.safetensors</c> (the one the README, the other examples and a server
-/// load) is replaced only by a run that scores at least as well as the model there (its score is
-/// in the file's metadata), so a quick <c>--limit</c> run never overwrites the demo's trained
-/// model. A model file without a recorded score is replaced only by a run on the whole data set.
+/// <c>{--out}/runs/{name}-{UTC time}</c>: weights and card, history, curves, confusion matrix.
+/// The model at <c>{--out}/{name}.safetensors</c> with its card <c>{name}.json</c> (what the
+/// README, the other examples and <c>./build.sh serve</c> load) is replaced only by a run that
+/// scores at least as well as the model there (its score is in its card's metrics), so a quick
+/// <c>--limit</c> run never overwrites the demo's trained model. A model there without a
+/// recorded score is replaced only by a run on the whole data set.
 /// </summary>
 sealed class RunOutputs
 {
@@ -32,31 +33,26 @@ sealed class RunOutputs
     /// <summary>A path in this run's folder.</summary>
     public string InRun(string file) => Path.Combine(Folder, file);
 
-    /// <summary>The demo model's path: {--out}/{name}.safetensors.</summary>
-    public string ModelPath => Path.Combine(_options.OutputDirectory, $"{_name}.safetensors");
+    /// <summary>The demo model's weights: {--out}/{name}.safetensors.</summary>
+    public string ModelPath => ModelFiles.WeightsPath(_options.OutputDirectory, _name);
 
     /// <summary>
-    /// Saves <paramref name="model"/> in the run folder with <paramref name="scoreName"/> =
-    /// <paramref name="score"/> in its metadata, then copies it over the demo model when it scores
-    /// at least as well (higher or lower, as <paramref name="higherIsBetter"/> says). Returns
-    /// whether it did; says on the console what happened and why.
+    /// Saves <paramref name="model"/> and <paramref name="card"/> in the run folder, then over the
+    /// demo model when the card's <paramref name="scoreName"/> metric is at least as good as the
+    /// one recorded there (higher or lower, as <paramref name="higherIsBetter"/> says). Returns
+    /// whether it replaced it; says on the console what happened and why.
     /// </summary>
-    public bool SaveModel(Module model, string scoreName, double score, bool higherIsBetter, IReadOnlyDictionary<string, string>? metadata = null)
+    public bool SaveModel(ModelCard card, Module model, string scoreName, bool higherIsBetter)
     {
-        var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
-        {
-            [scoreName] = score.ToString("R", CultureInfo.InvariantCulture),
-            ["examples_limit"] = _options.MaxExamples?.ToString(CultureInfo.InvariantCulture) ?? "none",
-        };
-        string runWeights = InRun($"{_name}.safetensors");
-        Checkpoint.Save(runWeights, model, metadata: meta);
-        Console.WriteLine($"saved this run's model, history and curves to {Folder}");
-
+        if (!card.Metrics.TryGetValue(scoreName, out double score))
+            throw new ArgumentException($"{card.Name}: the card has no '{scoreName}' metric to compare runs by (has: {string.Join(", ", card.Metrics.Keys)}).");
+        ModelFiles.Save(Folder, card, model);
+        Console.WriteLine($"saved this run's model, card and outputs to {Folder}");
         var (replace, why) = ShouldReplace(scoreName, score, higherIsBetter);
         if (replace)
         {
-            File.Copy(runWeights, ModelPath, overwrite: true);
-            Console.WriteLine($"saved the model to {ModelPath} ({why})");
+            string cardPath = ModelFiles.Save(_options.OutputDirectory, card, model);
+            Console.WriteLine($"saved the model to {ModelPath} and its card to {cardPath} ({why})");
         }
         else Console.WriteLine($"kept {ModelPath}: {why} (this run's model is in the run folder)");
         return replace;
@@ -64,20 +60,22 @@ sealed class RunOutputs
 
     private (bool Replace, string Why) ShouldReplace(string scoreName, double score, bool higherIsBetter)
     {
-        if (!File.Exists(ModelPath)) return (true, "there was none");
-        string? recorded = null;
-        try
-        {
-            SafeTensors.ReadMetadata(ModelPath).TryGetValue(scoreName, out recorded);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException)
-        {
-            return (true, $"the file there was unreadable: {e.Message}");
-        }
+        string cardPath = ModelFiles.CardPath(_options.OutputDirectory, _name);
+        if (!File.Exists(ModelPath) && !File.Exists(cardPath)) return (true, "there was none");
+        double? recorded = null;
+        if (File.Exists(cardPath))
+            try
+            {
+                if (ModelCard.Load(cardPath).Metrics.TryGetValue(scoreName, out double value)) recorded = value;
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
+            {
+                // An unreadable card scores as unknown.
+            }
         string ours = score.ToString("F4", CultureInfo.InvariantCulture);
-        if (recorded == null || !double.TryParse(recorded, NumberStyles.Float, CultureInfo.InvariantCulture, out double best))
+        if (recorded is not double best)
             return _options.MaxExamples == null
-                ? (true, $"the one there had no recorded {scoreName}; this run used the whole data set")
+                ? (true, $"the model there had no recorded {scoreName}; this run used the whole data set")
                 : (false, $"the model there has no recorded {scoreName} and this is a --limit run");
         string theirs = best.ToString("F4", CultureInfo.InvariantCulture);
         bool better = higherIsBetter ? score >= best : score <= best;

@@ -32,9 +32,8 @@ static class TransferExample
         using var trainB = fullTrain.Where(l => l >= 5, l => l - 5);      // classes 5-9, relabelled 0-4
         using var testB = fullTest.Where(l => l >= 5, l => l - 5);
         Console.WriteLine($"task A (classes 0-4): {trainA.Count} train / {testA.Count} test; task B (classes 5-9 as 0-4): {trainB.Count} train / {testB.Count} test");
-        // The base is an intermediate of this run: it goes in the run folder, next to the outputs.
-        var run = new RunOutputs(options, "transfer-base");
-        string basePath = run.InRun("transfer-base.safetensors");
+        // The base is an intermediate of this run: it goes in a run folder, not over a saved model.
+        string basePath = new RunOutputs(options, "transfer-base").InRun("transfer-base.safetensors");
 
         // 1. Pre-train on classes 0-4, then save the network without its head (the feature extractor).
         Console.WriteLine($"\n1. Pre-training the CNN on classes 0-4 ({epochs} epoch{(epochs == 1 ? "" : "s")})");
@@ -74,7 +73,11 @@ static class TransferExample
         var after = trainerB.Evaluate(options.Limit(testB));
         bool unchanged = frozenBefore.AsSpan().SequenceEqual(((Conv2d)model[0]).Weight.ToArray<float>());
         Console.WriteLine($"after fine-tuning: accuracy on classes 5-9 {after["accuracy"]:F4}  loss {after["loss"]:F4}  (before: {before["accuracy"]:F4}); frozen conv weights unchanged: {unchanged}");
-        options.SaveOutputs("transfer", model, history, after["accuracy"]);
+        var card = CnnExample.Card("transfer", [.. FashionMnist.ClassNames.Skip(5)]) with
+        {
+            Description = "Tensorium example 'transfer': the CNN pre-trained on Fashion-MNIST classes 0-4, fine-tuned on classes 5-9.",
+        };
+        options.SaveOutputs(Classification.WithMetrics(card, after), model, history);
         return 0;
     }
 }

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 using Tensorium.Optim;
 
 /// <summary>
@@ -19,34 +21,22 @@ static class TransformerExample
     const int DModel = 128, Heads = 4, NumLayers = 2, FeedForward = 512;
     const int ValidationBatches = 8;
 
-    /// <summary>The language model: [B, T] token ids to [B, T, vocab] logits; position t only sees tokens 0..t.</summary>
-    internal sealed class CharTransformer : Module
+    /// <summary>The example's language model (<see cref="CharTransformer"/>) for a vocabulary of <paramref name="vocabulary"/> characters.</summary>
+    internal static CharTransformer Build(int vocabulary, Generator generator) =>
+        new(vocabulary, Context, DModel, Heads, NumLayers, FeedForward, generator);
+
+    /// <summary>The card saved with the weights: the architecture, the alphabet and the validation loss.</summary>
+    internal static ModelCard Card(string alphabet, double validationBitsPerChar) => new()
     {
-        private readonly Embedding _tokens;
-        private readonly LearnedPositionalEncoding _positions;
-        private readonly TransformerEncoder _blocks;
-        private readonly LayerNorm _norm;
-        private readonly Linear _head;
-
-        public CharTransformer(int vocab, Generator g)
-        {
-            _tokens = RegisterModule("tok_emb", new Embedding(vocab, DModel, generator: g));
-            _positions = RegisterModule("pos_emb", new LearnedPositionalEncoding(Context, DModel, generator: g));
-            _blocks = RegisterModule("blocks", new TransformerEncoder(
-                _ => new TransformerEncoderLayer(DModel, Heads, FeedForward, dropout: 0, activation: "gelu", normFirst: true, generator: g), NumLayers));
-            _norm = RegisterModule("ln_f", new LayerNorm(DModel));
-            _head = RegisterModule("head", new Linear(DModel, vocab, generator: g));
-        }
-
-        public override Tensor Forward(Tensor ids)
-        {
-            using var tokens = _tokens.Forward(ids);
-            using var x = _positions.Forward(tokens);
-            using var h = _blocks.Forward(x, isCausal: true);
-            using var normed = _norm.Forward(h);
-            return _head.Forward(normed);
-        }
-    }
+        Name = "transformer",
+        Architecture = Architectures.CharTransformerName,
+        Kind = ModelKind.LanguageModel,
+        Hyperparameters = new JsonObject { ["context"] = Context, ["d_model"] = DModel, ["heads"] = Heads, ["layers"] = NumLayers, ["feed_forward"] = FeedForward },
+        Input = new InputSpec { Shape = [Context], DType = "int64", Minimum = 0, Maximum = alphabet.Length - 1 },
+        Vocabulary = alphabet,
+        Metrics = new() { ["validation_bits_per_char"] = validationBitsPerChar },
+        Description = "Tensorium example 'transformer': a character language model.",
+    };
 
     public static int Run(ExampleOptions options)
     {
@@ -64,7 +54,7 @@ static class TransformerExample
         Console.WriteLine($"{text.Length:N0} characters, vocabulary of {tokenizer.VocabSize}; {trainIds.Length:N0} for training, {validIds.Length:N0} for validation");
 
         int epochs = options.Epochs ?? 4, stepsPerEpoch = options.Steps ?? 125, totalSteps = epochs * stepsPerEpoch;
-        using var model = new CharTransformer(tokenizer.VocabSize, new Generator(1234));
+        using var model = Build(tokenizer.VocabSize, new Generator(1234));
         Console.WriteLine($"model: {NumLayers} blocks, d_model {DModel}, {Heads} heads, context {Context}: {model.ParameterCount():N0} parameters");
         using var optimizer = new AdamW(model.Parameters(), learningRate: 2e-3, beta2: 0.99, weightDecay: 0.01);
         var schedule = SequenceTraining.WarmupCosine(optimizer, peak: 2e-3, floor: 2e-4, totalSteps);
@@ -108,9 +98,8 @@ static class TransformerExample
         foreach (var (x, y) in validationBatches) { x.Dispose(); y.Dispose(); }
         Console.WriteLine($"final validation loss {lastValidation:F3} bits/char after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
 
-        // The tokenizer's alphabet goes in the metadata: the model is useless without it.
-        new RunOutputs(options, "transformer").SaveModel(model, "validation_bits_per_char", lastValidation, higherIsBetter: false,
-            new Dictionary<string, string> { ["alphabet"] = tokenizer.Alphabet, ["context"] = Context.ToString() });
+        // The tokenizer's alphabet is in the card: the model is useless without it.
+        new RunOutputs(options, "transformer").SaveModel(Card(tokenizer.Alphabet, lastValidation), model, "validation_bits_per_char", higherIsBetter: false);
 
         Console.WriteLine("\nSamples (temperature 0.8, seed 42):");
         var generator = new Generator(42);

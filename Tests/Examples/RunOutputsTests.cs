@@ -1,5 +1,6 @@
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 
 namespace Tensorium.Tests.Examples;
 
@@ -23,21 +24,27 @@ public class RunOutputsTests
             {
                 var run = new RunOutputs(ExampleOptions.Parse(["--out", dir, .. args]), "demo");
                 Assert.That(File.Exists(run.InRun("demo.safetensors")), Is.False);
-                bool replaced = run.SaveModel(model, "test_accuracy", accuracy, higherIsBetter: true);
+                var card = new ModelCard
+                {
+                    Name = "demo", Architecture = "test", Input = InputSpec.Image(), Labels = ["a", "b"],
+                    Metrics = new() { ["test_accuracy"] = accuracy },
+                };
+                bool replaced = run.SaveModel(card, model, "test_accuracy", higherIsBetter: true);
                 Assert.That(File.Exists(run.InRun("demo.safetensors")), "every run keeps its own model");
                 return replaced;
             }
             string demo = Path.Combine(dir, "demo.safetensors");
-            string Recorded() => SafeTensors.ReadMetadata(demo)["test_accuracy"];
+            double Recorded() => ModelCard.Load(Path.Combine(dir, "demo.json")).Metrics["test_accuracy"];
 
             Assert.That(Save(0.80), Is.True, "no model yet");
             Assert.That(Save(0.50, "--limit", "100"), Is.False, "a worse quick run leaves the demo model");
-            Assert.That(Recorded(), Is.EqualTo("0.8"));
+            Assert.That(Recorded(), Is.EqualTo(0.8));
             Assert.That(Save(0.90, "--limit", "100"), Is.True, "a better run replaces it");
-            Assert.That(Recorded(), Is.EqualTo("0.9"));
+            Assert.That(Recorded(), Is.EqualTo(0.9));
             Assert.That(Directory.GetDirectories(Path.Combine(dir, "runs")), Has.Length.EqualTo(3), "three run folders");
 
-            Checkpoint.Save(demo, model);   // a model from before scores were recorded
+            File.Delete(Path.Combine(dir, "demo.json"));   // a model from before scores were recorded
+            Checkpoint.Save(demo, model);
             Assert.That(Save(0.10, "--limit", "100"), Is.False, "a --limit run does not replace a model of unknown score");
             Assert.That(Save(0.10), Is.True, "a run on the whole data set does");
         }

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Tensorium.Models;
+
+namespace Tensorium.Serving;
+
+/// <summary>
+/// <c>POST /v1/models/{name}/generate</c> for a character language model: body
+/// <c>{"prompt": "...", "max_tokens": 100, "temperature": 0.8, "seed": 1}</c>. Answers
+/// <c>{"text": ...}</c>, or, when the client accepts <c>text/event-stream</c>, streams each
+/// character as a server-sent event <c>data: {"token": "c"}</c> as it is generated, ending with
+/// <c>event: done</c>. A client that goes away stops the generation.
+/// </summary>
+public static class GenerateEndpoint
+{
+    private const string Expected = "{\"prompt\": \"text\", \"max_tokens\": 100, \"temperature\": 0.8} (max_tokens, temperature and seed optional)";
+
+    /// <summary>Maps the endpoint.</summary>
+    public static void Map(IEndpointRouteBuilder app) => app.MapPost("/v1/models/{name}/generate", GenerateAsync);
+
+    /// <summary>Generates text for one request.</summary>
+    public static async Task GenerateAsync(string name, HttpContext context, ModelStore store, ServingOptions options)
+    {
+        string where = $"POST /v1/models/{name}/generate";
+        using var lease = store.Acquire(name);
+        var model = lease.Served.Model;
+        if (model.Card.Kind != ModelKind.LanguageModel)
+            throw ProblemException.BadInput($"{where}: model '{name}' is a {model.Card.Kind}; expected a {ModelKind.LanguageModel} (use POST /v1/models/{name}/predict).");
+        using var body = await RequestBody.ReadJsonAsync(context, Expected);
+        var root = body.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+            throw ProblemException.BadInput($"{where}: the body is a JSON {root.ValueKind}; expected {Expected}.");
+        string prompt = root.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String
+            ? p.GetString()! : throw ProblemException.BadInput($"{where}: \"prompt\" is missing or not a string; expected {Expected}.");
+        int maxTokens = Int(root, "max_tokens", 100, 0, options.MaxGeneratedTokens, where);
+        double temperature = Number(root, "temperature", 0.8, where);
+        int seed = Int(root, "seed", Random.Shared.Next(), int.MinValue, int.MaxValue, where);
+
+        IEnumerable<char> tokens;
+        try
+        {
+            tokens = TextGeneration.Generate(model, prompt, maxTokens, temperature, new Random(seed));
+        }
+        catch (ArgumentException e)
+        {
+            throw ProblemException.BadInput($"{where}: {e.Message}");
+        }
+
+        bool stream = context.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
+        if (!stream)
+        {
+            var text = new System.Text.StringBuilder();
+            foreach (char c in tokens)
+            {
+                context.RequestAborted.ThrowIfCancellationRequested();
+                text.Append(c);
+            }
+            await Results.Json(new { Model = name, Prompt = prompt, Text = text.ToString(), Seed = seed }).ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";   // proxies such as nginx: do not hold the stream back
+        var all = new System.Text.StringBuilder();
+        foreach (char c in tokens)
+        {
+            all.Append(c);
+            await context.Response.WriteAsync($"data: {JsonSerializer.Serialize(new { token = c.ToString() })}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+        await context.Response.WriteAsync($"event: done\ndata: {JsonSerializer.Serialize(new { text = all.ToString(), seed })}\n\n", context.RequestAborted);
+    }
+
+    private static int Int(JsonElement root, string key, int fallback, int min, int max, string where)
+    {
+        if (!root.TryGetProperty(key, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
+        if (e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v >= min && v <= max) return v;
+        throw ProblemException.BadInput($"{where}: \"{key}\" is {e.GetRawText()}; expected an integer in [{min}, {max}].");
+    }
+
+    private static double Number(JsonElement root, string key, double fallback, string where)
+    {
+        if (!root.TryGetProperty(key, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
+        if (e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double v) && double.IsFinite(v) && v >= 0) return v;
+        throw ProblemException.BadInput($"{where}: \"{key}\" is {e.GetRawText()}; expected a number >= 0 (0: always the most likely character).");
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Tensorium.Serving;
+
+/// <summary>
+/// Turns refused requests into RFC 7807 answers: a <see cref="ProblemException"/> from an
+/// endpoint, and Kestrel's own refusals (a body over the size limit is a 413, a malformed
+/// request a 400), so bad input never becomes a 500.
+/// </summary>
+public sealed class ProblemMiddleware(RequestDelegate next)
+{
+    /// <summary>Runs the rest of the pipeline and answers its refusals.</summary>
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ProblemException e) when (!context.Response.HasStarted)
+        {
+            if (e.RetryAfterSeconds is int seconds) context.Response.Headers.RetryAfter = seconds.ToString();
+            await Write(context, e.Status, e.Title, e.Detail);
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            string detail = e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"{context.Request.Method} {context.Request.Path}: the body is larger than the limit of {MaxBody(context)} bytes; expected a smaller request (split a batch)."
+                : $"{context.Request.Method} {context.Request.Path}: {e.Message}";
+            await Write(context, e.StatusCode, e.StatusCode == 413 ? "Request body too large" : "Bad request", detail);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nobody is left to answer.
+        }
+    }
+
+    private static long? MaxBody(HttpContext context) =>
+        context.RequestServices.GetService<Microsoft.Extensions.Options.IOptions<KestrelServerOptions>>()?.Value.Limits.MaxRequestBodySize;
+
+    private static Task Write(HttpContext context, int status, string title, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, title: title, instance: context.Request.Path).ExecuteAsync(context);
+}

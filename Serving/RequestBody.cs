@@ -1,0 +1,22 @@
+using System.Text.Json;
+
+namespace Tensorium.Serving;
+
+/// <summary>Reads a request's JSON body; malformed JSON is a 400, a body over the limit a 413 (from Kestrel).</summary>
+public static class RequestBody
+{
+    /// <summary>The body parsed as JSON; <paramref name="expected"/> describes the body the endpoint wants, for the error.</summary>
+    /// <exception cref="ProblemException">400: the body is empty or not valid JSON.</exception>
+    public static async Task<JsonDocument> ReadJsonAsync(HttpContext context, string expected)
+    {
+        string where = $"{context.Request.Method} {context.Request.Path}";
+        try
+        {
+            return await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 32 }, context.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            throw ProblemException.BadInput($"{where}: the body is not valid JSON ({e.Message}); expected {expected}.");
+        }
+    }
+}

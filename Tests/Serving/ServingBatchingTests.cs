@@ -1,0 +1,94 @@
+using Tensorium.Models;
+using Tensorium.Serving;
+using Tensorium.Tests.Data;
+
+namespace Tensorium.Tests.Serving;
+
+/// <summary>Dynamic batching: concurrent requests share forward passes, the queue is bounded, a gone client's work is dropped (issue 14).</summary>
+[NonParallelizable]
+public class ServingBatchingTests
+{
+    private static float[] Offline(string folder, float[] image)
+    {
+        using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "tiny"));
+        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
+        using var y = model.Forward(x);
+        return y.ToArray<float>();
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
+            await Task.Delay(5);
+        }
+    }
+
+    [Test]
+    public async Task ConcurrentClientsEachGetTheirOwnAnswerFromSharedBatches()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxDelay = TimeSpan.FromMilliseconds(200), MaxBatchSize = 64 });
+        const int clients = 24;
+        var images = Enumerable.Range(0, clients).Select(TinyModels.Image).ToArray();
+        var answers = await Task.WhenAll(images.Select(async image => await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))));
+
+        for (int i = 0; i < clients; i++)
+        {
+            var outputs = answers[i].GetProperty("outputs").EnumerateArray().Select(o => o.GetSingle()).ToArray();
+            Assert.That(outputs, Is.EqualTo(Offline(folder.Path, images[i])).Within(1e-5), $"client {i} got someone else's answer");
+        }
+        var batcher = server.Store.Models["tiny"].Batcher;
+        Assert.That(batcher.LargestBatch, Is.GreaterThan(1), "no batch of more than one example formed");
+        Assert.That(batcher.Batches, Is.LessThan(clients));
+        Assert.That(answers.Max(a => a.GetProperty("batch_size").GetInt32()), Is.EqualTo(batcher.LargestBatch));
+        Assert.That(await server.MetricAsync("tensorium_batch_size_sum{model=\"tiny\"}"), Is.EqualTo(clients));
+        Assert.That(await server.MetricAsync("tensorium_batch_size_count{model=\"tiny\"}"), Is.EqualTo(batcher.Batches));
+    }
+
+    [Test]
+    public async Task AFullQueueAnswers503WithRetryAfter()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        // The first request waits a second for company, so two requests fill the queue.
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxDelay = TimeSpan.FromSeconds(1), QueueCapacity = 2 });
+        var first = server.PredictAsync("tiny", TinyModels.Image(1));
+        var second = server.PredictAsync("tiny", TinyModels.Image(2));
+        var batcher = server.Store.Models["tiny"].Batcher;
+        await WaitUntil(() => batcher.Waiting == 2, "two requests wait");
+
+        using var refused = await server.PredictAsync("tiny", TinyModels.Image(3));
+        string detail = await ServingServer.ProblemAsync(refused, 503);
+        Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(detail, Does.Contain("limit is 2"));
+        Assert.That(await server.MetricAsync("tensorium_rejected_requests_total{model=\"tiny\"}"), Is.EqualTo(1));
+
+        // The queued ones are still answered, together.
+        var answers = await Task.WhenAll(ServingServer.JsonAsync(await first), ServingServer.JsonAsync(await second));
+        Assert.That(answers.Select(a => a.GetProperty("batch_size").GetInt32()), Is.All.EqualTo(2));
+    }
+
+    [Test]
+    public async Task ACancelledRequestIsDroppedFromTheQueue()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxDelay = TimeSpan.FromMilliseconds(1500) });
+        var batcher = server.Store.Models["tiny"].Batcher;
+        using var cancel = new CancellationTokenSource();
+        var abandoned = server.PredictAsync("tiny", TinyModels.Image(1), cancel.Token);
+        await WaitUntil(() => batcher.Waiting == 1, "the first request waits");
+        cancel.Cancel();   // the client goes away: its connection closes
+        Assert.That(async () => await abandoned, Throws.InstanceOf<OperationCanceledException>());
+        await Task.Delay(200);   // Kestrel notices the closed connection
+
+        var kept = await ServingServer.JsonAsync(await server.PredictAsync("tiny", TinyModels.Image(2)));
+        Assert.That(kept.GetProperty("batch_size").GetInt32(), Is.EqualTo(1), "the abandoned request ran with the kept one");
+        Assert.That(await server.MetricAsync("tensorium_dropped_requests_total{model=\"tiny\"}"), Is.EqualTo(1));
+        Assert.That(batcher.Batches, Is.EqualTo(1));
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using Tensorium.Layers;
+using Tensorium.Models;
+
+namespace Tensorium.Tests.Serving;
+
+/// <summary>Tiny models saved with their cards, so the server tests load in milliseconds.</summary>
+public static class TinyModels
+{
+    /// <summary>The tiny classifier's labels.</summary>
+    public static readonly string[] Labels = ["ant", "bee", "cat"];
+
+    /// <summary>The tiny language model's alphabet.</summary>
+    public const string Alphabet = " abcdefgh";
+
+    /// <summary>The card of an MLP over 1x4x4 images in [0, 1] with three classes.</summary>
+    public static ModelCard ClassifierCard(string name = "tiny") => new()
+    {
+        Name = name,
+        Architecture = Architectures.MlpName,
+        Kind = ModelKind.Classifier,
+        Hyperparameters = new JsonObject { ["inputs"] = 16, ["hidden"] = 8, ["classes"] = Labels.Length },
+        Input = InputSpec.Image(size: 4),
+        Labels = Labels,
+        Metrics = new() { ["test_accuracy"] = 0.5 },
+    };
+
+    /// <summary>An MLP for <see cref="ClassifierCard"/>, its weights drawn from <paramref name="seed"/>.</summary>
+    public static Sequential Classifier(ulong seed = 1) => Architectures.Mlp(16, 8, Labels.Length, new Generator(seed));
+
+    /// <summary>Saves a tiny classifier (weights from <paramref name="seed"/>) as <paramref name="name"/> in <paramref name="directory"/>.</summary>
+    public static void SaveClassifier(string directory, string name = "tiny", ulong seed = 1)
+    {
+        using var model = Classifier(seed);
+        ModelFiles.Save(directory, ClassifierCard(name), model);
+    }
+
+    /// <summary>The card of a one-block character Transformer over <see cref="Alphabet"/>.</summary>
+    public static ModelCard LanguageModelCard(string name = "chars") => new()
+    {
+        Name = name,
+        Architecture = Architectures.CharTransformerName,
+        Kind = ModelKind.LanguageModel,
+        Hyperparameters = new JsonObject { ["context"] = 8, ["d_model"] = 16, ["heads"] = 2, ["layers"] = 1, ["feed_forward"] = 32 },
+        Input = new InputSpec { Shape = [8], DType = "int64", Minimum = 0, Maximum = Alphabet.Length - 1 },
+        Vocabulary = Alphabet,
+    };
+
+    /// <summary>Saves a tiny language model as <paramref name="name"/> in <paramref name="directory"/>.</summary>
+    public static void SaveLanguageModel(string directory, string name = "chars")
+    {
+        using var model = new CharTransformer(Alphabet.Length, 8, 16, 2, 1, 32, new Generator(3));
+        ModelFiles.Save(directory, LanguageModelCard(name), model);
+    }
+
+    /// <summary>A 4x4 image whose pixels are <paramref name="seed"/>-dependent values in [0, 1].</summary>
+    public static float[] Image(int seed) => [.. Enumerable.Range(0, 16).Select(i => ((i * 7 + seed * 13) % 17) / 16f)];
+}
