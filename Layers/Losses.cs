@@ -2,7 +2,7 @@ namespace Tensorium.Layers;
 
 /// <summary>
 /// A loss as an object (like torch.nn.CrossEntropyLoss), for code that holds its loss with its
-/// settings: <c>ILoss loss = new CrossEntropyLoss(labelSmoothing: 0.1); trainer = new Trainer(model, opt, loss.Compute)</c>.
+/// settings: <c>ILoss loss = new CrossEntropyLoss(labelSmoothing: 0.1); trainer = new Trainer(model, opt, loss)</c>.
 /// Each class is a thin wrapper over the differentiable op of the same name.
 /// </summary>
 public interface ILoss
