@@ -156,7 +156,8 @@ public sealed class ConfusionMatrix : IMetric
         const int cell = 44, top = 50;
         int left = 20 + 7 * names.Max(n => n.Length) + 10;
         int size = cell * Classes;
-        int width = left + size + 30, height = top + size + 20 + 7 * names.Max(n => n.Length) + 30;
+        // Column labels run down-left at 45 degrees: their height is about 0.7 of their length.
+        int width = left + size + 30, height = top + size + 20 + 5 * names.Max(n => n.Length) + 30;
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
