@@ -63,6 +63,8 @@ case "$verb" in
       cnn|mlp|lstm|transfer) [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist ;;
       transformer) command -v bible >/dev/null || apt_install bible-kjv bible-kjv-text ;;
     esac
+    # "--graph FILE" draws the tape as SVG with Graphviz; without it the DOT file is still written.
+    case " $* " in *" --graph "*) command -v dot >/dev/null || apt_install graphviz ;; esac
     dotnet run -c Release --project Examples -- "${@:-cnn}"
     ;;
   serve)
@@ -79,7 +81,50 @@ case "$verb" in
     echo "gpu-check: $(du -sh artifacts/gpu-check | cut -f1) in artifacts/gpu-check"
     ;;
   pack)
-    dotnet pack Tensorium.sln -c Release -o artifacts/packages
+    # Tensorium (the one package a user adds) and the four libraries it brings, with .snupkg symbols.
+    rm -rf artifacts/packages
+    dotnet pack Tensorium.sln -c Release -o artifacts/packages -clp:ErrorsOnly
+    version=$(sed -nE 's|.*<Version>(.*)</Version>.*|\1|p' Directory.Build.props)
+    # Proof that the one package is enough: a new console app adds only Tensorium, from this
+    # folder, restores into a packages folder of its own (so no older copy of this version can
+    # stand in), builds and trains one step.
+    app=$(mktemp -d)
+    trap 'rm -rf "$app"' EXIT
+    cat >"$app/nuget.config" <<XML
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="tensorium" value="$PWD/artifacts/packages" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+</configuration>
+XML
+    cat >"$app/App.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+    <RestorePackagesPath>$app/packages</RestorePackagesPath>
+  </PropertyGroup>
+</Project>
+XML
+    cat >"$app/Program.cs" <<'CS'
+using Tensorium;
+using Tensorium.Layers;
+using Tensorium.Optim;
+
+using var scope = new TensorScope();
+using var model = new Sequential(new Linear(3, 8), new ReLU(), new Linear(8, 2));
+using var optimizer = new Adam(model.Parameters(), learningRate: 1e-2);
+var loss = model.Forward(Tensor.Ones([4, 3])).CrossEntropy(Tensor.FromArray(new long[] { 0, 1, 0, 1 }));
+loss.Backward();
+optimizer.Step();
+Console.WriteLine($"package check: one training step from the Tensorium package, loss {loss.Item():F4}");
+CS
+    (cd "$app" && dotnet add App.csproj package Tensorium --version "$version" >/dev/null && dotnet run -c Release)
+    echo "pack: $(ls artifacts/packages | wc -l) files in artifacts/packages (Tensorium $version)"
     ;;
   *)
     echo "usage: ./build.sh test | bench [filter | --alternating] | demo | serve [--models DIR] [--port N] | pack | gpu-check" >&2

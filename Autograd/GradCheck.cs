@@ -10,10 +10,24 @@ public static class GradCheck
     /// <summary>
     /// Returns null when every input with RequiresGrad passes, else a message naming the first
     /// element whose analytic and numeric derivatives differ by more than atol + rtol |numeric|.
-    /// Inputs must be float64 on the CPU; they are not modified.
+    /// Inputs must be float64, on any one device; they are not modified.
     /// </summary>
-    public static string? Check(Func<Tensor[], Tensor> f, Tensor[] inputs, double eps = 1e-6, double atol = 1e-6, double rtol = 1e-4)
+    /// <param name="f">The function under test; called twice per checked element.</param>
+    /// <param name="inputs">The inputs; those with RequiresGrad are checked.</param>
+    /// <param name="eps">The finite-difference step.</param>
+    /// <param name="atol">Absolute tolerance.</param>
+    /// <param name="rtol">Relative tolerance (of the numeric derivative).</param>
+    /// <param name="elementsPerInput">
+    /// When set, checks only that many elements of each input, spread evenly from the first to the
+    /// last, instead of all of them: each checked element costs two evaluations of
+    /// <paramref name="f"/>, which on a slow device (the emulated one) or a large input adds up.
+    /// The analytic gradient is still computed whole, by one backward pass.
+    /// </param>
+    public static string? Check(Func<Tensor[], Tensor> f, Tensor[] inputs, double eps = 1e-6, double atol = 1e-6, double rtol = 1e-4,
+        int? elementsPerInput = null)
     {
+        if (elementsPerInput is < 1)
+            throw new ArgumentOutOfRangeException(nameof(elementsPerInput), elementsPerInput, "gradcheck: elementsPerInput must be at least 1.");
         foreach (var t in inputs)
             if (t.DType != DType.Float64)
                 throw new ArgumentException($"gradcheck: inputs must be float64 for exact finite differences, got {t.DType.Name()}.");
@@ -54,7 +68,7 @@ public static class GradCheck
         {
             if (!inputs[i].RequiresGrad) continue;
             var analytic = leaves[i].Grad?.ToArray<double>() ?? new double[data[i].Length];
-            for (int j = 0; j < data[i].Length; j++)
+            foreach (int j in CheckedElements(data[i].Length, elementsPerInput))
             {
                 double plus, minus;
                 using (Tape.NoGrad())
@@ -68,5 +82,22 @@ public static class GradCheck
             }
         }
         return null;
+    }
+
+    /// <summary>Every element index, or <paramref name="limit"/> of them spread evenly over [0, count) with both ends included.</summary>
+    private static IEnumerable<int> CheckedElements(int count, int? limit)
+    {
+        if (limit is not int k || k >= count)
+        {
+            for (int j = 0; j < count; j++) yield return j;
+            yield break;
+        }
+        int previous = -1;
+        for (int s = 0; s < k; s++)
+        {
+            int j = k == 1 ? 0 : (int)((long)s * (count - 1) / (k - 1));
+            if (j != previous) yield return j;
+            previous = j;
+        }
     }
 }

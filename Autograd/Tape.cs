@@ -60,7 +60,7 @@ public static class Tape
         return found.OrderBy(e => e.Id).ToList();
     }
 
-    /// <summary>The tape behind <paramref name="root"/> as readable lines, one entry each.</summary>
+    /// <summary>The tape behind <paramref name="root"/> as readable lines, one entry each (<see cref="TapeGraph"/> draws it).</summary>
     public static string Format(Tensor root) => string.Join(Environment.NewLine, EntriesFor(root));
 
     /// <summary>
@@ -106,7 +106,10 @@ public static class Tape
                         var inputGrads = fn(grad, entry.Saved);
                         for (int k = 0; k < entry.Inputs.Count; k++)
                             if (inputGrads[k] is { } g && entry.Inputs[k].RequiresGrad)
+                            {
                                 Accumulate(grads, entry.Inputs[k], g, step);
+                                entry.MarkGradientSent(k);
+                            }
                     }
                     grad.Dispose();
                     grad = null;

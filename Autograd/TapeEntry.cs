@@ -15,7 +15,10 @@ public sealed class TapeEntry : IRecordedOp
         BackwardFn = backward;
         Saved = saved;
         SavedVersions = saved.Select(t => t.StorageFor(op).Version).ToArray();
+        _gradientsSent = new bool[inputs.Length];
     }
+
+    private readonly bool[] _gradientsSent;
 
     /// <summary>Position on the tape: entries are numbered in the order they ran.</summary>
     public long Id { get; }
@@ -25,6 +28,11 @@ public sealed class TapeEntry : IRecordedOp
     public IReadOnlyList<Tensor> Inputs { get; }
     /// <summary>The tensor it produced.</summary>
     public Tensor Output { get; }
+    /// <summary>
+    /// One flag per input: whether a <see cref="Tape.Backward"/> through this entry has sent a
+    /// gradient to that input (all false until then). It is how the gradient flow is drawn.
+    /// </summary>
+    public IReadOnlyList<bool> GradientsSent => _gradientsSent;
     /// <summary>(output gradient, saved tensors) to one gradient per input (null: none needed).</summary>
     internal Func<Tensor, Tensor[], Tensor?[]>? BackwardFn { get; private set; }
     /// <summary>Tensors kept for the backward pass (views sharing the originals' storage).</summary>
@@ -34,6 +42,9 @@ public sealed class TapeEntry : IRecordedOp
 
     IEnumerable<Tensor> IRecordedOp.SavedTensors => Saved;
     IEnumerable<Tensor> IRecordedOp.RecordedInputs => Inputs;
+
+    /// <summary>Notes that backward sent a gradient to input <paramref name="input"/>.</summary>
+    internal void MarkGradientSent(int input) => _gradientsSent[input] = true;
 
     /// <summary>Frees the saved tensors; a later backward through this entry is an error.</summary>
     internal void Release()

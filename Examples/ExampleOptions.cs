@@ -15,6 +15,8 @@ sealed class ExampleOptions
     public bool DataGiven { get; private set; }
     public string OutputDirectory { get; private set; } = "artifacts/examples";
     public string? TextFile { get; private set; }
+    /// <summary>autograd: where the tape's picture goes (DOT, and SVG beside it when Graphviz is installed).</summary>
+    public string? GraphFile { get; private set; }
     /// <summary>Where the classifiers train: cpu (default), opencl[:N] or cuda[:N].</summary>
     public Device Device { get; private set; } = Device.Cpu;
 
@@ -33,7 +35,8 @@ sealed class ExampleOptions
                 case "--out": o.OutputDirectory = Value(); break;
                 case "--text": o.TextFile = Value(); break;
                 case "--device": o.Device = ParseDevice(Value()); break;
-                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D)");
+                case "--graph": o.GraphFile = Value(); break;
+                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D, --graph FILE)");
             }
         }
         return o;

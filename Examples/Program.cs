@@ -45,7 +45,7 @@ static class ExampleCommand
             case "seq2seq": return Seq2SeqExample.Run(options);
             case "transfer": return TransferExample.Run(options);
             default:
-                AutogradExample.Run();
+                AutogradExample.Run(options.GraphFile);
                 return 0;
         }
     }
@@ -65,7 +65,7 @@ static class ExampleCommand
 static class Usage
 {
     public const string Text = """
-        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--device D]
+        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--device D] [--graph FILE]
         examples:
           cnn          Keras tutorial CNN on Fashion-MNIST (the default)
           mlp          784-128-10 perceptron on Fashion-MNIST, plain SGD
@@ -74,7 +74,7 @@ static class Usage
           seq2seq      encoder-decoder Transformer learning to reverse digit strings
           transfer     CNN pre-trained on Fashion-MNIST classes 0-4, frozen base, fine-tuned on 5-9
           cifar        the CNN on CIFAR-10 binaries (needs --data DIR)
-          autograd     a tiny gradient-descent fit that prints its tape
+          autograd     a tiny gradient-descent fit that prints its tape (and draws it with --graph FILE)
         options:
           --data DIR    dataset directory (default /usr/share/datasets/fashion-mnist)
           --epochs N    epochs (transformer, seq2seq: evaluation rounds)
@@ -84,5 +84,7 @@ static class Usage
           --text FILE   training text for transformer
           --device D    cnn, mlp, lstm, cifar: train on cpu (default), opencl[:N] or cuda[:N]
                         (checked at start: a device that is not present is an error)
+          --graph FILE  autograd: the first step's tape as Graphviz DOT in FILE.dot, and FILE.svg
+                        when Graphviz's dot is installed
         """;
 }

@@ -11,18 +11,22 @@ public interface ILoss
     Tensor Compute(Tensor prediction, Tensor target);
 }
 
-/// <summary>Cross-entropy of logits [..., C] against integer labels [...] (see <c>Tensor.CrossEntropy</c>).</summary>
-public sealed class CrossEntropyLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100, double labelSmoothing = 0) : ILoss
+/// <summary>
+/// Cross-entropy of logits [..., C] against integer labels [...] or class probabilities [..., C],
+/// with optional class weights [C] (see <c>Tensor.CrossEntropy</c>). The weights are the
+/// caller's: the loss neither copies nor disposes them.
+/// </summary>
+public sealed class CrossEntropyLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100, double labelSmoothing = 0, Tensor? weight = null) : ILoss
 {
     /// <inheritdoc />
-    public Tensor Compute(Tensor prediction, Tensor target) => prediction.CrossEntropy(target, reduction, ignoreIndex, labelSmoothing);
+    public Tensor Compute(Tensor prediction, Tensor target) => prediction.CrossEntropy(target, weight, reduction, ignoreIndex, labelSmoothing);
 }
 
-/// <summary>Negative log-likelihood of log-probabilities [..., C] against integer labels [...] (see <c>Tensor.NllLoss</c>).</summary>
-public sealed class NllLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100) : ILoss
+/// <summary>Negative log-likelihood of log-probabilities [..., C] against integer labels [...], with optional class weights [C] (see <c>Tensor.NllLoss</c>).</summary>
+public sealed class NllLoss(Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null) : ILoss
 {
     /// <inheritdoc />
-    public Tensor Compute(Tensor prediction, Tensor target) => prediction.NllLoss(target, reduction, ignoreIndex);
+    public Tensor Compute(Tensor prediction, Tensor target) => prediction.NllLoss(target, reduction, ignoreIndex, weight);
 }
 
 /// <summary>Mean squared error (see <c>Tensor.MseLoss</c>).</summary>
@@ -39,9 +43,9 @@ public sealed class L1Loss(Reduction reduction = Reduction.Mean) : ILoss
     public Tensor Compute(Tensor prediction, Tensor target) => prediction.L1Loss(target, reduction);
 }
 
-/// <summary>Binary cross-entropy on logits (see <c>Tensor.BinaryCrossEntropyWithLogits</c>).</summary>
-public sealed class BceWithLogitsLoss(Reduction reduction = Reduction.Mean) : ILoss
+/// <summary>Binary cross-entropy on logits, with PyTorch's optional pos_weight (see <c>Tensor.BinaryCrossEntropyWithLogits</c>).</summary>
+public sealed class BceWithLogitsLoss(Reduction reduction = Reduction.Mean, Tensor? posWeight = null) : ILoss
 {
     /// <inheritdoc />
-    public Tensor Compute(Tensor prediction, Tensor target) => prediction.BinaryCrossEntropyWithLogits(target, reduction);
+    public Tensor Compute(Tensor prediction, Tensor target) => prediction.BinaryCrossEntropyWithLogits(target, reduction, posWeight);
 }

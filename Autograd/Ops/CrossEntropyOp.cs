@@ -27,13 +27,16 @@ public static class CrossEntropyOp
         /// Loss of <paramref name="labels"/> (int32/int64, shape [...]) under logits [..., C].
         /// Labels equal to <paramref name="ignoreIndex"/> contribute nothing (and are not counted
         /// in the mean). With <paramref name="labelSmoothing"/> ε the target is (1-ε) one-hot + ε/C.
+        /// Floating <paramref name="labels"/> of the logits' shape are class probabilities (see
+        /// <see cref="WeightedCrossEntropy"/>, which also takes class weights).
         /// </summary>
         public Tensor CrossEntropy(Tensor labels, Reduction reduction = Reduction.Mean, int ignoreIndex = -100, double labelSmoothing = 0)
         {
             const string op = "cross_entropy";
             OpChecks.Floating(op, logits);
+            // Floating targets are class probabilities, a composition (see WeightedCrossEntropy).
             if (labels.StorageFor(op).DType.IsFloating())
-                throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.");
+                return logits.CrossEntropy(labels, weight: null, reduction, ignoreIndex, labelSmoothing);
             if (logits.Rank < 1 || !labels.Layout.Shape.SequenceEqual(logits.Layout.Shape[..^1]))
                 throw new ArgumentException($"{op}: logits {Layout.Format(logits.Layout.Shape)} need labels of shape {Layout.Format(logits.Layout.Shape[..Math.Max(0, logits.Rank - 1)])}, got {Layout.Format(labels.Layout.Shape)}.");
             if (!(labelSmoothing >= 0 && labelSmoothing <= 1))

@@ -16,9 +16,11 @@ public static class Losses
         /// log-probabilities [..., C] (e.g. from LogSoftmax(-1)): -input[..., label]. Classes are the
         /// last dimension, as in <c>CrossEntropy</c>, so NllLoss(LogSoftmax(x)) equals CrossEntropy(x)
         /// (PyTorch puts classes in dimension 1; for [N, C] inputs the two agree). Labels equal to
-        /// <paramref name="ignoreIndex"/> contribute 0 and are left out of the mean.
+        /// <paramref name="ignoreIndex"/> contribute 0 and are left out of the mean. With class
+        /// weights <paramref name="weight"/> [C] (not trained, as in PyTorch) each example's loss
+        /// is scaled by its label's weight and the mean divides by the sum of those weights.
         /// </summary>
-        public Tensor NllLoss(Tensor labels, Reduction reduction = Reduction.Mean, int ignoreIndex = -100)
+        public Tensor NllLoss(Tensor labels, Reduction reduction = Reduction.Mean, int ignoreIndex = -100, Tensor? weight = null)
         {
             const string op = "nll_loss";
             OpChecks.Floating(op, input);
@@ -27,30 +29,33 @@ public static class Losses
             if (input.Rank < 1 || !labels.Layout.Shape.SequenceEqual(input.Layout.Shape[..^1]))
                 throw new ArgumentException($"{op}: log-probabilities {Layout.Format(input.Layout.Shape)} need labels of shape {Layout.Format(input.Layout.Shape[..Math.Max(0, input.Rank - 1)])}, got {Layout.Format(labels.Layout.Shape)}.");
             int classes = input.Layout.Shape[^1];
+            if (weight != null) WeightedCrossEntropy.CheckClassWeight(op, input, weight);
 
-            Tensor index, weight;
+            Tensor index, exampleWeight;
             double counted;
             using (Tape.NoGrad())
             using (var scope = new TensorScope())
             {
                 using var flatLabels = labels.Reshape(-1).To(DType.Int64);
                 using var ignored = flatLabels.Eq(ignoreIndex);
-                // weight: 1 for labels that count, 0 for ignored ones (which then read class 0).
+                // exampleWeight: the label's class weight (1 without weights) for labels that count,
+                // 0 for ignored ones (which then read class 0).
                 using var keptLabels = flatLabels.Ne(flatLabels.ScalarLike(ignoreIndex));
-                weight = scope.Keep(keptLabels.To(input.DType));
+                var kept = keptLabels.To(input.DType);
                 using var safe = flatLabels.MaskedFill(ignored, 0);
                 CheckClassRange(op, safe, classes, ignoreIndex);
+                exampleWeight = scope.Keep(weight == null ? kept : kept * weight.Detach().IndexSelect(0, safe));
                 index = scope.Keep(safe.Reshape(-1, 1));
-                counted = reduction == Reduction.Mean ? weight.Sum().Item() : 1;
+                counted = reduction == Reduction.Mean ? exampleWeight.Sum().Item() : 1;
             }
             using (index)
-            using (weight)
+            using (exampleWeight)
             {
                 using var flat = input.Reshape(-1, classes);
                 using var picked = flat.Gather(1, index);
                 using var pickedFlat = picked.Reshape(-1);
                 using var negated = pickedFlat.Neg();
-                using var perExample = negated * weight;
+                using var perExample = negated * exampleWeight;
                 return reduction switch
                 {
                     Reduction.None => perExample.Reshape(labels.Layout.Shape),
@@ -80,44 +85,82 @@ public static class Losses
         /// Binary cross-entropy of probabilities sigmoid(x) against targets in [0, 1], computed
         /// from the logits x without ever forming sigmoid(x):
         /// max(x, 0) - x t + log(1 + exp(-|x|)), which neither overflows nor takes log(0).
-        /// Gradients: d/dx = sigmoid(x) - t, d/dt = -x (targets may require gradients, as in PyTorch).
+        /// With <paramref name="posWeight"/> p (PyTorch's pos_weight, e.g. one per class [C],
+        /// broadcast against the input) the positive term is weighted:
+        /// (1 - t) x + (1 + (p - 1) t) softplus(-x).
+        /// Gradients: d/dx = (1 + (p - 1) t) sigmoid(x) - p t (sigmoid(x) - t without p),
+        /// d/dt = -x + (p - 1) softplus(-x), d/dp = t softplus(-x): targets and pos_weight may
+        /// require gradients, as in PyTorch.
         /// </summary>
-        public Tensor BinaryCrossEntropyWithLogits(Tensor target, Reduction reduction = Reduction.Mean)
+        public Tensor BinaryCrossEntropyWithLogits(Tensor target, Reduction reduction = Reduction.Mean, Tensor? posWeight = null)
         {
             const string op = "binary_cross_entropy_with_logits";
             CheckPair(op, input, target);
+            if (posWeight != null) CheckPositiveWeight(op, input, posWeight);
             Tensor loss;
             using (Tape.NoGrad())
             using (var scope = new TensorScope())
             {
-                var positivePart = input.Relu();
-                var product = input * target;
                 var negativeAbs = -input.Abs();
-                var softplus = (negativeAbs.Exp() + 1.0).Log();       // log(1 + exp(-|x|)) in (0, log 2]
-                var perElement = positivePart - product + softplus;
+                var logTerm = (negativeAbs.Exp() + 1.0).Log();       // log(1 + exp(-|x|)) in (0, log 2]
+                Tensor perElement;
+                if (posWeight == null)
+                    perElement = input.Relu() - input * target + logTerm;
+                else
+                {
+                    var softplusOfNegative = (-input).Relu() + logTerm;   // log(1 + exp(-x)), stable
+                    var positiveScale = (posWeight - 1.0) * target + 1.0;
+                    perElement = (1.0 - target) * input + positiveScale * softplusOfNegative;
+                }
                 loss = scope.Keep(Reduce(perElement, reduction));
             }
             double scale = reduction == Reduction.Mean ? 1.0 / input.Count : 1.0;
-            bool inputGrad = input.RequiresGrad, targetGrad = target.RequiresGrad;
-            return Tape.Record(op, loss, [input, target], (g, s) =>
+            bool inputGrad = input.RequiresGrad, targetGrad = target.RequiresGrad, weightGrad = posWeight?.RequiresGrad == true;
+            if (posWeight == null)
+                return Tape.Record(op, loss, [input, target], (g, s) =>
+                {
+                    // g is a scalar for Mean/Sum (it broadcasts) and per element for None.
+                    using var upstream = g * scale;
+                    Tensor? dx = null, dt = null;
+                    if (inputGrad)
+                    {
+                        using var probability = s[0].Sigmoid();
+                        using var residual = probability - s[1];
+                        dx = residual * upstream;
+                    }
+                    if (targetGrad)
+                    {
+                        using var negated = s[0].Neg();
+                        dt = negated * upstream;
+                    }
+                    return [dx, dt];
+                }, input, target);
+            return Tape.Record(op, loss, [input, target, posWeight], (g, s) =>
             {
-                // g is a scalar for Mean/Sum (it broadcasts) and per element for None.
-                using var upstream = g * scale;
-                Tensor? dx = null, dt = null;
-                if (inputGrad)
-                {
-                    using var probability = s[0].Sigmoid();
-                    using var residual = probability - s[1];
-                    dx = residual * upstream;
-                }
-                if (targetGrad)
-                {
-                    using var negated = s[0].Neg();
-                    dt = negated * upstream;
-                }
-                return [dx, dt];
-            }, input, target);
+                using var scope = new TensorScope();
+                var (x, t, p) = (s[0], s[1], s[2]);
+                var upstream = g * scale;
+                var softplusOfNegative = (-x).Relu() + ((-x.Abs()).Exp() + 1.0).Log();
+                Tensor? dx = null, dt = null, dp = null;
+                if (inputGrad) dx = scope.Keep((((p - 1.0) * t + 1.0) * x.Sigmoid() - p * t) * upstream);
+                if (targetGrad) dt = scope.Keep(((p - 1.0) * softplusOfNegative - x) * upstream);
+                if (weightGrad) dp = scope.Keep((t * softplusOfNegative * upstream).SumTo(p.Layout.Shape));
+                return [dx, dt, dp];
+            }, input, target, posWeight);
         }
+    }
+
+    /// <summary>pos_weight: floating, on the input's device and dtype, broadcasting against the input without growing it.</summary>
+    private static void CheckPositiveWeight(string op, Tensor input, Tensor posWeight)
+    {
+        OpChecks.SameDevice(op, input, posWeight);
+        OpChecks.SameDType(op, input, posWeight);
+        var shape = input.Layout.Shape;
+        var weightShape = posWeight.Layout.Shape;
+        bool broadcasts = weightShape.Length <= shape.Length
+            && weightShape.Select((d, i) => d == 1 || d == shape[shape.Length - weightShape.Length + i]).All(ok => ok);
+        if (!broadcasts)
+            throw new ArgumentException($"{op}: pos_weight {Layout.Format(weightShape)} must broadcast to the input {Layout.Format(shape)} (e.g. one weight per class, [{(shape.Length > 0 ? shape[^1] : 1)}]).");
     }
 
     /// <summary>Sum divided by a count known on the host.</summary>

@@ -18,8 +18,10 @@ public static class Checkpoint
     /// Writes <paramref name="model"/>'s parameters and buffers, the optional
     /// <paramref name="optimizerState"/> (e.g. an optimizer's StateDict(); not disposed here) and
     /// optional string <paramref name="metadata"/> to <paramref name="path"/>, atomically.
+    /// Floating tensors are stored as <paramref name="floatsAs"/> when given (e.g.
+    /// <see cref="SafeTensorsDType.BF16"/> to publish weights at half the size), else as they are.
     /// </summary>
-    public static void Save(string path, Module model, IReadOnlyDictionary<string, Tensor>? optimizerState = null, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, Module model, IReadOnlyDictionary<string, Tensor>? optimizerState = null, IReadOnlyDictionary<string, string>? metadata = null, SafeTensorsDType? floatsAs = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var state = model.StateDict();   // views of the weights: ours to dispose
@@ -33,7 +35,7 @@ public static class Checkpoint
             var meta = new Dictionary<string, string> { ["format"] = "pt" };   // what save_file writes for PyTorch; tools check it
             if (metadata != null)
                 foreach (var (key, value) in metadata) meta[key] = value;
-            SafeTensors.Save(path, all, meta);
+            SafeTensors.Save(path, all, meta, floatsAs);
         }
         finally
         {
@@ -48,11 +50,13 @@ public static class Checkpoint
     /// unchanged. With <paramref name="strict"/> the names must match the model's exactly;
     /// without it, missing and unexpected names are allowed and returned (transfer learning).
     /// Optimizer entries are never "unexpected": read them with <see cref="LoadOptimizerState"/>.
+    /// F16 and BF16 tensors (most published checkpoints) load as the model's floating type.
     /// </summary>
     public static (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadInto(string path, Module model, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var tensors = SafeTensors.Load(path);
+        var halfAs = model.Parameters().Select(p => p.DType).FirstOrDefault(d => d.IsFloating(), DType.Float32);
+        var tensors = SafeTensors.Load(path, halfAs);
         try
         {
             var modelState = tensors.Where(kv => !kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -17,7 +16,9 @@ namespace Tensorium.Data;
 /// <item>the data: each tensor's elements in row-major order, little-endian, at
 /// [begin, end) counted from the end of the header, packed with no gaps or overlaps.</item>
 /// </list>
-/// Supported dtypes: F32, F64, I32, I64 (the engine's four types).
+/// Supported dtypes: F32, F64, I32, I64 (the engine's four types), and F16 and BF16, in which
+/// most published checkpoints come: they load as float32 (or float64 when asked) and floating
+/// tensors can be saved in them (<see cref="SafeTensorsDType"/>).
 /// </summary>
 public static class SafeTensors
 {
@@ -33,16 +34,19 @@ public static class SafeTensors
     /// temporary name and renamed over <paramref name="path"/> only when complete, so a failed
     /// save leaves any existing file untouched.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="floatsAs"/> is not a floating type, or a name or tensor is unusable.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
     /// <exception cref="IOException">
     /// The file cannot be created there or put in place (an unwritable folder, a folder by that
     /// name); the message names <paramref name="path"/>, the file system's error is the inner exception.
     /// </exception>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null, SafeTensorsDType? floatsAs = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
         RequireLittleEndian();
+        if (floatsAs is { } asked && !asked.IsFloating())
+            throw new ArgumentException($"SafeTensors.Save '{path}': floatsAs is {asked}, expected a floating type (F16, BF16, F32 or F64); nothing was written.", nameof(floatsAs));
         // Check everything before creating a file: names, live tensors, metadata.
         foreach (var (name, tensor) in tensors)
         {
@@ -58,26 +62,31 @@ public static class SafeTensors
 
         // Sorted names make the file a pure function of its contents.
         var names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
-        var header = BuildHeader(names, tensors, metadata);
+        var fileTypes = names.ToDictionary(n => n, n => FileType(tensors[n].DType, floatsAs));
+        var header = BuildHeader(names, tensors, fileTypes, metadata);
         AtomicFile.Write(path, "SafeTensors.Save", stream =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
             stream.Write(length);
             stream.Write(header);
-            foreach (var name in names) WriteData(stream, tensors[name]);
+            foreach (var name in names) SafeTensorsEncoding.Write(stream, tensors[name], fileTypes[name]);
         });
     }
 
     /// <summary>
     /// Reads every tensor in <paramref name="path"/> onto the CPU. The whole header is checked
     /// before any tensor is created; a malformed file raises an <see cref="InvalidDataException"/>
-    /// naming the file and the problem. The caller owns (disposes) the tensors.
+    /// naming the file and the problem. F16 and BF16 tensors become <paramref name="halfAs"/>
+    /// (float32 or float64; exact either way); the others keep their type (<see cref="ReadDTypes"/>
+    /// tells what the file holds). The caller owns (disposes) the tensors.
     /// </summary>
-    public static Dictionary<string, Tensor> Load(string path)
+    public static Dictionary<string, Tensor> Load(string path, DType halfAs = DType.Float32)
     {
         ArgumentNullException.ThrowIfNull(path);
         RequireLittleEndian();
+        if (!halfAs.IsFloating())
+            throw new ArgumentException($"SafeTensors.Load '{path}': halfAs is {halfAs.Name()}, expected float32 or float64 (what F16 and BF16 tensors become).", nameof(halfAs));
         using var stream = OpenRead(path);
         var header = SafeTensorsHeader.Read(stream, path);
         var result = new Dictionary<string, Tensor>(header.Entries.Count);
@@ -95,7 +104,7 @@ public static class SafeTensors
                 {
                     throw new InvalidDataException($"SafeTensors '{path}': the file ended while reading tensor '{entry.Name}' (did it change while loading?).", e);
                 }
-                result.Add(entry.Name, Tensor.FromBytes(bytes, entry.DType, entry.Shape, Device.Cpu));
+                result.Add(entry.Name, SafeTensorsEncoding.Decode(bytes, entry.DType, entry.Shape, halfAs));
             }
             return result;
         }
@@ -115,18 +124,26 @@ public static class SafeTensors
         return new Dictionary<string, string>(SafeTensorsHeader.Read(stream, path).Metadata);
     }
 
-    /// <summary>The safetensors name of a dtype ("F32", ...).</summary>
-    public static string DTypeCode(DType dtype) => dtype switch
+    /// <summary>
+    /// The element type each tensor of <paramref name="path"/> is stored as ("w" to BF16, ...),
+    /// checking the header as <see cref="Load"/> does: to save a model back as it came.
+    /// </summary>
+    public static Dictionary<string, SafeTensorsDType> ReadDTypes(string path)
     {
-        DType.Float32 => "F32",
-        DType.Float64 => "F64",
-        DType.Int32 => "I32",
-        DType.Int64 => "I64",
-        _ => throw new NotSupportedException($"SafeTensors: dtype {dtype.Name()} has no safetensors code."),
-    };
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = OpenRead(path);
+        return SafeTensorsHeader.Read(stream, path).Entries.ToDictionary(e => e.Name, e => e.DType);
+    }
+
+    /// <summary>The safetensors name of a dtype ("F32", ...).</summary>
+    public static string DTypeCode(DType dtype) => SafeTensorsDTypeInfo.Of(dtype).ToString();
+
+    /// <summary>What a tensor of <paramref name="dtype"/> is stored as: <paramref name="floatsAs"/> for floating tensors when given.</summary>
+    private static SafeTensorsDType FileType(DType dtype, SafeTensorsDType? floatsAs) =>
+        dtype.IsFloating() && floatsAs is { } asked ? asked : SafeTensorsDTypeInfo.Of(dtype);
 
     /// <summary>The JSON header, padded with spaces to a multiple of 8 bytes.</summary>
-    private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, Tensor> tensors, Dictionary<string, SafeTensorsDType> fileTypes, IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
         // Relaxed escaping keeps names like "layer+1" readable; the JSON is not embedded in HTML.
@@ -143,9 +160,9 @@ public static class SafeTensors
             foreach (var name in names)
             {
                 var t = tensors[name];
-                long bytes = (long)t.Count * t.DType.SizeInBytes();
+                long bytes = (long)t.Count * fileTypes[name].SizeInBytes();
                 json.WriteStartObject(name);
-                json.WriteString("dtype", DTypeCode(t.DType));
+                json.WriteString("dtype", fileTypes[name].ToString());
                 json.WriteStartArray("shape");
                 foreach (var d in t.Layout.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
@@ -161,18 +178,6 @@ public static class SafeTensors
         int padded = (int)(buffer.Length + 7) / 8 * 8;
         while (buffer.Length < padded) buffer.WriteByte((byte)' ');
         return buffer.ToArray();
-    }
-
-    /// <summary>Writes a tensor's elements in row-major order (ToArray makes a contiguous host copy).</summary>
-    private static void WriteData(Stream stream, Tensor t)
-    {
-        switch (t.DType)
-        {
-            case DType.Float32: stream.Write(MemoryMarshal.AsBytes(t.ToArray<float>().AsSpan())); break;
-            case DType.Float64: stream.Write(MemoryMarshal.AsBytes(t.ToArray<double>().AsSpan())); break;
-            case DType.Int32: stream.Write(MemoryMarshal.AsBytes(t.ToArray<int>().AsSpan())); break;
-            default: stream.Write(MemoryMarshal.AsBytes(t.ToArray<long>().AsSpan())); break;
-        }
     }
 
     private static FileStream OpenRead(string path)

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Tensorium.Data;
 
 /// <summary>One tensor's header entry: where its bytes lie, relative to the start of the data.</summary>
-internal sealed record SafeTensorsEntry(string Name, DType DType, int[] Shape, long Begin, long End);
+internal sealed record SafeTensorsEntry(string Name, SafeTensorsDType DType, int[] Shape, long Begin, long End);
 
 /// <summary>
 /// A parsed and fully validated safetensors header. Everything a loader could trip over is
@@ -97,14 +97,8 @@ internal sealed class SafeTensorsHeader
         if (value.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"{where}: expected an object with dtype, shape and data_offsets, got a {value.ValueKind}.");
         var dtypeCode = Field(value, "dtype", JsonValueKind.String, where).GetString();
-        DType dtype = dtypeCode switch
-        {
-            "F32" => DType.Float32,
-            "F64" => DType.Float64,
-            "I32" => DType.Int32,
-            "I64" => DType.Int64,
-            _ => throw new InvalidDataException($"{where}: dtype '{dtypeCode}' is not supported (expected F32, F64, I32 or I64)."),
-        };
+        if (!SafeTensorsDTypeInfo.TryParse(dtypeCode, out var dtype))
+            throw new InvalidDataException($"{where}: dtype '{dtypeCode}' is not supported (expected F16, BF16, F32, F64, I32 or I64).");
         var shape = Field(value, "shape", JsonValueKind.Array, where).EnumerateArray()
             .Select(d => d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out int v) && v >= 0 ? v
                 : throw new InvalidDataException($"{where}: shape entries must be non-negative integers, got {d.GetRawText()}."))

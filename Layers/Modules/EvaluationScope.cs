@@ -11,7 +11,7 @@ namespace Tensorium.Layers;
 /// dropping units, and the model can end in the wrong mode), and an exception between the two
 /// calls leaves the model in evaluation mode. A scope changes only this flow's state and closes
 /// on every path, so any number of threads can run inference on one model at the same time
-/// (<see cref="Trainer.Predict"/> and <see cref="Trainer.Evaluate"/> use it), and nothing is left
+/// (<see cref="Module.Predict"/>, <see cref="Trainer.Predict(Data.IDataset, int)"/> and <see cref="Trainer.Evaluate"/> use it), and nothing is left
 /// changed by a failure. Scopes nest. Open and close a scope on the same flow (a <c>using</c>
 /// block does).
 /// </para>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Tensorium.Layers;
 
 /// <summary>
@@ -9,7 +7,7 @@ namespace Tensorium.Layers;
 /// or <see cref="To(Device)"/> see every weight without the layer listing them again.
 /// Registered tensors keep their identity for the module's lifetime (To moves them in place).
 /// </summary>
-public abstract class Module : IDisposable
+public abstract partial class Module : IDisposable
 {
     private readonly List<(string Name, Tensor Value)> _parameters = new();
     private readonly List<(string Name, Tensor Value)> _buffers = new();
@@ -34,8 +32,48 @@ public abstract class Module : IDisposable
     /// <summary>Maps an input to an output; what the layer computes.</summary>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Calls <see cref="Forward"/>; lets a module be used like a function.</summary>
-    public Tensor Call(Tensor input) => Forward(input);
+    /// <summary>
+    /// Calls <see cref="Forward"/>; lets a module be used like a function (<c>module(x)</c> in
+    /// PyTorch). While a <see cref="Summary"/> traces the model, the output shape of every module
+    /// run through Call is recorded, so a custom module that calls its children this way shows
+    /// their shapes too.
+    /// </summary>
+    public Tensor Call(Tensor input)
+    {
+        var output = Forward(input);
+        SummaryTrace.Record(this, output);
+        return output;
+    }
+
+    /// <summary>
+    /// The model's output for <paramref name="input"/> in inference mode, as <c>model.eval()</c>
+    /// under <c>torch.no_grad()</c> in PyTorch or <c>model.predict(x)</c> in Keras: it runs under an
+    /// <see cref="EvaluationScope"/> (Dropout is the identity, BatchNorm uses its running
+    /// statistics; <see cref="Training"/> is left as it was), records nothing on the tape, and
+    /// frees every intermediate in a <see cref="TensorScope"/> of its own. An input on another
+    /// device than the model's parameters is moved there for the forward pass, and the output
+    /// comes back on the input's device. The caller owns the result (an enclosing scope takes it).
+    /// Safe to call from many threads at once while no thread trains the model.
+    /// </summary>
+    public Tensor Predict(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.IsDisposed)
+            throw new ObjectDisposedException(nameof(Tensor), $"{DisplayName}.Predict: the input tensor was already disposed.");
+        using var scope = new TensorScope();
+        using (new EvaluationScope())
+        using (Tape.NoGrad())
+        {
+            var device = Parameters().FirstOrDefault()?.Device ?? input.Device;
+            var x = input.Device == device ? input : input.To(device);
+            var output = Forward(x);
+            // A module that returns its input (an identity) must still hand out a tensor of its
+            // own: the caller disposes the result and keeps the input.
+            if (ReferenceEquals(output, input)) output = input.Detach();
+            if (output.Device != input.Device) output = output.To(input.Device);
+            return scope.Keep(output);
+        }
+    }
 
     /// <summary>Registers a trainable tensor under <paramref name="name"/>; the module owns and disposes it.</summary>
     protected Tensor RegisterParameter(string name, Tensor value)
@@ -214,49 +252,6 @@ public abstract class Module : IDisposable
 
     /// <summary>Name shown in summaries (the class name by default).</summary>
     public virtual string DisplayName => GetType().Name;
-
-    /// <summary>
-    /// A Keras-style table: each leaf layer, its output shape for an input of
-    /// <paramref name="inputShape"/> (batch dim included) and its parameter count.
-    /// </summary>
-    public string Summary(params int[] inputShape)
-    {
-        var rows = new List<(string Layer, string Shape, long Params)>();
-        // An evaluation scope, not Eval()/Train(): the module's mode is never touched, so a
-        // failing trace or another thread using the model sees it unchanged.
-        using (new TensorScope())
-        using (Tape.NoGrad())
-        using (new EvaluationScope())
-        {
-            var x = Tensor.Zeros(inputShape, Parameters().FirstOrDefault()?.DType ?? DType.Float32, Parameters().FirstOrDefault()?.Device);
-            Trace(x, "", rows);
-        }
-        var sb = new StringBuilder();
-        int w1 = Math.Max(24, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(20, rows.Max(r => r.Shape.Length) + 2);
-        string line = new('─', w1 + w2 + 12);
-        sb.AppendLine($"Model: {DisplayName}").AppendLine(line);
-        sb.AppendLine($"{"Layer (type)".PadRight(w1)}{"Output Shape".PadRight(w2)}{"Param #",10}").AppendLine(line);
-        foreach (var r in rows) sb.AppendLine($"{r.Layer.PadRight(w1)}{r.Shape.PadRight(w2)}{r.Params,10:N0}");
-        sb.AppendLine(line);
-        sb.AppendLine($"Total params: {ParameterCount():N0}");
-        sb.AppendLine($"Trainable params: {ParameterCount(trainableOnly: true):N0}");
-        sb.AppendLine($"Non-trainable params: {ParameterCount() - ParameterCount(trainableOnly: true):N0}");
-        return sb.ToString();
-    }
-
-    /// <summary>
-    /// Runs the input through the module for <see cref="Summary"/>, adding one row per leaf.
-    /// Containers that run their children in order override this to recurse.
-    /// </summary>
-    protected internal virtual Tensor Trace(Tensor input, string path, List<(string Layer, string Shape, long Params)> rows)
-    {
-        var output = Forward(input);
-        rows.Add(($"{(path.Length > 0 ? path + " " : "")}({DisplayName})", KerasShape(output), ParameterCount()));
-        return output;
-    }
-
-    /// <summary>A shape as Keras prints it, with the batch dimension as None: (None, 26, 26, 32).</summary>
-    protected static string KerasShape(Tensor t) => "(" + string.Join(", ", t.Layout.Shape.Select((d, i) => i == 0 ? "None" : d.ToString())) + ")";
 
     /// <summary>Disposes every parameter and buffer in the tree.</summary>
     public void Dispose()

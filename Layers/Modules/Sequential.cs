@@ -45,18 +45,10 @@ public sealed class Sequential : Module
         foreach (var layer in _layers)
         {
             var next = layer.Forward(x);
+            SummaryTrace.Record(layer, next);
             if (!ReferenceEquals(x, input) && !ReferenceEquals(x, next)) x.Dispose();
             x = next;
         }
         return ReferenceEquals(x, input) ? input.Detach() : x;
-    }
-
-    /// <inheritdoc />
-    protected internal override Tensor Trace(Tensor input, string path, List<(string Layer, string Shape, long Params)> rows)
-    {
-        var x = input;
-        for (int i = 0; i < _layers.Count; i++)
-            x = _layers[i].Trace(x, path.Length == 0 ? i.ToString() : $"{path}.{i}", rows);
-        return x;
     }
 }

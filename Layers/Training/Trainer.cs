@@ -9,6 +9,15 @@ namespace Tensorium.Layers;
 /// </summary>
 public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IReadOnlyList<IMetric>? metrics = null)
 {
+    /// <summary>
+    /// A trainer whose loss is one of the library's loss objects (<see cref="CrossEntropyLoss"/>,
+    /// <see cref="MseLoss"/>, ...), as <c>nn.CrossEntropyLoss()</c> is passed around in PyTorch.
+    /// </summary>
+    public Trainer(Module model, Optim.Optimizer optimizer, ILoss loss, IReadOnlyList<IMetric>? metrics = null)
+        : this(model, optimizer, (loss ?? throw new ArgumentNullException(nameof(loss))).Compute, metrics)
+    {
+    }
+
     /// <summary>The model being trained.</summary>
     public Module Model { get; } = model;
     /// <summary>The optimizer updating it.</summary>
@@ -34,6 +43,7 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
         var history = new History();
         var loader = new DataLoader(train, batchSize, shuffle, generator ?? new Generator(0));
         int globalStep = 0;
+        foreach (var callback in callbacks ?? []) callback.OnTrainBegin(this);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             Model.Train();
@@ -72,6 +82,7 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
             foreach (var callback in callbacks ?? []) stop |= callback.OnEpochEnd(epoch, logs, this);
             if (stop) break;
         }
+        foreach (var callback in callbacks ?? []) callback.OnTrainEnd(this);
         return history;
     }
 
@@ -133,6 +144,38 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
     }
 
     /// <summary>
+    /// The model's outputs for the examples stacked along dim 0 of <paramref name="inputs"/>, in
+    /// batches of <paramref name="batchSize"/> through <see cref="Module.Predict"/> (evaluation
+    /// mode, no tape, each batch's intermediates freed), concatenated along dim 0 on the inputs'
+    /// device, as Keras's <c>model.predict(x, batch_size)</c>. The caller owns the result.
+    /// </summary>
+    public Tensor Predict(Tensor inputs, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (batchSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"Trainer.Predict: expected a positive batch size, got {batchSize}.");
+        if (inputs.Rank == 0 || inputs.Size(0) == 0)
+            throw new ArgumentException($"Trainer.Predict: expected inputs with examples along dim 0, got shape {Layout.Format(inputs.Layout.Shape)}.", nameof(inputs));
+        var outputs = new List<Tensor>();
+        try
+        {
+            using (Tape.NoGrad())
+            {
+                for (int start = 0; start < inputs.Size(0); start += batchSize)
+                {
+                    using var batch = inputs.Narrow(0, start, Math.Min(batchSize, inputs.Size(0) - start));
+                    outputs.Add(Model.Predict(batch));
+                }
+                return Joining.Concat(outputs, 0);
+            }
+        }
+        finally
+        {
+            outputs.ForEach(o => o.Dispose());
+        }
+    }
+
+    /// <summary>
     /// The batch on the device of the model's parameters: data loaders build batches in host
     /// memory, and a model moved with <c>model.To(device)</c> trains there. Host copies are released.
     /// </summary>
@@ -148,7 +191,8 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
     private Dictionary<string, double> Logs(double loss)
     {
         var logs = new Dictionary<string, double> { ["loss"] = loss };
-        foreach (var m in Metrics) logs[m.Name] = m.Result;
+        foreach (var m in Metrics)
+            if (m.Logged) logs[m.Name] = m.Result;
         return logs;
     }
 }

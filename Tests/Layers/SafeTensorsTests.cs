@@ -116,7 +116,9 @@ public class SafeTensorsTests
         Assert.That(LoadError(FileBytes("""{"a":{"dtype":"F32",""", eight)), Does.Contain("not well-formed JSON"));
         Assert.That(LoadError(FileBytes("[1, 2]", [])), Does.Contain("should be a JSON object"));
         Assert.That(LoadError(FileBytes("{" + a8 + "," + a8 + "}", eight)), Does.Contain("'a' twice"));
-        Assert.That(LoadError(FileBytes("""{"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}""", Floats(1))), Does.Contain("'BF16' is not supported"));
+        Assert.That(LoadError(FileBytes("""{"a":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}""", Floats(1))), Does.Contain("'F8_E4M3' is not supported").And.Contain("expected F16, BF16, F32"));
+        Assert.That(LoadError(FileBytes("""{"a":{"dtype":"bf16","shape":[2],"data_offsets":[0,4]}}""", Floats(1))), Does.Contain("'bf16' is not supported"), "dtype names are exact");
+        Assert.That(LoadError(FileBytes("""{"a":{"dtype":"BF16","shape":[3],"data_offsets":[0,4]}}""", Floats(1))), Does.Contain("BF16 shape [3] needs 6 bytes").And.Contain("span 4"));
         Assert.That(LoadError(FileBytes("""{"a":{"dtype":"F32","data_offsets":[0,8]}}""", eight)), Does.Contain("tensor 'a'").And.Contain("no \"shape\""));
         Assert.That(LoadError(FileBytes("""{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}""", eight)), Does.Contain("non-negative integers"));
         Assert.That(LoadError(FileBytes("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}""", eight)), Does.Contain("[begin, end]"));
@@ -190,6 +192,219 @@ public class SafeTensorsTests
         var e = Assert.Catch<IOException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = t }));
         Assert.That(e!.Message, Does.StartWith($"SafeTensors.Save: cannot write '{path}': could not replace it"));
         Assert.That(Directory.GetFiles(_folder.Path), Is.Empty, "no temporary file is left behind");
+    }
+
+    // ---- F16 and BF16 ---------------------------------------------------------------------------
+
+    private static byte[] Halves(params ushort[] bits) => bits.SelectMany(b => BitConverter.GetBytes(b)).ToArray();
+
+    /// <summary>F16 bit patterns and their values, worked out from the format (not through System.Half).</summary>
+    private static readonly (ushort Bits, float Value)[] F16Values =
+    [
+        (0x0000, 0f), (0x8000, -0f), (0x3C00, 1f), (0xC000, -2f), (0x3555, 0.333251953125f),
+        (0x7BFF, 65504f),                                   // largest finite
+        (0x0400, (float)Math.ScaleB(1, -14)),               // smallest normal
+        (0x03FF, (float)Math.ScaleB(1023, -24)),            // largest subnormal
+        (0x8001, -(float)Math.ScaleB(1, -24)),              // smallest subnormal, negative
+        (0x7C00, float.PositiveInfinity), (0xFC00, float.NegativeInfinity),
+    ];
+
+    /// <summary>BF16 bit patterns and their values: the top 16 bits of a float32.</summary>
+    private static readonly (ushort Bits, float Value)[] BF16Values =
+    [
+        (0x0000, 0f), (0x8000, -0f), (0x3F80, 1f), (0x4049, 3.140625f), (0xBEAB, -0.333984375f),
+        (0x7F7F, (float)Math.ScaleB(255, 120)),             // largest finite: 1.9921875 * 2^127
+        (0x0080, (float)Math.ScaleB(1, -126)),              // smallest normal
+        (0x0001, (float)Math.ScaleB(1, -133)),              // smallest subnormal
+        (0x007F, (float)Math.ScaleB(127, -133)),            // largest subnormal
+        (0x7F80, float.PositiveInfinity), (0xFF80, float.NegativeInfinity),
+    ];
+
+    [Test]
+    public void HalfPrecisionTensorsLoadAsFloat32OrFloat64()
+    {
+        ushort[] f16 = [.. F16Values.Select(v => v.Bits), 0x7E00];    // and a quiet NaN
+        ushort[] bf16 = [.. BF16Values.Select(v => v.Bits), 0x7FC0];
+        var path = _folder.File("half.safetensors");
+        File.WriteAllBytes(path, FileBytes(
+            """{"__metadata__":{"format":"pt"},"h":{"dtype":"F16","shape":[3,4],"data_offsets":[0,24]},"b":{"dtype":"BF16","shape":[12],"data_offsets":[24,48]},"n":{"dtype":"I32","shape":[1],"data_offsets":[48,52]}}""",
+            [.. Halves(f16), .. Halves(bf16), .. BitConverter.GetBytes(-7)]));
+
+        Assert.That(SafeTensors.ReadDTypes(path), Is.EquivalentTo(new Dictionary<string, SafeTensorsDType>
+            { ["h"] = SafeTensorsDType.F16, ["b"] = SafeTensorsDType.BF16, ["n"] = SafeTensorsDType.I32 }));
+        var loaded = SafeTensors.Load(path);
+        using (var h = loaded["h"])
+        using (var b = loaded["b"])
+        using (var n = loaded["n"])
+        {
+            Assert.That(h.DType, Is.EqualTo(DType.Float32));
+            Assert.That(h.Shape, Is.EqualTo(new[] { 3, 4 }));
+            var hv = h.ToArray<float>();
+            var bv = b.ToArray<float>();
+            for (int i = 0; i < F16Values.Length; i++)
+                Assert.That(BitConverter.SingleToInt32Bits(hv[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(F16Values[i].Value)), $"F16 0x{F16Values[i].Bits:X4}");
+            for (int i = 0; i < BF16Values.Length; i++)
+                Assert.That(BitConverter.SingleToInt32Bits(bv[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(BF16Values[i].Value)), $"BF16 0x{BF16Values[i].Bits:X4}");
+            Assert.That(hv[^1], Is.NaN);
+            Assert.That(bv[^1], Is.NaN);
+            Assert.That(n.DType, Is.EqualTo(DType.Int32), "integers keep their type");
+            Assert.That(n.ToArray<int>(), Is.EqualTo(new[] { -7 }));
+        }
+
+        var wide = SafeTensors.Load(path, halfAs: DType.Float64);
+        using (var h = wide["h"])
+        using (var b = wide["b"])
+        {
+            Assert.That(h.DType, Is.EqualTo(DType.Float64));
+            Assert.That(h.ToArray<double>()[..F16Values.Length], Is.EqualTo(F16Values.Select(v => (double)v.Value).ToArray()));
+            Assert.That(b.ToArray<double>()[..BF16Values.Length], Is.EqualTo(BF16Values.Select(v => (double)v.Value).ToArray()));
+        }
+        wide["n"].Dispose();
+
+        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Load(path, halfAs: DType.Int32));
+        Assert.That(e!.Message, Does.Contain("halfAs is int32").And.Contain("expected float32 or float64"));
+    }
+
+    /// <summary>Saves one float32 tensor as <paramref name="to"/> and returns the data bytes, after checking the header is exactly the spec's.</summary>
+    private ushort[] SavedBits(float[] values, SafeTensorsDType to)
+    {
+        using var t = Tensor.FromArray(values);
+        var path = _folder.File($"{to}.safetensors");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["t"] = t }, floatsAs: to);
+        var bytes = File.ReadAllBytes(path);
+        int n = values.Length;
+        var expectedHeader = FileBytes($$$"""{"t":{"dtype":"{{{to}}}","shape":[{{{n}}}],"data_offsets":[0,{{{2 * n}}}]}}""", new byte[2 * n]);
+        Assert.That(bytes.Length, Is.EqualTo(expectedHeader.Length));
+        Assert.That(bytes[..^(2 * n)], Is.EqualTo(expectedHeader[..^(2 * n)]), "header");
+        return Enumerable.Range(0, n).Select(i => BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(bytes.Length - 2 * n + 2 * i))).ToArray();
+    }
+
+    private static float Bits32(uint bits) => BitConverter.UInt32BitsToSingle(bits);
+
+    [Test]
+    public void SavingAsF16RoundsToNearestEven()
+    {
+        (float Value, ushort Bits)[] cases =
+        [
+            (1f + (float)Math.ScaleB(1, -11), 0x3C00),                       // halfway between 1 and the next F16: to even (1)
+            (1f + (float)Math.ScaleB(3, -11), 0x3C02),                       // halfway between 0x3C01 and 0x3C02: to even
+            (1f + (float)Math.ScaleB(1, -11) + (float)Math.ScaleB(1, -20), 0x3C01),   // just above halfway: up
+            (65504f, 0x7BFF), (65519f, 0x7BFF),                               // largest finite, and just under halfway to 65536
+            (65520f, 0x7C00),                                                 // halfway past the largest finite: to infinity
+            ((float)Math.ScaleB(1, -25), 0x0000),                             // half the smallest subnormal: to even (zero)
+            ((float)Math.ScaleB(3, -25), 0x0002),                             // 1.5 smallest subnormals: to even (2)
+            ((float)Math.ScaleB(1, -25) + (float)Math.ScaleB(1, -35), 0x0001),
+            ((float)Math.ScaleB(1023, -24), 0x03FF), (-1e-10f, 0x8000),       // largest subnormal; underflow keeps the sign
+            (-0f, 0x8000), (float.PositiveInfinity, 0x7C00), (float.NegativeInfinity, 0xFC00), (-2.5f, 0xC100),
+        ];
+        var bits = SavedBits([.. cases.Select(c => c.Value), float.NaN], SafeTensorsDType.F16);
+        for (int i = 0; i < cases.Length; i++)
+            Assert.That(bits[i], Is.EqualTo(cases[i].Bits), $"{cases[i].Value:R} should be 0x{cases[i].Bits:X4}, got 0x{bits[i]:X4}");
+        Assert.That(bits[^1] & 0x7C00, Is.EqualTo(0x7C00), "NaN stays NaN: exponent all ones...");
+        Assert.That(bits[^1] & 0x03FF, Is.Not.Zero, "... and a non-zero mantissa");
+    }
+
+    [Test]
+    public void SavingAsBF16RoundsToNearestEven()
+    {
+        (float Value, ushort Bits)[] cases =
+        [
+            (Bits32(0x3F808000), 0x3F80), (Bits32(0x3F818000), 0x3F82),     // ties: to even
+            (Bits32(0x3F808001), 0x3F81), (Bits32(0x3F807FFF), 0x3F80),     // either side of a tie
+            (Bits32(0xBF818000), 0xBF82),                                     // negative tie
+            (float.MaxValue, 0x7F80), (Bits32(0x7F7F7FFF), 0x7F7F),         // past the largest BF16 rounds to infinity; just under stays
+            (Bits32(0x00008000), 0x0000), (Bits32(0x00018000), 0x0002),     // subnormal ties
+            (Bits32(0x007FFFFF), 0x0080),                                     // largest float32 subnormal rounds up to the smallest normal
+            (-0f, 0x8000), (float.PositiveInfinity, 0x7F80), (float.NegativeInfinity, 0xFF80),
+            (Bits32(0xFFC00000), 0xFFC0),                                     // a negative quiet NaN keeps its sign
+        ];
+        // A NaN whose payload lies only in the low 16 bits must not round to infinity (0x7F80).
+        var bits = SavedBits([.. cases.Select(c => c.Value), Bits32(0x7F800001)], SafeTensorsDType.BF16);
+        for (int i = 0; i < cases.Length; i++)
+            Assert.That(bits[i], Is.EqualTo(cases[i].Bits), $"0x{BitConverter.SingleToUInt32Bits(cases[i].Value):X8} should be 0x{cases[i].Bits:X4}, got 0x{bits[i]:X4}");
+        Assert.That(bits[^1] & 0x7F80, Is.EqualTo(0x7F80));
+        Assert.That(bits[^1] & 0x007F, Is.Not.Zero, "still a NaN");
+    }
+
+    [Test]
+    public void Float64TensorsRoundOnceToHalfPrecision()
+    {
+        // Just above a tie: via float32 these would round to the tie, then to even (down).
+        using var t = Tensor.FromArray(new[] { 1 + Math.ScaleB(1, -8) + Math.ScaleB(1, -40), 1 + Math.ScaleB(1, -11) + Math.ScaleB(1, -40), 0.5 });
+        var path = _folder.File("f64.safetensors");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["b"] = t, ["h"] = t }, floatsAs: SafeTensorsDType.BF16);
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(bytes.Length - 12)), Is.EqualTo(0x3F81), "BF16 of 1 + 2^-8 + 2^-40 rounds up");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["h"] = t }, floatsAs: SafeTensorsDType.F16);
+        bytes = File.ReadAllBytes(path);
+        Assert.That(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(bytes.Length - 4)), Is.EqualTo(0x3C01), "F16 of 1 + 2^-11 + 2^-40 rounds up");
+        Assert.That(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(bytes.Length - 2)), Is.EqualTo(0x3800));
+    }
+
+    [Test]
+    public void HalfPrecisionFilesRoundTripBitForBit()
+    {
+        // What a published checkpoint holds, loaded and saved back in its own types: the same bytes.
+        ushort[] f16 = [.. F16Values.Select(v => v.Bits), 0x7E00];
+        ushort[] bf16 = [.. BF16Values.Select(v => v.Bits), 0x7FC0];
+        var original = FileBytes(
+            """{"b":{"dtype":"BF16","shape":[12],"data_offsets":[0,24]},"h":{"dtype":"F16","shape":[2,6],"data_offsets":[24,48]}}""",
+            [.. Halves(bf16), .. Halves(f16)]);
+        var path = _folder.File("published.safetensors");
+        File.WriteAllBytes(path, original);
+        var types = SafeTensors.ReadDTypes(path);
+        var loaded = SafeTensors.Load(path);
+        var again = _folder.File("again.safetensors");
+        SafeTensors.Save(again, new Dictionary<string, Tensor> { ["b"] = loaded["b"] }, floatsAs: types["b"]);
+        var bBytes = File.ReadAllBytes(again)[^24..];
+        SafeTensors.Save(again, new Dictionary<string, Tensor> { ["h"] = loaded["h"] }, floatsAs: types["h"]);
+        var hBytes = File.ReadAllBytes(again)[^24..];
+        foreach (var t in loaded.Values) t.Dispose();
+        Assert.That(bBytes, Is.EqualTo(Halves(bf16)));
+        Assert.That(hBytes, Is.EqualTo(Halves(f16)));
+    }
+
+    [Test]
+    public void SavingAsAnIntegerTypeIsRefused()
+    {
+        using var t = Tensor.Ones([2]);
+        var path = _folder.File("int.safetensors");
+        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["t"] = t }, floatsAs: SafeTensorsDType.I32));
+        Assert.That(e!.Message, Does.Contain("floatsAs is I32").And.Contain("expected a floating type").And.Contain(path));
+        Assert.That(File.Exists(path), Is.False, "nothing was written");
+    }
+
+    [Test]
+    public void ModelSavedInBF16LoadsIntoFloat32AndFloat64Models()
+    {
+        using var source = Mlp(1);
+        var path = _folder.File("bf16.safetensors");
+        var full = _folder.File("f32.safetensors");
+        Checkpoint.Save(path, source, floatsAs: SafeTensorsDType.BF16);
+        Checkpoint.Save(full, source);
+        Assert.That(SafeTensors.ReadDTypes(path).Values, Has.All.EqualTo(SafeTensorsDType.BF16));
+        static long DataBytes(string file)
+        {
+            var bytes = File.ReadAllBytes(file);
+            return bytes.Length - 8 - (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        }
+        int count = source.Parameters().Sum(p => p.Count);
+        Assert.That(DataBytes(path), Is.EqualTo(2 * count), "two bytes per weight");
+        Assert.That(DataBytes(full), Is.EqualTo(4 * count));
+
+        using var target = Mlp(2);
+        var (missing, unexpected) = Checkpoint.LoadInto(path, target);
+        Assert.That(missing, Is.Empty);
+        Assert.That(unexpected, Is.Empty);
+        var want = Weights(source);
+        foreach (var (name, got) in Weights(target))
+            for (int i = 0; i < got.Length; i++)
+                Assert.That(got[i], Is.EqualTo(want[name][i]).Within(Math.Abs(want[name][i]) * Math.ScaleB(1, -8)), $"{name}[{i}] within half a BF16 ulp");
+
+        using var wide = Mlp(3).To(DType.Float64);
+        Checkpoint.LoadInto(path, wide);
+        Assert.That(wide.Parameters().First().DType, Is.EqualTo(DType.Float64));
+        Assert.That(wide.Parameters().First().ToArray<double>(), Is.EqualTo(target.Parameters().First().ToArray<float>().Select(f => (double)f)));
     }
 
     // ---- Checkpoints of a model ---------------------------------------------------------------

@@ -3,6 +3,14 @@ namespace Tensorium.Tests.Support;
 /// <summary>Small helpers for the op suite: building tensors from doubles, index math for references, float64 leaves on a device.</summary>
 public static class Ref
 {
+    /// <summary>
+    /// The awkward 3-d shape of the elementwise and reduction suites on <paramref name="device"/>:
+    /// [67, 45, 33] (about 10^5 elements, enough to reach the CPU kernels' SIMD tails and thread
+    /// splits), and [13, 9, 7] on the emulated device, which steps its host threads through every
+    /// element (about 2 us each); odd, distinct extents still reach the GPU kernels' index arithmetic.
+    /// </summary>
+    public static int[] AwkwardShape(Device device) => device == Device.Emulated ? [13, 9, 7] : [67, 45, 33];
+
     /// <summary>Number of elements of a shape.</summary>
     public static int Count(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
 

@@ -90,7 +90,10 @@ internal static class IlgpuContext
         }
     }
 
-    private static CPUDevice EmulatedDevice() => new(EmulatedWarpSize, EmulatedWarpsPerGroup, Environment.ProcessorCount);
+    // One multiprocessor: every launch wakes each host thread of each multiprocessor twice (a
+    // rendezvous before and after the grid), even for a one-thread-group elementwise kernel, so a
+    // second multiprocessor doubles that cost; a 256-thread group already keeps every core busy.
+    private static CPUDevice EmulatedDevice() => new(EmulatedWarpSize, EmulatedWarpsPerGroup, numMultiprocessors: 1);
 
     private static IReadOnlyList<CudaDevice> CudaDevices() => [.. Context.GetDevices<CudaDevice>()];
 

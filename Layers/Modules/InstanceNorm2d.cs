@@ -1,0 +1,15 @@
+namespace Tensorium.Layers;
+
+/// <summary>
+/// Instance normalisation of [N, C, H, W] input (torch.nn.InstanceNorm2d): each channel of each
+/// sample over its own positions. See <see cref="InstanceNorm"/> for the options.
+/// </summary>
+public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = false, bool trackRunningStats = false, DType dtype = DType.Float32)
+    : InstanceNorm(numFeatures, eps, momentum, affine, trackRunningStats, dtype)
+{
+    /// <inheritdoc />
+    protected override int InputRank => 4;
+
+    /// <inheritdoc />
+    protected override string InputForm => "[N, C, H, W]";
+}
