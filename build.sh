@@ -20,6 +20,8 @@ case "$verb" in
   test)
     # The test suite reads the real Fashion-MNIST test split when it is installed.
     [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist
+    # The serving host's web page is checked in a real headless browser (skipped with a message without one).
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || apt_install chromium
     # The GPU kernels need no driver here: the op suite runs them on ILGPU's CPU accelerator (the emulated device).
     log=$(mktemp)
     if ! dotnet build Tensorium.sln -c Release -clp:ErrorsOnly >"$log" 2>&1; then
@@ -45,7 +47,10 @@ case "$verb" in
     if ! ldconfig -p 2>/dev/null | grep -q libopenblas.so.0; then apt_install libopenblas0-pthread; fi
     # The machine's environment may pin OpenBLAS to an older core type; the baseline runs at its best.
     # "--alternating" times GEMM and OpenBLAS in alternating rounds in one process (Bench/AlternatingGemm.cs).
-    if [ "$filter" = "--alternating" ]; then
+    if [ "$filter" = "Serving" ]; then
+      # A bounded load run on loopback: 20,000 requests from 64 clients against the CNN, next to its offline Predict (Bench/ServingLoad.cs).
+      dotnet run -c Release --project Bench -- --serving "${@:3}"
+    elif [ "$filter" = "--alternating" ]; then
       env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --alternating
     else
       env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*"

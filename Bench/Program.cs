@@ -14,6 +14,12 @@ using Tensorium.Bench;
 // before anything touches the OpenBlas class (its static constructor loads the library).
 NativeEnvironment.Unset("OPENBLAS_CORETYPE");
 Console.WriteLine(OpenBlas.Message);
+if (args is ["--serving", ..])
+{
+    // A load run against the serving host (not a BenchmarkDotNet benchmark: it stops after N requests).
+    Environment.ExitCode = ServingLoad.Run(args[1..]);
+    return;
+}
 if (args is ["--alternating"])
 {
     if (OpenBlas.IsAvailable) AlternatingGemm.Run();

@@ -76,7 +76,7 @@ public class TrainingStepBenchmarks
     /// <summary>The encoder-decoder reversing digit strings, with teacher forcing.</summary>
     private void Seq2Seq()
     {
-        var model = new Seq2SeqExample.Seq2SeqTransformer(new Generator(1));
+        var model = Seq2SeqExample.Build(new Generator(1));
         _model = model;
         _optimizer = new Adam(model.Parameters(), learningRate: 1e-3);
         const int n = Seq2SeqExample.BatchSize, length = Seq2SeqExample.Length;

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Tensorium;
 using Tensorium.Data;
 using Tensorium.Layers;
+using Tensorium.Models;
 using Tensorium.Optim;
 
 /// <summary>
@@ -17,53 +19,25 @@ static class Seq2SeqExample
     const int Digits = 10, Bos = 10, Vocab = 11;
     const int DModel = 64, Heads = 4, EncoderLayers = 2, DecoderLayers = 2, FeedForward = 256, TestCount = 1000;
 
-    internal sealed class Seq2SeqTransformer : Module
+    /// <summary>The example's model (<see cref="Tensorium.Models.Seq2SeqTransformer"/>): digits and the start token in, digits out.</summary>
+    internal static Seq2SeqTransformer Build(Generator generator) =>
+        new(Vocab, Length, DModel, Heads, EncoderLayers, DecoderLayers, FeedForward, generator);
+
+    /// <summary>The card saved with the weights.</summary>
+    internal static ModelCard Card(double exactMatch) => new()
     {
-        private readonly Embedding _srcEmb, _tgtEmb;
-        private readonly LearnedPositionalEncoding _srcPos, _tgtPos;
-        private readonly TransformerEncoder _encoder;
-        private readonly TransformerDecoder _decoder;
-        private readonly Linear _head;
-
-        public Seq2SeqTransformer(Generator g)
+        Name = "seq2seq",
+        Architecture = Architectures.Seq2SeqTransformerName,
+        Kind = ModelKind.SequenceToSequence,
+        Hyperparameters = new JsonObject
         {
-            _srcEmb = RegisterModule("src_emb", new Embedding(Vocab, DModel, generator: g));
-            _tgtEmb = RegisterModule("tgt_emb", new Embedding(Vocab, DModel, generator: g));
-            _srcPos = RegisterModule("src_pos", new LearnedPositionalEncoding(Length, DModel, generator: g));
-            _tgtPos = RegisterModule("tgt_pos", new LearnedPositionalEncoding(Length, DModel, generator: g));
-            _encoder = RegisterModule("encoder", new TransformerEncoder(
-                _ => new TransformerEncoderLayer(DModel, Heads, FeedForward, dropout: 0, normFirst: true, generator: g), EncoderLayers, new LayerNorm(DModel)));
-            _decoder = RegisterModule("decoder", new TransformerDecoder(
-                _ => new TransformerDecoderLayer(DModel, Heads, FeedForward, dropout: 0, normFirst: true, generator: g), DecoderLayers, new LayerNorm(DModel)));
-            _head = RegisterModule("head", new Linear(DModel, Vocab, generator: g));
-        }
-
-        public override Tensor Forward(Tensor input) =>
-            throw new NotSupportedException("Seq2SeqTransformer: call Forward(source, targetIn) or Encode/Decode.");
-
-        /// <summary>Source ids [B, Ls] to memory [B, Ls, d].</summary>
-        public Tensor Encode(Tensor source)
-        {
-            using var emb = _srcEmb.Forward(source);
-            using var x = _srcPos.Forward(emb);
-            return _encoder.Forward(x);
-        }
-
-        /// <summary>Decoder input ids [B, Lt] (BOS first) and memory to logits [B, Lt, vocab]; causal over the target.</summary>
-        public Tensor Decode(Tensor targetIn, Tensor memory)
-        {
-            using var emb = _tgtEmb.Forward(targetIn);
-            using var x = _tgtPos.Forward(emb);
-            using var h = _decoder.Forward(x, memory, tgtCausal: true);
-            return _head.Forward(h);
-        }
-
-        public Tensor Forward(Tensor source, Tensor targetIn)
-        {
-            using var memory = Encode(source);
-            return Decode(targetIn, memory);
-        }
-    }
+            ["vocabulary"] = Vocab, ["length"] = Length, ["d_model"] = DModel, ["heads"] = Heads,
+            ["encoder_layers"] = EncoderLayers, ["decoder_layers"] = DecoderLayers, ["feed_forward"] = FeedForward, ["start_token"] = Bos,
+        },
+        Input = new InputSpec { Shape = [Length], DType = "int64", Minimum = 0, Maximum = Digits - 1 },
+        Metrics = new() { ["exact_match"] = exactMatch },
+        Description = $"Tensorium example 'seq2seq': reverses strings of {Length} digits; decoding starts with token {Bos}.",
+    };
 
     /// <summary><paramref name="count"/> random digit strings with their reversals: source, decoder input (BOS + target[..-1]) and target, each [count, Length].</summary>
     internal static (long[] Source, long[] TargetIn, long[] Target) MakeData(int count, Random random)
@@ -86,7 +60,7 @@ static class Seq2SeqExample
     public static int Run(ExampleOptions options)
     {
         int epochs = options.Epochs ?? 3, stepsPerEpoch = options.Steps ?? 150, totalSteps = epochs * stepsPerEpoch;
-        using var model = new Seq2SeqTransformer(new Generator(1234));
+        using var model = Build(new Generator(1234));
         Console.WriteLine($"Reversing strings of {Length} digits with an encoder-decoder Transformer ({EncoderLayers}+{DecoderLayers} layers, d_model {DModel}, {Heads} heads): {model.ParameterCount():N0} parameters");
         using var optimizer = new Adam(model.Parameters(), learningRate: 1e-3);
         var schedule = SequenceTraining.WarmupCosine(optimizer, peak: 1e-3, floor: 5e-5, totalSteps);
@@ -126,10 +100,8 @@ static class Seq2SeqExample
         Console.WriteLine($"final exact-match accuracy {exact:F4} (digits right {perDigit:F4}) after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
         ShowExamples(model);
 
-        Directory.CreateDirectory(options.OutputDirectory);
-        string path = Path.Combine(options.OutputDirectory, "seq2seq.safetensors");
-        Checkpoint.Save(path, model, metadata: new Dictionary<string, string> { ["task"] = $"reverse {Length} digits", ["bos"] = Bos.ToString() });
-        Console.WriteLine($"saved the model to {path}");
+        string cardPath = ModelFiles.Save(options.OutputDirectory, Card(exact), model);
+        Console.WriteLine($"saved the model to {ModelFiles.WeightsPath(options.OutputDirectory, "seq2seq")} and its card to {cardPath}");
         return 0;
     }
 

@@ -25,7 +25,7 @@ public static class InputParser
         var shape = ShapeOf(inputs, where, spec.Shape.Length + 2);
         var values = new float[shape.Aggregate(1L, (a, b) => a * b) is var total && total <= int.MaxValue ? (int)total : throw ProblemException.BadInput($"{where}: too many values.")];
         int written = 0;
-        Flatten(inputs, shape, 0, "inputs", values, ref written, where);
+        Flatten(inputs, shape, 0, new int[shape.Length], values, ref written, where);
 
         var (count, batched) = Match(shape, spec)
             ?? throw ProblemException.BadInput($"{where}: \"inputs\" has shape [{string.Join(", ", shape)}] ({values.Length} values); expected one example of {Describe(spec)} or a batch [N, ...] of them.");
@@ -87,26 +87,35 @@ public static class InputParser
         return [.. shape];
     }
 
-    private static void Flatten(JsonElement e, int[] shape, int depth, string path, float[] values, ref int written, string where)
+    // Walks the arrays with the current position in `at` (one index per depth); the "inputs[2][5]"
+    // text of a position is only built for an error, not for each of the thousands of values.
+    private static void Flatten(JsonElement e, int[] shape, int depth, int[] at, float[] values, ref int written, string where)
     {
         if (depth == shape.Length)
         {
             if (e.ValueKind != JsonValueKind.Number)
-                throw ProblemException.BadInput($"{where}: {path} is {Kind(e)}; expected a number{(e.ValueKind == JsonValueKind.Array ? " (the arrays are not all equally deep)" : "")}{(e.ValueKind == JsonValueKind.String ? " (NaN and Infinity are not allowed)" : "")}.");
+                throw ProblemException.BadInput($"{where}: {Path(at, depth)} is {Kind(e)}; expected a number{(e.ValueKind == JsonValueKind.Array ? " (the arrays are not all equally deep)" : "")}{(e.ValueKind == JsonValueKind.String ? " (NaN and Infinity are not allowed)" : "")}.");
             float v = e.TryGetDouble(out double d) ? (float)d : float.NaN;
             if (!float.IsFinite(v))
-                throw ProblemException.BadInput($"{where}: {path} is {e.GetRawText()}, which is not a finite float32; expected a finite number.");
+                throw ProblemException.BadInput($"{where}: {Path(at, depth)} is {e.GetRawText()}, which is not a finite float32; expected a finite number.");
             values[written++] = v;
             return;
         }
         if (e.ValueKind != JsonValueKind.Array)
-            throw ProblemException.BadInput($"{where}: {path} is {Kind(e)}; expected an array of {shape[depth]} items like {path[..path.LastIndexOf('[')]}[0].");
+            throw ProblemException.BadInput($"{where}: {Path(at, depth)} is {Kind(e)}; expected an array of {shape[depth]} items like {Path(at, depth - 1)}[0].");
         int length = e.GetArrayLength();
         if (length != shape[depth])
-            throw ProblemException.BadInput($"{where}: {path} has {length} items; expected {shape[depth]} like the first array at its depth (arrays must be rectangular).");
+            throw ProblemException.BadInput($"{where}: {Path(at, depth)} has {length} items; expected {shape[depth]} like the first array at its depth (arrays must be rectangular).");
         int i = 0;
-        foreach (var item in e.EnumerateArray()) Flatten(item, shape, depth + 1, $"{path}[{i++}]", values, ref written, where);
+        foreach (var item in e.EnumerateArray())
+        {
+            at[depth] = i++;
+            Flatten(item, shape, depth + 1, at, values, ref written, where);
+        }
     }
+
+    /// <summary>"inputs[2][5]": the position given by the first <paramref name="depth"/> indices of <paramref name="at"/>.</summary>
+    private static string Path(int[] at, int depth) => "inputs" + string.Concat(at.Take(depth).Select(i => $"[{i}]"));
 
     private static string Kind(JsonElement e) => e.ValueKind switch
     {

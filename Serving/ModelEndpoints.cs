@@ -39,7 +39,8 @@ public static class ModelEndpoints
                 using var lease = store.Acquire(name);
                 var card = lease.Served.Model.Card;
                 if (card.Input.DType != "float32")
-                    throw ProblemException.BadInput($"POST /v1/models/{name}/predict: model '{name}' is a {card.Kind} reading {card.Input.DType} token ids; expected a model of float32 inputs (use POST /v1/models/{name}/generate).");
+                    throw ProblemException.BadInput($"POST /v1/models/{name}/predict: model '{name}' is a {card.Kind} reading {card.Input.DType} token ids; expected a model of float32 inputs" +
+                        (card.Kind == ModelKind.LanguageModel ? $" (use POST /v1/models/{name}/generate)." : " (this model is used from code: ModelFiles.Load)."));
                 body ??= await RequestBody.ReadJsonAsync(context, $"{{\"inputs\": [...]}} with one example of {InputParser.Describe(card.Input)} or a batch of them");
                 var inputs = InputParser.Parse(body.RootElement, card, options.MaxBatchSize);
                 var pending = lease.Served.Batcher.Enqueue(inputs.Values, inputs.Count, context.RequestAborted);

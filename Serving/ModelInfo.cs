@@ -15,7 +15,12 @@ public sealed record ModelInfo(string Name, string Kind, DateTimeOffset LoadedAt
     {
         var card = served.Model.Card;
         string self = $"/v1/models/{card.Name}";
-        IReadOnlyList<string> endpoints = card.Kind == ModelKind.LanguageModel ? [self + "/generate"] : [self + "/predict"];
+        IReadOnlyList<string> endpoints = card.Kind switch
+        {
+            ModelKind.LanguageModel => [self + "/generate"],
+            ModelKind.SequenceToSequence => [],   // two inputs: used from code (ModelFiles.Load), not over HTTP
+            _ => [self + "/predict"],
+        };
         return new ModelInfo(card.Name, card.Kind, served.LoadedAt, endpoints, card);
     }
 }

@@ -31,6 +31,8 @@ public static class ServingHost
             if (options.LoopbackOnly) kestrel.Listen(IPAddress.Loopback, options.Port);
             else kestrel.ListenAnyIP(options.Port);
         });
+        // One log line per request would cost more than a small model's inference: ASP.NET logs warnings only.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(registry ?? ModelRegistry.Default);
         builder.Services.AddSingleton<ServingMetrics>();

@@ -22,6 +22,9 @@ public static class Architectures
     /// <summary>Registered name of <see cref="CharTransformer"/>; hyperparameters context, d_model, heads, layers, feed_forward (the vocabulary is the card's).</summary>
     public const string CharTransformerName = "char-transformer";
 
+    /// <summary>Registered name of <see cref="Seq2SeqTransformer"/>; hyperparameters vocabulary, length, d_model, heads, encoder_layers, decoder_layers, feed_forward.</summary>
+    public const string Seq2SeqTransformerName = "seq2seq-transformer";
+
     /// <summary>Flatten, Linear(inputs, hidden), ReLU, Linear(hidden, classes).</summary>
     public static Sequential Mlp(int inputs, int hidden, int classes, Generator? generator = null) =>
         new(new Flatten(), new Linear(inputs, hidden, generator: generator), new ReLU(), new Linear(hidden, classes, generator: generator));
@@ -63,5 +66,7 @@ public static class Architectures
         registry.Register(LstmClassifierName, card => LstmClassifier(card.Int("features"), card.Int("hidden"), card.Int("layers"), card.Int("classes")));
         registry.Register(CharTransformerName, card => new CharTransformer(card.Vocabulary?.Length ?? card.Int("vocabulary"),
             card.Int("context"), card.Int("d_model"), card.Int("heads"), card.Int("layers"), card.Int("feed_forward")));
+        registry.Register(Seq2SeqTransformerName, card => new Seq2SeqTransformer(card.Int("vocabulary"), card.Int("length"), card.Int("d_model"),
+            card.Int("heads"), card.Int("encoder_layers"), card.Int("decoder_layers"), card.Int("feed_forward")));
     }
 }

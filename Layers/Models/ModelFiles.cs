@@ -82,6 +82,18 @@ public static class ModelFiles
                 throw new InvalidDataException($"model '{card.Name}': outputs [{string.Join(", ", logits.Shape)}] for one token; expected [1, 1, {vocabulary}] (the vocabulary's size).");
             return;
         }
+        if (card.Kind == ModelKind.SequenceToSequence)
+        {
+            if (model.Module is not Seq2SeqTransformer seq2seq) return;   // a user's own two-input model: its builder vouches for it
+            using var source = Tensor.Zeros([1, .. card.Input.Shape], DType.Int64);
+            using var start = Tensor.Zeros([1, 1], DType.Int64);
+            using (new Layers.EvaluationScope())
+            using (Tape.NoGrad())
+            using (var logits = seq2seq.Forward(source, start))
+                if (logits.Size(-1) != seq2seq.Vocabulary)
+                    throw new InvalidDataException($"model '{card.Name}': outputs [{string.Join(", ", logits.Shape)}]; expected {seq2seq.Vocabulary} logits per token.");
+            return;
+        }
         using var example = Tensor.Zeros([1, .. card.Input.Shape]);
         using var outputs = model.Forward(example);
         if (card.Kind == ModelKind.Classifier && (outputs.Rank != 2 || outputs.Size(1) != card.Labels!.Count))

@@ -12,4 +12,10 @@ namespace Tensorium.Optim;
 /// <param name="State1">The first state buffer the rule reads (see <see cref="FusedOptimizer.Step"/>), or null.</param>
 /// <param name="State2">The second state buffer, or null.</param>
 /// <param name="Hyper">Learning rate, decay rates and the 1-based step count.</param>
-public sealed record FusedUpdate(OptimizerKind Kind, Tensor? State1, Tensor? State2, OptimizerHyper Hyper);
+public sealed record FusedUpdate(OptimizerKind Kind, Tensor? State1, Tensor? State2, OptimizerHyper Hyper) : ParameterUpdate;
+
+/// <summary>
+/// A planned update of one parameter: a <see cref="FusedUpdate"/> (one backend kernel) or a
+/// <see cref="ComposedUpdate"/> (tensor ops).
+/// </summary>
+public abstract record ParameterUpdate;

@@ -3,12 +3,13 @@ using System.Globalization;
 namespace Tensorium.Optim;
 
 /// <summary>
-/// Base of the optimizers, like torch.optim.Optimizer with a single parameter group. It holds the
-/// parameters, a per-parameter step count and per-parameter state buffers (momentum, running
+/// Base of the optimizers, like torch.optim.Optimizer. It holds the parameters (in
+/// <see cref="ParameterGroups"/>, each with an optional own learning rate and weight decay), a per-parameter step count and per-parameter state buffers (momentum, running
 /// averages) that are created lazily, on the parameter's device and dtype, the first time the
 /// parameter has a gradient. Subclasses only plan how one parameter is updated (a
-/// <see cref="FusedUpdate"/>, the arguments of one <see cref="FusedOptimizer.Step"/> call); the
-/// base checks every plan before running any, so a step is all or nothing.
+/// <see cref="FusedUpdate"/>, the arguments of one <see cref="FusedOptimizer.Step"/> call, or a
+/// <see cref="ComposedUpdate"/> of tensor ops); the base checks every plan before running any,
+/// so a step is all or nothing.
 /// <para>
 /// The optimizer may be built before or after <c>model.To(device or dtype)</c>: the move keeps
 /// the parameter tensors (as in PyTorch), and the state buffers follow their parameter to its
@@ -19,37 +20,74 @@ namespace Tensorium.Optim;
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
-    private readonly Tensor[] _parameters;
-    private readonly long[] _steps;
-    private readonly Dictionary<string, Tensor>[] _state;
+    private readonly List<Tensor> _parameters = new();
+    private readonly List<ParameterGroup> _groups = new();
+    private readonly List<int> _groupOf = new();
+    private readonly List<long> _steps = new();
+    private readonly List<Dictionary<string, Tensor>> _state = new();
     private double _learningRate;
     private bool _disposed;
 
-    /// <summary>Takes the parameters to optimise (e.g. <c>model.Parameters()</c>) and the learning rate.</summary>
+    /// <summary>Takes the parameters to optimise (e.g. <c>model.Parameters()</c>), the first parameter group, and the learning rate.</summary>
     protected Optimizer(IEnumerable<Tensor> parameters, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        _parameters = parameters.ToArray();
-        if (_parameters.Length == 0)
-            throw new ArgumentException($"{Name}: got an empty parameter list; expected at least one tensor.");
-        if (_parameters.Distinct(ReferenceEqualityComparer.Instance).Count() != _parameters.Length)
-            throw new ArgumentException($"{Name}: the same tensor appears more than once in the parameter list.");
-        for (int i = 0; i < _parameters.Length; i++)
-        {
-            if (_parameters[i].IsDisposed)
-                throw new ObjectDisposedException(nameof(Tensor), $"{Name}: the tensor was used after Dispose().");
-            if (!_parameters[i].DType.IsFloating())
-                throw new ArgumentException($"{Name}: parameter {i} has dtype {_parameters[i].DType.Name()}; only float32 and float64 tensors can be optimised.");
-        }
         LearningRate = learningRate;
-        _steps = new long[_parameters.Length];
-        _state = _parameters.Select(_ => new Dictionary<string, Tensor>()).ToArray();
+        AddParameterGroup(new ParameterGroup(parameters));
+    }
+
+    /// <summary>
+    /// Adds parameters with their own hyper-parameters, as PyTorch's add_param_group (e.g. a new
+    /// head trained faster than a pre-trained base:
+    /// <c>opt.AddParameterGroup(new(head.Parameters(), learningRate: 1e-2))</c>). A group's
+    /// learning rate or weight decay left null follows the optimizer's. Parameters are numbered
+    /// across the groups in order (the index in state-dict keys). Add groups before building a
+    /// schedule on the optimizer: a schedule scales the groups it saw when it was made. Everything
+    /// is checked before the group is added, so a bad group leaves the optimizer as it was.
+    /// </summary>
+    public void AddParameterGroup(ParameterGroup group)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(group);
+        var added = group.Parameters;
+        if (added.Count == 0)
+            throw new ArgumentException($"{Name}: got an empty parameter list; expected at least one tensor.");
+        var seen = new HashSet<Tensor>(_parameters, ReferenceEqualityComparer.Instance);
+        for (int j = 0; j < added.Count; j++)
+        {
+            int i = _parameters.Count + j;
+            if (added[j] == null)
+                throw new ArgumentException($"{Name}: parameter {i} is null; expected a tensor.");
+            if (!seen.Add(added[j]))
+                throw new ArgumentException($"{Name}: the same tensor appears more than once in the parameter list (parameter {i}).");
+            if (added[j].IsDisposed)
+                throw new ObjectDisposedException(nameof(Tensor), $"{Name}: the tensor was used after Dispose().");
+            if (!added[j].DType.IsFloating())
+                throw new ArgumentException($"{Name}: parameter {i} has dtype {added[j].DType.Name()}; only float32 and float64 tensors can be optimised.");
+        }
+        foreach (var p in added)
+        {
+            _parameters.Add(p);
+            _groupOf.Add(_groups.Count);
+            _steps.Add(0);
+            _state.Add(new Dictionary<string, Tensor>());
+        }
+        _groups.Add(group);
     }
 
     /// <summary>The parameters this optimizer updates, in the order given (the index in state-dict keys).</summary>
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
-    /// <summary>The step size; schedules change it between steps.</summary>
+    /// <summary>The parameter groups: the constructor's parameters, then each <see cref="AddParameterGroup"/>.</summary>
+    public IReadOnlyList<ParameterGroup> ParameterGroups => _groups;
+
+    /// <summary>The learning rate of parameter <paramref name="index"/>: its group's, else <see cref="LearningRate"/>.</summary>
+    protected double LearningRateOf(int index) => _groups[_groupOf[index]].LearningRate ?? LearningRate;
+
+    /// <summary>The weight decay of parameter <paramref name="index"/>: its group's, else <paramref name="optimizerDefault"/>.</summary>
+    protected double WeightDecayOf(int index, double optimizerDefault) => _groups[_groupOf[index]].WeightDecay ?? optimizerDefault;
+
+    /// <summary>The default step size (groups without their own use it); schedules change it between steps.</summary>
     public double LearningRate
     {
         get => _learningRate;
@@ -73,7 +111,7 @@ public abstract class Optimizer : IDisposable
     /// parameter's updates, this one included (1 on the first). Called for every parameter with a
     /// gradient before any is updated; runs under <see cref="Tape.NoGrad"/>.
     /// </summary>
-    protected abstract FusedUpdate Plan(int index, long step);
+    protected abstract ParameterUpdate Plan(int index, long step);
 
     /// <summary>
     /// The state buffer <paramref name="name"/> of parameter <paramref name="index"/>, created as
@@ -115,25 +153,32 @@ public abstract class Optimizer : IDisposable
 
         // 1. The user's tensors, before anything (even a state buffer) is created or moved.
         var ready = new List<int>();
-        for (int i = 0; i < _parameters.Length; i++)
+        for (int i = 0; i < _parameters.Count; i++)
             if (CheckParameter(i)) ready.Add(i);
 
         // 2. Plan every update and check it as the fused kernel will; 3. only then run them.
         var grads = new List<Tensor>();
         try
         {
-            var plans = new List<FusedUpdate>();
+            var plans = new List<ParameterUpdate>();
             foreach (int i in ready)
             {
                 grads.Add(_parameters[i].Grad!.Contiguous());
                 var plan = Plan(i, _steps[i] + 1);
-                FusedOptimizer.Check(plan.Kind, _parameters[i], grads[^1], plan.State1, plan.State2, plan.Hyper);
+                // A composed update's tensor ops check themselves; its state buffers have the
+                // parameter's shape, device and dtype by construction (StateBuffer).
+                if (plan is FusedUpdate fused)
+                    FusedOptimizer.Check(fused.Kind, _parameters[i], grads[^1], fused.State1, fused.State2, fused.Hyper);
                 plans.Add(plan);
             }
             for (int k = 0; k < ready.Count; k++)
             {
                 int i = ready[k];
-                FusedOptimizer.Step(plans[k].Kind, _parameters[i], grads[k], plans[k].State1, plans[k].State2, plans[k].Hyper);
+                switch (plans[k])
+                {
+                    case FusedUpdate f: FusedOptimizer.Step(f.Kind, _parameters[i], grads[k], f.State1, f.State2, f.Hyper); break;
+                    case ComposedUpdate c: c.Apply(_parameters[i], grads[k]); break;
+                }
                 _steps[i]++;
             }
         }
@@ -170,15 +215,36 @@ public abstract class Optimizer : IDisposable
         foreach (var p in _parameters) p.ZeroGrad();
     }
 
-    /// <summary>The hyper-parameters by name, saved in the state dict as "hyper.{name}" (booleans as 0/1).</summary>
-    protected virtual IEnumerable<(string Name, double Value)> HyperParameters() => [("lr", LearningRate)];
+    /// <summary>
+    /// The hyper-parameters by name, saved in the state dict as "hyper.{name}" (booleans as 0/1);
+    /// a group's own learning rate and weight decay as "group{k}_lr" and "group{k}_weight_decay".
+    /// </summary>
+    protected virtual IEnumerable<(string Name, double Value)> HyperParameters()
+    {
+        yield return ("lr", LearningRate);
+        for (int k = 0; k < _groups.Count; k++)
+        {
+            if (_groups[k].LearningRate is { } lr) yield return ($"group{k}_lr", lr);
+            if (_groups[k].WeightDecay is { } wd) yield return ($"group{k}_weight_decay", wd);
+        }
+    }
 
     /// <summary>Sets a hyper-parameter read from a state dict; returns false when the name is unknown.</summary>
     protected virtual bool SetHyperParameter(string name, double value)
     {
-        if (name != "lr") return false;
-        LearningRate = value;
-        return true;
+        if (name == "lr")
+        {
+            LearningRate = value;
+            return true;
+        }
+        for (int k = 0; k < _groups.Count; k++)
+        {
+            if (name == $"group{k}_lr") _groups[k].LearningRate = value;
+            else if (name == $"group{k}_weight_decay") _groups[k].WeightDecay = value;
+            else continue;
+            return true;
+        }
+        return false;
     }
 
     /// <summary>
@@ -193,7 +259,7 @@ public abstract class Optimizer : IDisposable
         var result = new Dictionary<string, Tensor>();
         using (Tape.NoGrad())
         {
-            for (int i = 0; i < _parameters.Length; i++)
+            for (int i = 0; i < _parameters.Count; i++)
             {
                 if (_steps[i] == 0 && _state[i].Count == 0) continue;
                 result[$"state.{i}.step"] = Tensor.Scalar(_steps[i], DType.Int64);
@@ -215,7 +281,7 @@ public abstract class Optimizer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(state);
-        var steps = new long[_parameters.Length];
+        var steps = new long[_parameters.Count];
         var buffers = new List<(int Index, string Name, Tensor Source)>();
         var hypers = new List<(string Name, double Value)>();
         var knownHypers = HyperParameters().Select(h => h.Name).ToHashSet();
@@ -228,9 +294,9 @@ public abstract class Optimizer : IDisposable
                 continue;
             }
             if (parts is not ["state", var indexText, var name]
-                || !int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Length
+                || !int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Count
                 || (name != "step" && !StateNames.Contains(name)))
-                throw new ArgumentException($"{Name}: unexpected state-dict key '{key}'; expected 'state.{{0..{_parameters.Length - 1}}}.{{step|{string.Join("|", StateNames)}}}' or 'hyper.{{{string.Join("|", knownHypers)}}}'. Nothing was loaded.");
+                throw new ArgumentException($"{Name}: unexpected state-dict key '{key}'; expected 'state.{{0..{_parameters.Count - 1}}}.{{step|{string.Join("|", StateNames)}}}' or 'hyper.{{{string.Join("|", knownHypers)}}}'. Nothing was loaded.");
             if (name == "step")
             {
                 double value = tensor.Item();
@@ -257,7 +323,7 @@ public abstract class Optimizer : IDisposable
         }
 
         FreeState();
-        steps.CopyTo(_steps, 0);
+        for (int i = 0; i < steps.Length; i++) _steps[i] = steps[i];
         using (Tape.NoGrad())
             foreach (var (index, name, source) in buffers)
             {
@@ -274,7 +340,7 @@ public abstract class Optimizer : IDisposable
             foreach (var buffer in buffers.Values) buffer.Dispose();
             buffers.Clear();
         }
-        Array.Clear(_steps);
+        for (int i = 0; i < _steps.Count; i++) _steps[i] = 0;
     }
 
     /// <summary>Frees the state buffers (the parameters belong to their module and are left alone).</summary>

@@ -3,18 +3,23 @@ using Tensorium.Kernels.Ops;
 namespace Tensorium.Optim;
 
 /// <summary>
-/// RMSprop (Hinton), as torch.optim.RMSprop with centered = false: a running mean of squared
-/// gradients s = alpha s + (1 - alpha) g² scales each step, p -= lr g / (sqrt(s) + eps); with
-/// momentum the scaled step goes through a buffer first (buf = momentum buf + step).
+/// RMSprop (Hinton), as torch.optim.RMSprop: a running mean of squared gradients
+/// s = alpha s + (1 - alpha) g² scales each step, p -= lr g / (sqrt(s) + eps); with momentum the
+/// scaled step goes through a buffer first (buf = momentum buf + step). <c>centered</c> also
+/// keeps the running mean of the gradients, a = alpha a + (1 - alpha) g (state grad_avg), and
+/// divides by an estimate of the variance instead, sqrt(s - a²) + eps; that rule is composed
+/// from tensor ops, the plain one is a fused kernel.
 /// </summary>
 public sealed class RmsProp : Optimizer
 {
+    private readonly bool _centered;
     private double _alpha, _eps, _weightDecay, _momentum;
 
     /// <summary>Creates the optimizer (PyTorch defaults: lr 1e-2, alpha 0.99, eps 1e-8, no weight decay, no momentum).</summary>
     public RmsProp(IEnumerable<Tensor> parameters, double learningRate = 1e-2, double alpha = 0.99, double eps = 1e-8,
-        double weightDecay = 0, double momentum = 0) : base(parameters, learningRate)
+        double weightDecay = 0, double momentum = 0, bool centered = false) : base(parameters, learningRate)
     {
+        _centered = centered;
         Alpha = alpha;
         Eps = eps;
         WeightDecay = weightDecay;
@@ -31,22 +36,48 @@ public sealed class RmsProp : Optimizer
     /// <summary>Added to the denominator for numerical stability.</summary>
     public double Eps { get => _eps; set => _eps = NonNegative(value, "eps"); }
 
-    /// <summary>L2 penalty coefficient added to the gradient.</summary>
+    /// <summary>Whether the centered variant is used (fixed at construction, like the state it keeps).</summary>
+    public bool Centered => _centered;
+
+    /// <summary>L2 penalty coefficient added to the gradient (groups may have their own).</summary>
     public double WeightDecay { get => _weightDecay; set => _weightDecay = NonNegative(value, "weight decay"); }
 
     /// <summary>Momentum factor; 0 turns momentum off.</summary>
     public double Momentum { get => _momentum; set => _momentum = NonNegative(value, "momentum"); }
 
     /// <inheritdoc />
-    protected override IReadOnlyList<string> StateNames => ["square_avg", "momentum_buffer"];
+    protected override IReadOnlyList<string> StateNames => _centered ? ["square_avg", "momentum_buffer", "grad_avg"] : ["square_avg", "momentum_buffer"];
 
     /// <inheritdoc />
-    protected override FusedUpdate Plan(int index, long step)
+    protected override ParameterUpdate Plan(int index, long step)
     {
         var squareAvg = StateBuffer(index, "square_avg", out _);
         // PyTorch's momentum buffer starts at zeros (unlike SGD's), so no first-step special case.
         var buffer = Momentum != 0 ? StateBuffer(index, "momentum_buffer", out _) : null;
-        return new(OptimizerKind.RmsProp, squareAvg, buffer, new OptimizerHyper(LearningRate, WeightDecay, Momentum, Alpha: Alpha, Eps: Eps, Step: step));
+        var hyper = new OptimizerHyper(LearningRateOf(index), WeightDecayOf(index, WeightDecay), Momentum, Alpha: Alpha, Eps: Eps, Step: step);
+        if (!_centered) return new FusedUpdate(OptimizerKind.RmsProp, squareAvg, buffer, hyper);
+        var gradAvg = StateBuffer(index, "grad_avg", out _);
+        return new ComposedUpdate((p, g) => CenteredStep(p, g, squareAvg, gradAvg, buffer, hyper));
+    }
+
+    /// <summary>
+    /// torch.optim.RMSprop(centered=True), single-tensor path: s and a updated, d = g / (sqrt(s - a²) + eps),
+    /// then momentum as in the plain rule. Every new value is computed before the first is written.
+    /// </summary>
+    private static void CenteredStep(Tensor p, Tensor g, Tensor squareAvg, Tensor gradAvg, Tensor? buffer, OptimizerHyper h)
+    {
+        using var scope = new TensorScope();
+        var grad = h.WeightDecay != 0 ? g + p * h.WeightDecay : g;
+        var nextSquare = squareAvg * h.Alpha + grad.Square() * (1 - h.Alpha);
+        var nextGradAvg = gradAvg + (grad - gradAvg) * (1 - h.Alpha);   // torch: grad_avg.lerp_(grad, 1 - alpha)
+        var denominator = (nextSquare - nextGradAvg.Square()).Sqrt() + h.Eps;
+        var step = grad / denominator;
+        var nextBuffer = buffer == null ? null : buffer * h.Momentum + step;
+        var nextP = p - (nextBuffer ?? step) * h.LearningRate;
+        squareAvg.CopyFrom(nextSquare);
+        gradAvg.CopyFrom(nextGradAvg);
+        if (buffer != null) buffer.CopyFrom(nextBuffer!);
+        p.CopyFrom(nextP);
     }
 
     /// <inheritdoc />

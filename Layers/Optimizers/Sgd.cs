@@ -46,7 +46,7 @@ public sealed class Sgd : Optimizer
         if (Momentum != 0) buffer = StateBuffer(index, "momentum_buffer", out fresh);
         // A fresh buffer is zeros; with dampening 0 the kernel's momentum * 0 + 1 * g makes it
         // exactly a copy of g, which is how PyTorch starts it.
-        return new(OptimizerKind.Sgd, buffer, null, new OptimizerHyper(LearningRate, WeightDecay, Momentum, fresh ? 0 : Dampening, Nesterov));
+        return new(OptimizerKind.Sgd, buffer, null, new OptimizerHyper(LearningRateOf(index), WeightDecayOf(index, WeightDecay), Momentum, fresh ? 0 : Dampening, Nesterov));
     }
 
     /// <inheritdoc />

@@ -11,6 +11,18 @@ public interface IMetric
     void Update(Tensor prediction, Tensor target);
     /// <summary>The value over all batches since <see cref="Reset"/>.</summary>
     double Result { get; }
+    /// <summary>
+    /// Whether a larger <see cref="Result"/> is better (accuracy) or a smaller one (an error).
+    /// <see cref="EarlyStopping"/> and <see cref="ModelCheckpoint"/> read it to know which way
+    /// a monitored metric should move.
+    /// </summary>
+    bool HigherIsBetter => true;
+    /// <summary>
+    /// Whether Fit and Evaluate put <see cref="Result"/> into their logs (progress bar, history,
+    /// callbacks). False for a metric whose value is not one number, such as
+    /// <see cref="ConfusionMatrix"/>: read it from the metric object after the pass.
+    /// </summary>
+    bool Logged => true;
 }
 
 /// <summary>Fraction of examples whose highest-scoring class (argmax of the last dim) equals the integer label.</summary>

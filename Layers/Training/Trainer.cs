@@ -43,6 +43,7 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
         var history = new History();
         var loader = new DataLoader(train, batchSize, shuffle, generator ?? new Generator(0));
         int globalStep = 0;
+        foreach (var callback in callbacks ?? []) callback.OnTrainBegin(this);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             Model.Train();
@@ -81,6 +82,7 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
             foreach (var callback in callbacks ?? []) stop |= callback.OnEpochEnd(epoch, logs, this);
             if (stop) break;
         }
+        foreach (var callback in callbacks ?? []) callback.OnTrainEnd(this);
         return history;
     }
 
@@ -189,7 +191,8 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
     private Dictionary<string, double> Logs(double loss)
     {
         var logs = new Dictionary<string, double> { ["loss"] = loss };
-        foreach (var m in Metrics) logs[m.Name] = m.Result;
+        foreach (var m in Metrics)
+            if (m.Logged) logs[m.Name] = m.Result;
         return logs;
     }
 }

@@ -14,7 +14,7 @@ public class GpuRecurrentParityTests
 {
     private static readonly RecurrentCell[] Cells = [RecurrentCell.Tanh, RecurrentCell.Lstm, RecurrentCell.Gru];
 
-    /// <summary>The GPU devices present and the emulated device (<see cref="Devices.Gpus"/>).</summary>
+    /// <summary>The devices other than the CPU (<see cref="Devices.Gpus"/>): the emulated one and any GPU.</summary>
     private static List<Device> GpuDevices()
     {
         var devices = Devices.Gpus().ToList();
@@ -23,9 +23,8 @@ public class GpuRecurrentParityTests
     }
 
     /// <summary>
-    /// Whether <paramref name="device"/> runs <paramref name="dtype"/>. A device that
-    /// Device.Available() does not list (the emulated one, named through TENSORIUM_TEST_DEVICES)
-    /// runs float64: ILGPU's CPU accelerator computes in .NET doubles.
+    /// Whether <paramref name="device"/> runs <paramref name="dtype"/> (an OpenCL device may lack
+    /// float64; a device Device.Available() does not list is taken to have it).
     /// </summary>
     private static bool Supports(Device device, DType dtype) =>
         dtype != DType.Float64 || (Device.Available().FirstOrDefault(d => d.Device == device)?.SupportsFloat64 ?? true);

@@ -45,7 +45,7 @@ public class AttentionLayerTests
         int b = query.Size(0), lq = query.Size(1), lk = key.Size(1);
         Tensor Project(Tensor x, int which)
         {
-            var w = mha.InProjWeight.Detach().Narrow(0, which * e, e);
+            var w = mha.InProjWeight!.Detach().Narrow(0, which * e, e);
             var bias = mha.InProjBias!.Detach().Narrow(0, which * e, e);
             return x.MatMul(w.T) + bias;
         }
@@ -204,11 +204,11 @@ public class AttentionLayerTests
     {
         using var mha = new MultiHeadAttention(16, 4);
         Assert.That(mha.NamedParameters().Select(p => p.Name), Is.EqualTo(new[] { "in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias" }));
-        Assert.That(mha.InProjWeight.Shape, Is.EqualTo(new[] { 48, 16 }));
+        Assert.That(mha.InProjWeight!.Shape, Is.EqualTo(new[] { 48, 16 }));
         Assert.That(mha.InProjBias!.ToDoubleArray(), Is.All.EqualTo(0.0));
         Assert.That(mha.OutProj.Bias!.ToDoubleArray(), Is.All.EqualTo(0.0));
         double bound = Math.Sqrt(6.0 / (16 + 48));   // xavier_uniform_ on [3E, E]
-        var w = mha.InProjWeight.ToDoubleArray();
+        var w = mha.InProjWeight!.ToDoubleArray();
         Assert.That(w.Max(Math.Abs), Is.LessThanOrEqualTo(bound).And.GreaterThan(0.8 * bound));
         Assert.That(new MultiHeadAttention(4, 2, bias: false).NamedParameters().Select(p => p.Name), Is.EqualTo(new[] { "in_proj_weight", "out_proj.weight" }));
     }

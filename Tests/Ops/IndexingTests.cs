@@ -143,11 +143,13 @@ public class IndexingTests(Device device)
     [Test]
     public void OutOfRangeIndexOnALargeInputThrowsTheSameException()
     {
-        // Large enough that the kernel runs on several threads.
-        using var x = Tensor.Zeros([512, 1000], device: device);
-        var vi = new double[512 * 1000];
-        vi[300 * 1000 + 7] = 1000;
-        using var index = Ref.Make(vi, [512, 1000], device, DType.Int64);
+        // Large enough that the CPU kernel runs on several threads (any size does on a GPU device,
+        // and the emulated one steps through every element on host threads).
+        int rows = device == Device.Emulated ? 16 : 512;
+        using var x = Tensor.Zeros([rows, 1000], device: device);
+        var vi = new double[rows * 1000];
+        vi[rows * 600 + 7] = 1000;
+        using var index = Ref.Make(vi, [rows, 1000], device, DType.Int64);
         Ref.Throws<ArgumentOutOfRangeException>(() => x.Gather(1, index), "gather", "1000");
     }
 
@@ -175,7 +177,10 @@ public class IndexingTests(Device device)
     [Test]
     public void GatherAndScatterAddOnEveryDTypeMatchTheCpuExactly()
     {
-        int[] shape = [3, 37, 300], ishape = [3, 90, 300];   // 90 entries into an axis of 37: many duplicates
+        // 90 entries into an axis of 37: many duplicates. A shorter inner axis on the emulated
+        // device, which steps through every element on host threads.
+        int inner = device == Device.Emulated ? 31 : 300;
+        int[] shape = [3, 37, inner], ishape = [3, 90, inner];
         var vi = Indices(Ref.Count(ishape), shape[1], 60);
         using var index = Ref.Make(vi, ishape, device, DType.Int64);
         using var indexCpu = Ref.Make(vi, ishape, Device.Cpu, DType.Int64);

@@ -4,7 +4,8 @@ namespace Tensorium.Tests.Ops;
 /// Random small graphs (views, broadcasting binary ops, reductions, matmul, elementwise math),
 /// seeded: each graph's float64 values are compared with a plain scalar reference and its
 /// gradients with <see cref="GradCheck"/>. A failure names the seed, the device and the graph.
-/// Thousands of cases on the CPU, fewer on other devices (each op there is a kernel launch).
+/// Thousands of cases on the CPU; on other devices (each op there is a kernel launch) fewer,
+/// with gradients checked on a sample of each leaf's elements.
 /// </summary>
 [TestFixtureSource(typeof(Devices), nameof(Devices.All))]
 public class RandomGraphTests(Device device)
@@ -24,7 +25,7 @@ public class RandomGraphTests(Device device)
     [Test]
     public void RandomGraphsMatchReferenceAndGradCheck()
     {
-        int cases = device == Device.Cpu ? 2000 : 100;
+        int cases = device == Device.Cpu ? 2000 : 10;
         for (int seed = 1; seed <= cases; seed++)
         {
             var graph = Build(new Random(seed), seed);
@@ -59,7 +60,8 @@ public class RandomGraphTests(Device device)
         for (int i = 0; i < values.Length; i++)
             if (!(Math.Abs(values[i] - expected[i]) <= 1e-10 + 1e-10 * Math.Abs(expected[i])))
                 return $"value {i}: got {values[i]:G17}, reference {expected[i]:G17}";
-        return GradCheck.Check(graph.Root.Eval, leaves);
+        return GradCheck.Check(graph.Root.Eval, leaves,
+            elementsPerInput: device == Device.Cpu ? null : Reference.GradientSamplesOffCpu);
     }
 
     // ---- Building a random graph ------------------------------------------------------------

@@ -9,6 +9,15 @@ namespace Tensorium.Tests.Serving;
 public class ModelCardTests
 {
     [Test]
+    public void TheLibraryStaysFreeOfTheWebStack()
+    {
+        // The card API lives in Layers so programs without a server use it; ASP.NET stays in Serving.
+        var references = typeof(ModelCard).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.That(references, Has.None.StartsWith("Microsoft.AspNetCore").And.None.StartsWith("Prometheus"));
+        Assert.That(typeof(ModelCard).Assembly.GetName().Name, Is.EqualTo("Tensorium.Layers"));
+    }
+
+    [Test]
     public void ACardRoundTripsThroughJson()
     {
         var card = TinyModels.ClassifierCard();
@@ -144,5 +153,33 @@ public class ModelCardTests
                 using var actual = loaded.Forward(x);
                 Assert.That(actual.ToArray<float>(), Is.EqualTo(expected.ToArray<float>()).Within(1e-5), card.Name);
             }
+    }
+
+    [Test]
+    public void TheSequenceExamplesCardsRebuildTheirModels()
+    {
+        using var folder = new DataTempFolder();
+        using (var lm = TransformerExample.Build(TinyModels.Alphabet.Length, new Generator(5)))
+        {
+            ModelFiles.Save(folder.Path, TransformerExample.Card(TinyModels.Alphabet, 2.5), lm);
+            using var loaded = ModelFiles.Load(ModelFiles.CardPath(folder.Path, "transformer"));
+            using var ids = Tensor.FromArray(new long[] { 1, 2, 3, 4 }, 1, 4);
+            using var expected = lm.Forward(ids);
+            using var actual = loaded.Forward(ids);
+            Assert.That(actual.ToArray<float>(), Is.EqualTo(expected.ToArray<float>()).Within(1e-5));
+            Assert.That(loaded.Card.Vocabulary, Is.EqualTo(TinyModels.Alphabet));
+        }
+        using (var seq2seq = Seq2SeqExample.Build(new Generator(6)))
+        {
+            ModelFiles.Save(folder.Path, Seq2SeqExample.Card(0.9), seq2seq);
+            using var loaded = ModelFiles.Load(ModelFiles.CardPath(folder.Path, "seq2seq"));
+            var rebuilt = (Seq2SeqTransformer)loaded.Module;
+            using var source = Tensor.FromArray(Enumerable.Range(0, Seq2SeqExample.Length).Select(i => (long)(i % 10)).ToArray(), 1, Seq2SeqExample.Length);
+            using var start = Tensor.FromArray(new long[] { 10, 3 }, 1, 2);
+            using var expected = seq2seq.Forward(source, start);
+            using var actual = rebuilt.Forward(source, start);
+            Assert.That(actual.ToArray<float>(), Is.EqualTo(expected.ToArray<float>()).Within(1e-5));
+            Assert.That(loaded.Card.Kind, Is.EqualTo(ModelKind.SequenceToSequence));
+        }
     }
 }

@@ -63,7 +63,7 @@ public static class Reference
     /// included) reaches them for a fraction of the launches (on the emulated device each launch
     /// is a rendezvous of its host threads).
     /// </summary>
-    public const int GradientSamplesOffCpu = 6;
+    public const int GradientSamplesOffCpu = 4;
 
     /// <summary>Asserts that <see cref="GradCheck.Check"/> passes: on every element on the CPU, on <see cref="GradientSamplesOffCpu"/> per input elsewhere.</summary>
     public static void AssertGradients(Func<Tensor[], Tensor> f, params Tensor[] inputs)

@@ -26,11 +26,8 @@ public sealed class CosineAnnealing : LearningRateSchedule
     public double EtaMin { get; }
 
     /// <inheritdoc />
-    public override double LearningRateAt(int step)
-    {
-        CheckStep(step);
-        return EtaMin + (BaseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * step / TMax)) / 2;
-    }
+    protected override double RateAt(int step, double baseLearningRate) =>
+        EtaMin + (baseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * step / TMax)) / 2;
 
     private static (int, double) Check(int tMax, double etaMin)
     {

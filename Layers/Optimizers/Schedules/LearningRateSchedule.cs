@@ -4,7 +4,9 @@ namespace Tensorium.Optim;
 /// A learning rate as a function of the step (or epoch) count, like torch.optim.lr_scheduler.
 /// <see cref="LearningRateAt"/> is the pure function (closed form, easy to test and to plot);
 /// a schedule built on an optimizer also drives it: the constructor sets the optimizer to the
-/// step-0 rate and every <see cref="Step"/> advances the count and sets the next rate.
+/// step-0 rate and every <see cref="Step"/> advances the count and sets the next rate. Parameter
+/// groups with their own learning rate follow the same curve from their own starting rate (as
+/// PyTorch's schedulers scale each group's initial_lr).
 /// <code>
 /// var schedule = new CosineAnnealing(optimizer, tMax: epochs);
 /// for (...) { train one epoch; schedule.Step(); }
@@ -14,7 +16,13 @@ public abstract class LearningRateSchedule
 {
     /// <summary>Drives <paramref name="optimizer"/>, starting from its current learning rate.</summary>
     protected LearningRateSchedule(Optimizer optimizer)
-        : this((optimizer ?? throw new ArgumentNullException(nameof(optimizer))).LearningRate) => Optimizer = optimizer;
+        : this((optimizer ?? throw new ArgumentNullException(nameof(optimizer))).LearningRate)
+    {
+        Optimizer = optimizer;
+        _groupBases = optimizer.ParameterGroups.Select(g => g.LearningRate).ToArray();
+    }
+
+    private readonly double?[] _groupBases = [];
 
     /// <summary>A schedule that only computes rates (for composing schedules, or setting the rate yourself).</summary>
     protected LearningRateSchedule(double baseLearningRate)
@@ -37,7 +45,17 @@ public abstract class LearningRateSchedule
     public double CurrentLearningRate => LearningRateAt(StepCount);
 
     /// <summary>The learning rate after <paramref name="step"/> calls of <see cref="Step"/> (0: the start).</summary>
-    public abstract double LearningRateAt(int step);
+    public double LearningRateAt(int step) => LearningRateFromBase(step, BaseLearningRate);
+
+    /// <summary>The rate after <paramref name="step"/> steps for a parameter group that started at <paramref name="baseLearningRate"/>.</summary>
+    public double LearningRateFromBase(int step, double baseLearningRate)
+    {
+        CheckStep(step);
+        return RateAt(step, baseLearningRate);
+    }
+
+    /// <summary>The schedule's formula: the rate after <paramref name="step"/> (non-negative) steps from <paramref name="baseLearningRate"/>.</summary>
+    protected abstract double RateAt(int step, double baseLearningRate);
 
     /// <summary>Advances one step and sets the optimizer (if any) to the new rate, which it returns.</summary>
     public double Step()
@@ -53,7 +71,10 @@ public abstract class LearningRateSchedule
     /// </summary>
     protected void Apply()
     {
-        if (Optimizer != null) Optimizer.LearningRate = CurrentLearningRate;
+        if (Optimizer == null) return;
+        Optimizer.LearningRate = CurrentLearningRate;
+        for (int k = 0; k < _groupBases.Length; k++)
+            if (_groupBases[k] is { } groupBase) Optimizer.ParameterGroups[k].LearningRate = LearningRateFromBase(StepCount, groupBase);
     }
 
     /// <summary>Throws unless <paramref name="step"/> is non-negative.</summary>

@@ -33,11 +33,15 @@ public sealed class LinearWarmup : LearningRateSchedule
     public double StartFactor { get; }
 
     /// <inheritdoc />
-    public override double LearningRateAt(int step)
+    protected override double RateAt(int step, double baseLearningRate)
     {
-        CheckStep(step);
-        if (step < WarmupSteps) return BaseLearningRate * (StartFactor + (1 - StartFactor) * step / WarmupSteps);
-        return Then?.LearningRateAt(step - WarmupSteps) ?? BaseLearningRate;
+        if (step < WarmupSteps) return baseLearningRate * (StartFactor + (1 - StartFactor) * step / WarmupSteps);
+        if (Then == null) return baseLearningRate;
+        // A group with its own rate scales the follower's base by the same ratio.
+        double thenBase = baseLearningRate == BaseLearningRate || BaseLearningRate == 0
+            ? Then.BaseLearningRate
+            : baseLearningRate * (Then.BaseLearningRate / BaseLearningRate);
+        return Then.LearningRateFromBase(step - WarmupSteps, thenBase);
     }
 
     private static (int, LearningRateSchedule?, double) Check(int warmupSteps, LearningRateSchedule? then, double startFactor)

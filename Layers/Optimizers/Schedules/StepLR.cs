@@ -24,11 +24,8 @@ public sealed class StepLR : LearningRateSchedule
     public double Gamma { get; }
 
     /// <inheritdoc />
-    public override double LearningRateAt(int step)
-    {
-        CheckStep(step);
-        return BaseLearningRate * Math.Pow(Gamma, step / StepSize);
-    }
+    protected override double RateAt(int step, double baseLearningRate) =>
+        baseLearningRate * Math.Pow(Gamma, step / StepSize);
 
     private static (int, double) Check(int stepSize, double gamma)
     {

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Tensorium.Data;
+using Tensorium.Models;
+using Tensorium.Serving;
+
+namespace Tensorium.Bench;
+
+/// <summary>
+/// <c>./build.sh bench Serving</c>: a bounded load run against the serving host on loopback. The
+/// CNN (artifacts/examples/cnn if trained, else the same architecture with fresh weights) is
+/// measured offline first (Predict on batches of 64, in this process), then served and hit by
+/// concurrent clients with one image per request; the run stops after a fixed number of
+/// requests and reports throughput, p50/p99 latency, the batch-size histogram and errors, next
+/// to the offline figure. Options: --requests N (20000), --clients N (64), --max-delay-ms N (5).
+/// </summary>
+public static class ServingLoad
+{
+    /// <summary>Runs the load test; the exit code is 1 when any request failed.</summary>
+    public static int Run(string[] args)
+    {
+        int requests = Option(args, "--requests", 20_000), clients = Option(args, "--clients", 64), delayMs = Option(args, "--max-delay-ms", 5);
+        const int batch = 64;
+        string folder = PrepareModel();
+        using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "cnn"));
+
+        // Offline: the same model's Predict on batches of 64, as a program embedding it would run it.
+        var images = Enumerable.Range(0, batch).Select(i => Image(i)).ToArray();
+        using var input = Tensor.FromArray(images.SelectMany(i => i).ToArray(), batch, 1, 28, 28);
+        for (int i = 0; i < 3; i++) model.Classify(input);
+        var clock = Stopwatch.StartNew();
+        int offlineBatches = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(5) || offlineBatches < 10) { model.Classify(input); offlineBatches++; }
+        double batchSeconds = clock.Elapsed.TotalSeconds / offlineBatches;
+        double offline = batch / batchSeconds;
+        Console.WriteLine($"offline: Predict on batches of {batch}: {offline:N0} images/s ({batchSeconds * 1000:F1} ms a batch, {offlineBatches} batches)");
+
+        var options = new ServingOptions
+        {
+            ModelsDirectory = folder, Port = 0, LoopbackOnly = true, HotReload = false,
+            MaxBatchSize = batch, MaxDelay = TimeSpan.FromMilliseconds(delayMs), QueueCapacity = 4 * clients,
+        };
+        var app = ServingHost.Build(options, configure: b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+        app.StartAsync().GetAwaiter().GetResult();
+        try
+        {
+            return Load(app, requests, clients, images, offline, batchSeconds, delayMs).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            app.StopAsync().GetAwaiter().GetResult();
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static async Task<int> Load(Microsoft.AspNetCore.Builder.WebApplication app, int requests, int clients, float[][] images,
+        double offline, double batchSeconds, int delayMs)
+    {
+        var address = ServingHost.Address(app);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        while (!(await http.GetAsync("/readyz")).IsSuccessStatusCode) await Task.Delay(50);
+        var bodies = images.Select(i => "{\"inputs\":[" + string.Join(",", i.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]}").ToArray();
+        // Warm up the server's code paths (JIT, pools) before timing.
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(i => Post(http, bodies[i % bodies.Length])));
+        string before = await http.GetStringAsync("/metrics");
+
+        var latencies = new double[requests];
+        int next = -1, errors = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < requests)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var status = await Post(http, bodies[i % bodies.Length]);
+                latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (status != HttpStatusCode.OK) Interlocked.Increment(ref errors);
+            }
+        }));
+        double seconds = clock.Elapsed.TotalSeconds;
+        string after = await http.GetStringAsync("/metrics");
+
+        Array.Sort(latencies);
+        double throughput = requests / seconds, p50 = latencies[requests / 2], p99 = latencies[(int)(requests * 0.99)];
+        double p99Goal = delayMs + 2 * batchSeconds * 1000;
+        Console.WriteLine($"served: {requests:N0} requests from {clients} clients in {seconds:F1} s: {throughput:N0} requests/s ({throughput / offline:P0} of offline)");
+        Console.WriteLine($"latency: p50 {p50:F1} ms, p99 {p99:F1} ms (goal: p99 <= max delay {delayMs} ms + 2 x {batchSeconds * 1000:F1} ms = {p99Goal:F1} ms)");
+        Console.WriteLine($"errors: {errors}");
+        Console.WriteLine("batch sizes (forward passes during the run):");
+        foreach (var (range, count) in BatchHistogram(before, after)) Console.WriteLine($"  {range,-9} {count,8:N0}");
+        Console.WriteLine($"goal served >= 70% of offline: {(throughput >= 0.7 * offline ? "met" : "missed")}; goal p99: {(p99 <= p99Goal ? "met" : "missed")}");
+        return errors == 0 ? 0 : 1;
+    }
+
+    private static async Task<HttpStatusCode> Post(HttpClient http, string body)
+    {
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("/v1/models/cnn/predict", content);
+        await response.Content.ReadAsByteArrayAsync();
+        return response.StatusCode;
+    }
+
+    /// <summary>Forward passes per batch-size bucket between two /metrics scrapes (prometheus buckets are cumulative).</summary>
+    private static IEnumerable<(string Range, long Count)> BatchHistogram(string before, string after)
+    {
+        static SortedDictionary<double, long> Buckets(string text)
+        {
+            var result = new SortedDictionary<double, long>();
+            const string prefix = "tensorium_batch_size_bucket{model=\"cnn\",le=\"";
+            foreach (var line in text.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                string le = line[prefix.Length..line.IndexOf('"', prefix.Length)];
+                double bound = le == "+Inf" ? double.PositiveInfinity : double.Parse(le, CultureInfo.InvariantCulture);
+                result[bound] = (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+            return result;
+        }
+        var a = Buckets(before);
+        var b = Buckets(after);
+        double lower = 0;
+        long cumulative = 0;
+        foreach (var (bound, total) in b)
+        {
+            long count = total - a.GetValueOrDefault(bound) - cumulative;
+            cumulative += count;
+            if (count > 0) yield return (lower + 1 == bound || (lower == 0 && bound == 1) ? $"{bound}" : $"{lower + 1}-{bound}", count);
+            lower = bound;
+        }
+    }
+
+    /// <summary>The folder holding cnn.json + cnn.safetensors: the trained example's, or a fresh one in a temp folder.</summary>
+    private static string PrepareModel()
+    {
+        string trained = Path.Combine("artifacts", "examples");
+        if (File.Exists(ModelFiles.CardPath(trained, "cnn")) && File.Exists(ModelFiles.WeightsPath(trained, "cnn")))
+        {
+            // Copy it, so retraining during the run cannot change what is measured.
+            string copy = Directory.CreateTempSubdirectory("tensorium-serving-bench").FullName;
+            File.Copy(ModelFiles.CardPath(trained, "cnn"), ModelFiles.CardPath(copy, "cnn"));
+            File.Copy(ModelFiles.WeightsPath(trained, "cnn"), ModelFiles.WeightsPath(copy, "cnn"));
+            Console.WriteLine($"model: the trained CNN from {trained}");
+            return copy;
+        }
+        string folder = Directory.CreateTempSubdirectory("tensorium-serving-bench").FullName;
+        using var model = Architectures.Cnn(1, 28, 10, new Generator(1234));
+        ModelFiles.Save(folder, CnnExample.Card("cnn", FashionMnist.ClassNames), model);
+        Console.WriteLine("model: the example CNN with fresh weights (train it with ./build.sh demo to serve the trained one)");
+        return folder;
+    }
+
+    /// <summary>A deterministic 28x28 image in [0, 1].</summary>
+    private static float[] Image(int seed) => [.. Enumerable.Range(0, 784).Select(i => ((i * 31 + seed * 17) % 256) / 255f)];
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}
