@@ -55,7 +55,8 @@ public static class WeightedCrossEntropy
                 using (kept)
                 using (total)
                 {
-                    using var weighted = logProbabilities * weight!;
+                    using var constantWeight = weight!.Detach();   // class weights are not trained, as in the NLL part
+                    using var weighted = logProbabilities * constantWeight;
                     using var rowSum = weighted.Sum(-1);
                     using var negated = rowSum.Neg();
                     using var smooth = negated * kept;

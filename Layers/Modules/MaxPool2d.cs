@@ -6,7 +6,8 @@ namespace Tensorium.Layers;
 /// taps are that far apart; in <see cref="CeilMode"/> a last partial window is kept (PyTorch's
 /// ceil_mode). The plain case runs the max-pool kernel; ceil mode pads the input's end with
 /// -inf for it, and dilation is composed from strided views and elementwise maxima, so every
-/// backend runs it and the gradient comes from those ops.
+/// backend runs it and the gradient comes from those ops (on an exact tie inside a dilated
+/// window the gradient is shared, as elementwise maximum does, where PyTorch gives it to one tap).
 /// </summary>
 public sealed class MaxPool2d : Module
 {
