@@ -71,11 +71,14 @@ static class Classification
         // Reading the data made large short-lived arrays (file bytes, decompression). Training
         // allocates tensors natively, so the GC may never run to give that memory back: do it now.
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        var trainer = new Trainer(model, optimizer, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
+        var labels = card.Labels ?? throw new ArgumentException($"{card.Name}: a classifier's card needs its labels");
+        var confusion = new ConfusionMatrix(labels.Count, labels);
+        var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(), [new Accuracy(), confusion]);
         var history = trainer.Fit(options.Limit(train), options.Epochs ?? defaultEpochs, batchSize: 64, validation: options.Limit(test));
         var result = trainer.Evaluate(test, batchSize: 64);   // the training batch size: the buffer pool then serves both
         Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
-        options.SaveOutputs(WithMetrics(card, result), model, history);
+        Console.WriteLine($"\nConfusion matrix on the {confusion.Total} test images (rows: actual class, columns: predicted):\n{confusion}");
+        options.SaveOutputs(WithMetrics(card, result), model, history, confusion);
     }
 
     /// <summary>The card with the test metrics of <paramref name="result"/> (loss, accuracy) added.</summary>

@@ -81,16 +81,28 @@ sealed class ExampleOptions
         MaxExamples is int n && n < data.Count ? new Subset(data, Enumerable.Range(0, n).ToArray()) : data;
 
     /// <summary>
-    /// Saves the weights (safetensors) with their model card (JSON, so <c>./build.sh serve</c>
-    /// serves the model), the history (CSV) and the curves (SVG), and says where.
+    /// Saves a classifier's weights (safetensors) with their model card (JSON, so
+    /// <c>./build.sh serve</c> serves the model), history (CSV), curves (SVG) and confusion matrix
+    /// (text and SVG) in a run folder of their own, and replaces {--out}/{name}.safetensors and
+    /// its card (with the history and curves next to them) only when this run's test accuracy is
+    /// at least that of the model there (see <see cref="RunOutputs"/>).
     /// </summary>
-    public void SaveOutputs(ModelCard card, Module model, History history)
+    public void SaveOutputs(ModelCard card, Module model, History history, ConfusionMatrix? confusion = null)
     {
         string name = card.Name;
-        string cardPath = ModelFiles.Save(OutputDirectory, card, model);
-        string weights = ModelFiles.WeightsPath(OutputDirectory, name);
-        history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
-        history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), $"{name}: loss and accuracy per epoch");
-        Console.WriteLine($"saved the model to {weights} and its card to {cardPath}, history and curves to {OutputDirectory}/{name}-history.csv/.svg");
+        var run = new RunOutputs(this, name);
+        string title = $"{name}: loss and accuracy per epoch";
+        history.WriteCsv(run.InRun($"{name}-history.csv"));
+        history.WriteSvg(run.InRun($"{name}-history.svg"), title);
+        if (confusion != null)
+        {
+            File.WriteAllText(run.InRun($"{name}-confusion.txt"), confusion.ToString());
+            confusion.WriteSvg(run.InRun($"{name}-confusion.svg"), $"{name}: confusion matrix on the test set");
+        }
+        if (run.SaveModel(card, model, "test_accuracy", higherIsBetter: true))
+        {
+            history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
+            history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), title);
+        }
     }
 }

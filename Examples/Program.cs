@@ -27,6 +27,9 @@ static class ExampleCommand
         {
             options = ExampleOptions.Parse(args.Skip(1).ToArray());
             CheckDevice(command, options.Device);
+            // Only the autograd example draws its tape; another would ignore the option silently.
+            if (options.GraphFile != null && command != "autograd")
+                throw new ArgumentException($"--graph {options.GraphFile}: only the autograd example draws its tape (./build.sh demo autograd --graph FILE)");
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
@@ -80,7 +83,8 @@ static class Usage
           --epochs N    epochs (transformer, seq2seq: evaluation rounds)
           --limit N     use only the first N examples (N characters of text for transformer)
           --steps N     optimizer steps per epoch (transformer, seq2seq)
-          --out DIR     where weights, history and curves go (default artifacts/examples)
+          --out DIR     where outputs go (default artifacts/examples): each run in runs/NAME-TIME,
+                        and NAME.safetensors replaced only by a run that scores at least as well
           --text FILE   training text for transformer
           --device D    cnn, mlp, lstm, cifar: train on cpu (default), opencl[:N] or cuda[:N]
                         (checked at start: a device that is not present is an error)

@@ -100,8 +100,7 @@ static class Seq2SeqExample
         Console.WriteLine($"final exact-match accuracy {exact:F4} (digits right {perDigit:F4}) after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
         ShowExamples(model);
 
-        string cardPath = ModelFiles.Save(options.OutputDirectory, Card(exact), model);
-        Console.WriteLine($"saved the model to {ModelFiles.WeightsPath(options.OutputDirectory, "seq2seq")} and its card to {cardPath}");
+        new RunOutputs(options, "seq2seq").SaveModel(Card(exact), model, "exact_match", higherIsBetter: true);
         return 0;
     }
 

@@ -32,8 +32,8 @@ static class TransferExample
         using var trainB = fullTrain.Where(l => l >= 5, l => l - 5);      // classes 5-9, relabelled 0-4
         using var testB = fullTest.Where(l => l >= 5, l => l - 5);
         Console.WriteLine($"task A (classes 0-4): {trainA.Count} train / {testA.Count} test; task B (classes 5-9 as 0-4): {trainB.Count} train / {testB.Count} test");
-        Directory.CreateDirectory(options.OutputDirectory);
-        string basePath = Path.Combine(options.OutputDirectory, "transfer-base.safetensors");
+        // The base is an intermediate of this run: it goes in a run folder, not over a saved model.
+        string basePath = new RunOutputs(options, "transfer-base").InRun("transfer-base.safetensors");
 
         // 1. Pre-train on classes 0-4, then save the network without its head (the feature extractor).
         Console.WriteLine($"\n1. Pre-training the CNN on classes 0-4 ({epochs} epoch{(epochs == 1 ? "" : "s")})");

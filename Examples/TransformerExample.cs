@@ -98,8 +98,8 @@ static class TransformerExample
         foreach (var (x, y) in validationBatches) { x.Dispose(); y.Dispose(); }
         Console.WriteLine($"final validation loss {lastValidation:F3} bits/char after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
 
-        string cardPath = ModelFiles.Save(options.OutputDirectory, Card(tokenizer.Alphabet, lastValidation), model);
-        Console.WriteLine($"saved the model to {ModelFiles.WeightsPath(options.OutputDirectory, "transformer")} and its card to {cardPath} (the tokenizer's alphabet is in the card)");
+        // The tokenizer's alphabet is in the card: the model is useless without it.
+        new RunOutputs(options, "transformer").SaveModel(Card(tokenizer.Alphabet, lastValidation), model, "validation_bits_per_char", higherIsBetter: false);
 
         Console.WriteLine("\nSamples (temperature 0.8, seed 42):");
         var generator = new Generator(42);
