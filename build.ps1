@@ -32,7 +32,8 @@ switch ($Verb) {
     $coreType = $env:OPENBLAS_CORETYPE
     Remove-Item Env:OPENBLAS_CORETYPE -ErrorAction SilentlyContinue
     try {
-      if ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating }
+      if ($filter -eq "Serving") { dotnet run -c Release --project Bench -- --serving @($Rest | Select-Object -Skip 1) }
+      elseif ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating }
       else { dotnet run -c Release --project Bench -- --filter "*$filter*" }
     } finally { if ($coreType) { $env:OPENBLAS_CORETYPE = $coreType } }
     exit $LASTEXITCODE

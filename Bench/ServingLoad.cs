@@ -23,6 +23,9 @@ public static class ServingLoad
     {
         int requests = Option(args, "--requests", 20_000), clients = Option(args, "--clients", 64), delayMs = Option(args, "--max-delay-ms", 5);
         const int batch = 64;
+        // Client, server and model share this machine's cores: say how busy it was, since the figures depend on it.
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {load} at the start; client and server run in this process");
         string folder = PrepareModel();
         using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "cnn"));
 

@@ -27,6 +27,9 @@ static class ExampleCommand
         {
             options = ExampleOptions.Parse(args.Skip(1).ToArray());
             CheckDevice(command, options.Device);
+            // Only the autograd example draws its tape; another would ignore the option silently.
+            if (options.GraphFile != null && command != "autograd")
+                throw new ArgumentException($"--graph {options.GraphFile}: only the autograd example draws its tape (./build.sh demo autograd --graph FILE)");
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {

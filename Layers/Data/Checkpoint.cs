@@ -20,10 +20,17 @@ public static class Checkpoint
     /// optional string <paramref name="metadata"/> to <paramref name="path"/>, atomically.
     /// Floating tensors are stored as <paramref name="floatsAs"/> when given (e.g.
     /// <see cref="SafeTensorsDType.BF16"/> to publish weights at half the size), else as they are.
+    /// <paramref name="floatsAs"/> with <paramref name="optimizerState"/> is refused: rounding an
+    /// optimizer's state and hyperparameters (Adam's eps = 1e-8 is 0 in F16) would resume training
+    /// wrongly, so a checkpoint to resume from keeps full precision.
     /// </summary>
     public static void Save(string path, Module model, IReadOnlyDictionary<string, Tensor>? optimizerState = null, IReadOnlyDictionary<string, string>? metadata = null, SafeTensorsDType? floatsAs = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (floatsAs != null && optimizerState != null)
+            throw new ArgumentException($"Checkpoint.Save '{path}': got floatsAs {floatsAs} and an optimizer state; expected one or the other " +
+                "(narrowed floats are for publishing weights; a checkpoint to resume training from keeps the optimizer's state at full precision). Nothing was written.",
+                nameof(floatsAs));
         var state = model.StateDict();   // views of the weights: ours to dispose
         try
         {

@@ -63,6 +63,14 @@ public class ExampleDeviceTests
     }
 
     [Test]
+    public void GraphIsRefusedByExamplesThatDoNotDrawATape()
+    {
+        var (code, error) = Run("mlp", "--graph", "tape");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Is.EqualTo("error: --graph tape: only the autograd example draws its tape (./build.sh demo autograd --graph FILE)" + Environment.NewLine));
+    }
+
+    [Test]
     public void TheDeviceLineNamesACpuDriverAsSuchAndWarns()
     {
         var pocl = new DeviceDescription(Device.OpenCL(0), "cpu-haswell-AMD EPYC", "Portable Computing Language", 1L << 33, 16, true, IsGpu: false);

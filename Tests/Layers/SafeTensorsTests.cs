@@ -375,6 +375,18 @@ public class SafeTensorsTests
     }
 
     [Test]
+    public void NarrowedFloatsWithOptimizerStateAreRefused()
+    {
+        // Adam's eps = 1e-8 is 0 in F16 and beta2 = 0.999 is 0.996 in BF16: resuming from such a file would be wrong.
+        using var model = Mlp(1);
+        using var eps = Tensor.Scalar(1e-8);
+        var path = _folder.File("resume.safetensors");
+        var e = Assert.Throws<ArgumentException>(() => Checkpoint.Save(path, model, new Dictionary<string, Tensor> { ["hyper.eps"] = eps }, floatsAs: SafeTensorsDType.F16));
+        Assert.That(e!.Message, Does.Contain("Checkpoint.Save").And.Contain("floatsAs F16").And.Contain("optimizer state").And.Contain(path));
+        Assert.That(File.Exists(path), Is.False, "nothing was written");
+    }
+
+    [Test]
     public void ModelSavedInBF16LoadsIntoFloat32AndFloat64Models()
     {
         using var source = Mlp(1);
