@@ -75,13 +75,16 @@ public sealed partial class ModelCheckpoint : ICallback
         double previous = _monitor.Best;
         if (SaveBestOnly)
         {
-            var (value, improved) = _monitor.Update(epoch, logs, trainer);
+            // The epoch becomes the best only once its file is written: a failed save (a full
+            // disk) must not stop a later, slightly worse epoch from being saved.
+            var (value, improved) = _monitor.Check(logs, trainer);
             if (!improved) return false;
             string path = PathTemplate == null ? "" : FormatPath(PathTemplate, epoch, logs);
             trainer.Output?.WriteLine(double.IsNaN(previous)
                 ? $"Epoch {epoch}: {Monitor} is {value:G6}{(path == "" ? "" : $", saving the model to {path}")}"
                 : $"Epoch {epoch}: {Monitor} improved from {previous:G6} to {value:G6}{(path == "" ? "" : $", saving the model to {path}")}");
             Save(trainer, epoch, PathTemplate == null ? null : path);
+            _monitor.Accept(epoch, value);
         }
         else Save(trainer, epoch, PathTemplate == null ? null : FormatPath(PathTemplate, epoch, logs));
         return false;

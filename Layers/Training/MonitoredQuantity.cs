@@ -48,14 +48,24 @@ internal sealed class MonitoredQuantity(string callback, string monitor, Monitor
     /// </summary>
     public (double Value, bool Improved) Update(int epoch, IReadOnlyDictionary<string, double> logs, Trainer trainer)
     {
+        var (value, improved) = Check(logs, trainer);
+        if (improved) Accept(epoch, value);
+        return (value, improved);
+    }
+
+    /// <summary>As <see cref="Update"/>, without recording the improvement: for a caller that must first act on it (save a file) and <see cref="Accept"/> it only once that worked.</summary>
+    public (double Value, bool Improved) Check(IReadOnlyDictionary<string, double> logs, Trainer trainer)
+    {
         if (!logs.TryGetValue(monitor, out double value))
             throw new InvalidOperationException($"{callback}: '{monitor}' is not in the epoch logs (have: {string.Join(", ", logs.Keys)}).");
         bool higher = HigherIsBetter(trainer);
         bool improved = !double.IsNaN(value)
             && (double.IsNaN(Best) || (higher ? value > Best + minDelta : value < Best - minDelta));
-        if (improved) (Best, BestEpoch) = (value, epoch);
         return (value, improved);
     }
+
+    /// <summary>Records <paramref name="value"/> of <paramref name="epoch"/> as the best.</summary>
+    public void Accept(int epoch, double value) => (Best, BestEpoch) = (value, epoch);
 
     private bool Resolve(Trainer trainer)
     {

@@ -8,6 +8,13 @@ public class DeviceTests
 {
     public static IEnumerable<Device> Gpus() => Devices.All().Where(d => d.Kind != DeviceKind.Cpu);
 
+    /// <summary>
+    /// The devices off the CPU whose memory one tensor (at most int.MaxValue float64 elements) can
+    /// exceed: not the emulated device, whose memory is the host's.
+    /// </summary>
+    public static IEnumerable<Device> GpusSmallerThanOneTensor() =>
+        Gpus().Where(d => Device.Available().FirstOrDefault(a => a.Device == d)?.MemoryBytes < int.MaxValue * 8L);
+
     [TestCase("cpu", DeviceKind.Cpu, 0)]
     [TestCase("opencl", DeviceKind.OpenCL, 0)]
     [TestCase("OpenCL:2", DeviceKind.OpenCL, 2)]
@@ -106,11 +113,9 @@ public class DeviceTests
         Assert.That(Device.Cpu.Pool, Is.Not.SameAs(pool));
     }
 
-    [TestCaseSource(nameof(Gpus))]
+    [TestCaseSource(nameof(GpusSmallerThanOneTensor))]
     public void AnImpossibleAllocationSaysHowMuchWasAsked(Device device)
     {
-        long memory = Device.Available().Single(d => d.Device == device).MemoryBytes;
-        if (memory >= int.MaxValue * 8L) Assert.Ignore($"{device} has more memory than one tensor can address.");
         long live = device.Pool.LiveBuffers;
         var e = Assert.Throws<OutOfMemoryException>(() => Tensor.Empty([int.MaxValue], DType.Float64, device))!;
         Assert.That(e.Message, Does.Contain(device.ToString()).And.Contain("bytes"));

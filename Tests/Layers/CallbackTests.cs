@@ -26,6 +26,26 @@ public class CallbackTests
     private static Dictionary<string, double> Logs(string name, double value) => new() { ["loss"] = 1, [name] = value };
 
     [Test]
+    public void AFailedSaveDoesNotBecomeTheBest()
+    {
+        using var model = Model();
+        using var optimizer = new Sgd(model.Parameters(), learningRate: 0.1);
+        var trainer = new Trainer(model, optimizer, new CrossEntropyLoss()) { Output = null };
+        var saved = new List<int>();
+        var checkpoint = new ModelCheckpoint((_, epoch) =>
+        {
+            if (epoch == 2) throw new IOException("disk full");
+            saved.Add(epoch);
+        }, monitor: "val_loss");
+        checkpoint.OnTrainBegin(trainer);
+        checkpoint.OnEpochEnd(1, Logs("val_loss", 0.9), trainer);
+        Assert.Throws<IOException>(() => checkpoint.OnEpochEnd(2, Logs("val_loss", 0.5), trainer));
+        checkpoint.OnEpochEnd(3, Logs("val_loss", 0.6), trainer);
+        Assert.That(saved, Is.EqualTo(new[] { 1, 3 }), "epoch 3 beats the last saved best (0.9), though not the unsaved 0.5");
+        Assert.That(checkpoint.BestEpoch, Is.EqualTo(3));
+    }
+
+    [Test]
     public void AutoModeAsksTheMetricWhichWayIsBetter()
     {
         using var model = Model();
