@@ -66,6 +66,10 @@ public sealed class Conv2d : Module
     public PaddingMode PaddingMode { get; }
     /// <summary>Padding per side, or <see cref="Padding.Same"/>.</summary>
     public Padding Padding => _padding;
+    /// <summary>Step of the kernel over the input (height, width), as PyTorch's <c>stride</c>.</summary>
+    public (int H, int W) Stride => _stride;
+    /// <summary>Spacing between kernel elements (height, width), as PyTorch's <c>dilation</c>; 1 is a dense kernel.</summary>
+    public (int H, int W) Dilation => _dilation;
     /// <summary>[out, in / groups, kh, kw] weight.</summary>
     public Tensor Weight => _weight;
     /// <summary>[out] bias, or null.</summary>
