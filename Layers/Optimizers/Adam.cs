@@ -99,10 +99,4 @@ public class Adam : Optimizer
             default: return base.SetHyperParameter(name, value);
         }
     }
-
-    private double Beta(double value, string what) =>
-        value >= 0 && value < 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected {what} in [0, 1), got {value}.");
-
-    private double NonNegative(double value, string what) =>
-        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
 }

@@ -99,6 +99,14 @@ public abstract class Optimizer : IDisposable
     /// <summary>Name used in error messages (the class name).</summary>
     protected string Name => GetType().Name;
 
+    /// <summary>Returns <paramref name="value"/> when finite and non-negative; else throws naming the optimizer and <paramref name="what"/>.</summary>
+    protected double NonNegative(double value, string what) =>
+        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
+
+    /// <summary>Returns <paramref name="value"/> when it is a decay rate in [0, 1); else throws naming the optimizer and <paramref name="what"/>.</summary>
+    protected double Beta(double value, string what) =>
+        value >= 0 && value < 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected {what} in [0, 1), got {value}.");
+
     /// <summary>
     /// The names of every per-parameter state buffer this optimizer may keep (e.g. "exp_avg"),
     /// used to validate a loaded state dict.

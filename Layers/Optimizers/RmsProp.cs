@@ -97,7 +97,4 @@ public sealed class RmsProp : Optimizer
             default: return base.SetHyperParameter(name, value);
         }
     }
-
-    private double NonNegative(double value, string what) =>
-        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
 }
