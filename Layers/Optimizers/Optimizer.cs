@@ -61,7 +61,8 @@ public abstract class Optimizer : IDisposable
             if (!seen.Add(added[j]))
                 throw new ArgumentException($"{Name}: the same tensor appears more than once in the parameter list (parameter {i}).");
             if (added[j].IsDisposed)
-                throw new ObjectDisposedException(nameof(Tensor), $"{Name}: the tensor was used after Dispose().");
+                throw new ObjectDisposedException(nameof(Tensor),
+                    $"{Name}.AddParameterGroup: got a disposed tensor as parameter {i}{(added[j].Name is { } name ? $" ('{name}')" : "")}; expected a live tensor.");
             if (!added[j].DType.IsFloating())
                 throw new ArgumentException($"{Name}: parameter {i} has dtype {added[j].DType.Name()}; only float32 and float64 tensors can be optimised.");
         }
