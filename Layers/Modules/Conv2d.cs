@@ -13,6 +13,12 @@ namespace Tensorium.Layers;
 /// composed from differentiable ops around it: explicit padding (concatenation or an index
 /// select) and one conv2d per group, concatenated.
 /// </para>
+/// <para>
+/// Performance: with <see cref="Groups"/> &gt; 1 the forward runs one convolution per group (and
+/// backward one per group as well) instead of a single grouped kernel, so a depthwise layer with
+/// many channels costs many small kernel calls; this is a known cost of the current
+/// implementation, not of the model.
+/// </para>
 /// </summary>
 public sealed class Conv2d : Module
 {
