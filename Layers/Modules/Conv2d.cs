@@ -13,6 +13,12 @@ namespace Tensorium.Layers;
 /// composed from differentiable ops around it: explicit padding (concatenation or an index
 /// select) and one conv2d per group, concatenated.
 /// </para>
+/// <para>
+/// Performance: with <see cref="Groups"/> &gt; 1 the forward runs one convolution per group (and
+/// backward one per group as well) instead of a single grouped kernel, so a depthwise layer with
+/// many channels costs many small kernel calls; this is a known cost of the current
+/// implementation, not of the model.
+/// </para>
 /// </summary>
 public sealed class Conv2d : Module
 {
@@ -66,6 +72,10 @@ public sealed class Conv2d : Module
     public PaddingMode PaddingMode { get; }
     /// <summary>Padding per side, or <see cref="Padding.Same"/>.</summary>
     public Padding Padding => _padding;
+    /// <summary>Step of the kernel over the input (height, width), as PyTorch's <c>stride</c>.</summary>
+    public (int H, int W) Stride => _stride;
+    /// <summary>Spacing between kernel elements (height, width), as PyTorch's <c>dilation</c>; 1 is a dense kernel.</summary>
+    public (int H, int W) Dilation => _dilation;
     /// <summary>[out, in / groups, kh, kw] weight.</summary>
     public Tensor Weight => _weight;
     /// <summary>[out] bias, or null.</summary>

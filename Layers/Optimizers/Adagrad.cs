@@ -44,14 +44,14 @@ public sealed class Adagrad : Optimizer
                 sum.CopyFrom(start);
         double learningRate = LearningRateOf(index) / (1 + (step - 1) * LearningRateDecay);
         double weightDecay = WeightDecayOf(index, WeightDecay);
+        double eps = Eps;
         return new ComposedUpdate((p, g) =>
         {
             using var scope = new TensorScope();
             var grad = weightDecay != 0 ? g + p * weightDecay : g;
             var nextSum = sum + grad.Square();
-            var nextP = p - grad / (nextSum.Sqrt() + Eps) * learningRate;
-            sum.CopyFrom(nextSum);
-            p.CopyFrom(nextP);
+            var nextP = p - grad / (nextSum.Sqrt() + eps) * learningRate;
+            return [(sum, scope.Keep(nextSum)), (p, scope.Keep(nextP))];
         });
     }
 
@@ -70,7 +70,4 @@ public sealed class Adagrad : Optimizer
             default: return base.SetHyperParameter(name, value);
         }
     }
-
-    private double NonNegative(double value, string what) =>
-        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
 }

@@ -66,9 +66,9 @@ public class Adam : Optimizer
     /// <summary>
     /// torch.optim.Adam(amsgrad=True), single-tensor path: the Adam moments, then
     /// v_max = max(v_max, v) and p -= lr / (1 - b1^t) · m / (sqrt(v_max) / sqrt(1 - b2^t) + eps).
-    /// Every new value is computed before the first is written.
+    /// Returns the new values; <see cref="Optimizer.Step"/> writes them once every parameter's are computed.
     /// </summary>
-    private void AmsGradStep(Tensor p, Tensor g, Tensor m, Tensor v, Tensor vMax, OptimizerHyper h)
+    private IReadOnlyList<(Tensor Target, Tensor Value)> AmsGradStep(Tensor p, Tensor g, Tensor m, Tensor v, Tensor vMax, OptimizerHyper h)
     {
         using var scope = new TensorScope();
         var grad = h.WeightDecay != 0 && !_decoupled ? g + p * h.WeightDecay : g;
@@ -80,10 +80,7 @@ public class Adam : Optimizer
         double correction2Sqrt = Math.Sqrt(1 - Math.Pow(h.Beta2, h.Step));
         var denominator = nextMax.Sqrt() / correction2Sqrt + h.Eps;
         var nextP = start - nextM / denominator * stepSize;
-        m.CopyFrom(nextM);
-        v.CopyFrom(nextV);
-        vMax.CopyFrom(nextMax);
-        p.CopyFrom(nextP);
+        return [(m, scope.Keep(nextM)), (v, scope.Keep(nextV)), (vMax, scope.Keep(nextMax)), (p, scope.Keep(nextP))];
     }
 
     /// <inheritdoc />
@@ -102,10 +99,4 @@ public class Adam : Optimizer
             default: return base.SetHyperParameter(name, value);
         }
     }
-
-    private double Beta(double value, string what) =>
-        value >= 0 && value < 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected {what} in [0, 1), got {value}.");
-
-    private double NonNegative(double value, string what) =>
-        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
 }

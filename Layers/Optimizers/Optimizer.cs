@@ -61,7 +61,8 @@ public abstract class Optimizer : IDisposable
             if (!seen.Add(added[j]))
                 throw new ArgumentException($"{Name}: the same tensor appears more than once in the parameter list (parameter {i}).");
             if (added[j].IsDisposed)
-                throw new ObjectDisposedException(nameof(Tensor), $"{Name}: the tensor was used after Dispose().");
+                throw new ObjectDisposedException(nameof(Tensor),
+                    $"{Name}.AddParameterGroup: got a disposed tensor as parameter {i}{(added[j].Name is { } name ? $" ('{name}')" : "")}; expected a live tensor.");
             if (!added[j].DType.IsFloating())
                 throw new ArgumentException($"{Name}: parameter {i} has dtype {added[j].DType.Name()}; only float32 and float64 tensors can be optimised.");
         }
@@ -99,6 +100,14 @@ public abstract class Optimizer : IDisposable
     /// <summary>Name used in error messages (the class name).</summary>
     protected string Name => GetType().Name;
 
+    /// <summary>Returns <paramref name="value"/> when finite and non-negative; else throws naming the optimizer and <paramref name="what"/>.</summary>
+    protected double NonNegative(double value, string what) =>
+        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
+
+    /// <summary>Returns <paramref name="value"/> when it is a decay rate in [0, 1); else throws naming the optimizer and <paramref name="what"/>.</summary>
+    protected double Beta(double value, string what) =>
+        value >= 0 && value < 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected {what} in [0, 1), got {value}.");
+
     /// <summary>
     /// The names of every per-parameter state buffer this optimizer may keep (e.g. "exp_avg"),
     /// used to validate a loaded state dict.
@@ -117,8 +126,10 @@ public abstract class Optimizer : IDisposable
     /// The state buffer <paramref name="name"/> of parameter <paramref name="index"/>, created as
     /// zeros on the parameter's device and dtype the first time it is asked for (then
     /// <paramref name="created"/> is true). A buffer left on another device or dtype by
-    /// <c>model.To(...)</c> is moved to the parameter's, in place. The buffer is owned here:
-    /// scopes leave it alone.
+    /// <c>model.To(...)</c> is moved to the parameter's. The buffer is owned here: scopes leave it
+    /// alone. During <see cref="Step"/> both are provisional: a buffer created by a step that
+    /// fails is dropped, and a moved buffer takes its new device and dtype only when the step
+    /// commits (until then the returned tensor is the moved copy).
     /// </summary>
     protected Tensor StateBuffer(int index, string name, out bool created)
     {
@@ -129,22 +140,49 @@ public abstract class Optimizer : IDisposable
             buffer = Tensor.Zeros(p.Shape, p.DType, p.Device);
             buffer.OwnedByParent = true;
             _state[index][name] = buffer;
+            _pending?.Created.Add((index, name));
+            return buffer;
         }
-        else if (buffer.Device != p.Device || buffer.DType != p.DType)
+        if (buffer.Device == p.Device && buffer.DType == p.DType) return buffer;
+        if (_pending != null)
         {
-            using var onDevice = buffer.To(p.Device);
-            using var moved = onDevice.To(p.DType);
-            buffer.Set(moved);
+            if (_pending.Moved.TryGetValue(buffer, out var alreadyMoved)) return alreadyMoved;
+            var moved = MovedCopy(buffer, p);
+            _pending.Moved[buffer] = moved;
+            return moved;
         }
+        using (var moved = MovedCopy(buffer, p))
+            buffer.Set(moved);
         return buffer;
     }
+
+    /// <summary>A copy of <paramref name="buffer"/> on <paramref name="parameter"/>'s device and dtype.</summary>
+    private static Tensor MovedCopy(Tensor buffer, Tensor parameter)
+    {
+        using var onDevice = buffer.To(parameter.Device);
+        return onDevice.To(parameter.DType);
+    }
+
+    /// <summary>What a step in progress changed in the state so far, undone if the step fails.</summary>
+    private sealed class PendingState
+    {
+        /// <summary>The state buffers the step created (index, name).</summary>
+        public List<(int Index, string Name)> Created { get; } = new();
+
+        /// <summary>Buffers left on another device or dtype, with their moved copies (set into them on commit).</summary>
+        public Dictionary<Tensor, Tensor> Moved { get; } = new(ReferenceEqualityComparer.Instance);
+    }
+
+    private PendingState? _pending;
 
     /// <summary>
     /// Updates every parameter that has a gradient (parameters whose Grad is null are skipped and
     /// their step count does not advance, like PyTorch). Nothing is recorded on the tape. The
-    /// step is all or nothing: every parameter, gradient and update is checked before the first
-    /// parameter is written, so an error (a gradient of the wrong shape, a disposed parameter)
-    /// leaves every parameter, every state buffer and every step count as they were.
+    /// step is all or nothing: every parameter and gradient is checked, every update planned and
+    /// checked, and every composed update's new values computed into temporaries before the
+    /// first parameter or state buffer is written; an error until then (a gradient of the wrong
+    /// shape, a disposed parameter, a failing tensor op) leaves every parameter, every state
+    /// buffer (state created by the failed step is dropped) and every step count as they were.
     /// </summary>
     public void Step()
     {
@@ -156,35 +194,70 @@ public abstract class Optimizer : IDisposable
         for (int i = 0; i < _parameters.Count; i++)
             if (CheckParameter(i)) ready.Add(i);
 
-        // 2. Plan every update and check it as the fused kernel will; 3. only then run them.
+        // 2. Plan every update and check it as the fused kernel will, and compute every composed
+        // update's new values; 3. only then write anything.
         var grads = new List<Tensor>();
+        var plans = new List<ParameterUpdate>();
+        var writes = new List<IReadOnlyList<(Tensor Target, Tensor Value)>>();
+        _pending = new PendingState();
+        bool committed = false;
         try
         {
-            var plans = new List<ParameterUpdate>();
             foreach (int i in ready)
             {
                 grads.Add(_parameters[i].Grad!.Contiguous());
                 var plan = Plan(i, _steps[i] + 1);
-                // A composed update's tensor ops check themselves; its state buffers have the
-                // parameter's shape, device and dtype by construction (StateBuffer).
                 if (plan is FusedUpdate fused)
                     FusedOptimizer.Check(fused.Kind, _parameters[i], grads[^1], fused.State1, fused.State2, fused.Hyper);
                 plans.Add(plan);
             }
             for (int k = 0; k < ready.Count; k++)
+                if (plans[k] is ComposedUpdate composed)
+                {
+                    var computed = composed.Compute(_parameters[ready[k]], grads[k]);
+                    writes.Add(computed);
+                    CheckWrites(ready[k], computed);
+                }
+
+            committed = true;
+            foreach (var (buffer, moved) in _pending.Moved) buffer.Set(moved);
+            int w = 0;
+            for (int k = 0; k < ready.Count; k++)
             {
                 int i = ready[k];
-                switch (plans[k])
-                {
-                    case FusedUpdate f: FusedOptimizer.Step(f.Kind, _parameters[i], grads[k], f.State1, f.State2, f.Hyper); break;
-                    case ComposedUpdate c: c.Apply(_parameters[i], grads[k]); break;
-                }
+                if (plans[k] is FusedUpdate f)
+                    FusedOptimizer.Step(f.Kind, _parameters[i], grads[k], f.State1, f.State2, f.Hyper);
+                else
+                    foreach (var (target, value) in writes[w++]) target.CopyFrom(value);
                 _steps[i]++;
             }
         }
         finally
         {
+            if (!committed) RollBack(_pending);
+            foreach (var moved in _pending.Moved.Values) moved.Dispose();
+            _pending = null;
             foreach (var g in grads) g.Dispose();
+            foreach (var list in writes)
+                foreach (var (_, value) in list) value.Dispose();
+        }
+    }
+
+    /// <summary>Checks that a composed update's new values match their targets, so the commit cannot fail half-way.</summary>
+    private void CheckWrites(int index, IReadOnlyList<(Tensor Target, Tensor Value)> writes)
+    {
+        foreach (var (target, value) in writes)
+            if (!value.Layout.Shape.SequenceEqual(target.Layout.Shape) || value.DType != target.DType || value.Device != target.Device)
+                throw new InvalidOperationException($"{Name}: the composed update of parameter {index} computed a value of {Layout.Format(value.Layout.Shape)} {value.DType.Name()} on {value.Device} for a tensor of {Layout.Format(target.Layout.Shape)} {target.DType.Name()} on {target.Device}; expected them to match.");
+    }
+
+    /// <summary>Drops the state buffers a failed step created (moved copies are disposed by the caller).</summary>
+    private void RollBack(PendingState pending)
+    {
+        foreach (var (index, name) in pending.Created)
+        {
+            _state[index][name].Dispose();
+            _state[index].Remove(name);
         }
     }
 

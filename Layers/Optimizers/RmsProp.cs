@@ -62,9 +62,10 @@ public sealed class RmsProp : Optimizer
 
     /// <summary>
     /// torch.optim.RMSprop(centered=True), single-tensor path: s and a updated, d = g / (sqrt(s - a²) + eps),
-    /// then momentum as in the plain rule. Every new value is computed before the first is written.
+    /// then momentum as in the plain rule. Returns the new values; <see cref="Optimizer.Step"/>
+    /// writes them once every parameter's are computed.
     /// </summary>
-    private static void CenteredStep(Tensor p, Tensor g, Tensor squareAvg, Tensor gradAvg, Tensor? buffer, OptimizerHyper h)
+    private static IReadOnlyList<(Tensor Target, Tensor Value)> CenteredStep(Tensor p, Tensor g, Tensor squareAvg, Tensor gradAvg, Tensor? buffer, OptimizerHyper h)
     {
         using var scope = new TensorScope();
         var grad = h.WeightDecay != 0 ? g + p * h.WeightDecay : g;
@@ -74,10 +75,10 @@ public sealed class RmsProp : Optimizer
         var step = grad / denominator;
         var nextBuffer = buffer == null ? null : buffer * h.Momentum + step;
         var nextP = p - (nextBuffer ?? step) * h.LearningRate;
-        squareAvg.CopyFrom(nextSquare);
-        gradAvg.CopyFrom(nextGradAvg);
-        if (buffer != null) buffer.CopyFrom(nextBuffer!);
-        p.CopyFrom(nextP);
+        var writes = new List<(Tensor Target, Tensor Value)> { (squareAvg, scope.Keep(nextSquare)), (gradAvg, scope.Keep(nextGradAvg)) };
+        if (buffer != null) writes.Add((buffer, scope.Keep(nextBuffer!)));
+        writes.Add((p, scope.Keep(nextP)));
+        return writes;
     }
 
     /// <inheritdoc />
@@ -96,7 +97,4 @@ public sealed class RmsProp : Optimizer
             default: return base.SetHyperParameter(name, value);
         }
     }
-
-    private double NonNegative(double value, string what) =>
-        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
 }

@@ -67,9 +67,6 @@ public sealed class Sgd : Optimizer
         }
     }
 
-    private double NonNegative(double value, string what) =>
-        value >= 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: expected a finite, non-negative {what}, got {value}.");
-
     private void CheckNesterov()
     {
         if (_nesterov && (_momentum <= 0 || _dampening != 0))

@@ -79,6 +79,10 @@ public abstract class RecurrentLayer : Module
     /// What <see cref="Forward(Tensor)"/> returns: the top layer's whole output sequence
     /// [batch, time, hidden] (true, PyTorch's output) or only its last step [batch, hidden]
     /// (false, Keras' return_sequences=False, handy before a classifier in a Sequential).
+    /// When bidirectional, false returns <c>output[:, -1]</c> as the same PyTorch code would:
+    /// [batch, 2 · hidden], the forward half having read the whole sequence but the reverse half
+    /// only the last step (its summary of the whole sequence is its output at step 0, or the
+    /// final hidden state). Use true and pick the steps yourself when the reverse summary matters.
     /// </summary>
     public bool ReturnSequences { get; set; }
 

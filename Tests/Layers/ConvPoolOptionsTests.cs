@@ -54,15 +54,10 @@ public class ConvPoolOptionsTests
     {
         int n = x.Size(0), h = x.Size(2), w = x.Size(3);
         var y = ConvReference(x.ToDoubleArray(), n, conv.InChannels, h, w, conv.Weight.ToDoubleArray(), conv.OutChannels, conv.KernelSize.H, conv.KernelSize.W,
-            conv.Bias?.ToDoubleArray(), conv.Groups, StrideOf(conv), DilationOf(conv), pad, conv.PaddingMode, out int oh, out int ow);
+            conv.Bias?.ToDoubleArray(), conv.Groups, conv.Stride.H, conv.Dilation.H, pad, conv.PaddingMode, out int oh, out int ow);
         shape = [n, conv.OutChannels, oh, ow];
         return y;
     }
-
-    // The layer keeps stride and dilation private; the tests build layers with known values.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Conv2d, int[]> Settings = new();
-    private static int StrideOf(Conv2d conv) => Settings.TryGetValue(conv, out var s) ? s[0] : 1;
-    private static int DilationOf(Conv2d conv) => Settings.TryGetValue(conv, out var s) ? s[1] : 1;
 
     private static Conv2d Make(int cin, int cout, int k, int stride = 1, Padding padding = default, int dilation = 1, int groups = 1,
         PaddingMode mode = PaddingMode.Zeros, (int H, int W)? kernel = null)
@@ -70,8 +65,19 @@ public class ConvPoolOptionsTests
         var conv = kernel is { } kk
             ? new Conv2d(cin, cout, kk, (stride, stride), padding, (dilation, dilation), generator: new Generator(3), groups: groups, paddingMode: mode)
             : new Conv2d(cin, cout, k, stride, padding, dilation, generator: new Generator(3), groups: groups, paddingMode: mode);
-        Settings.Add(conv, [stride, dilation]);
         return conv;
+    }
+
+    [Test]
+    public void ConvExposesItsOptions()
+    {
+        using var conv = new Conv2d(4, 6, (3, 5), (2, 1), (1, 2), (1, 3), groups: 2, paddingMode: PaddingMode.Reflect);
+        Assert.That(conv.Stride, Is.EqualTo((2, 1)));
+        Assert.That(conv.Dilation, Is.EqualTo((1, 3)));
+        Assert.That((conv.Padding.Height, conv.Padding.Width), Is.EqualTo((1, 2)));
+        Assert.That(conv.Groups, Is.EqualTo(2));
+        Assert.That(conv.PaddingMode, Is.EqualTo(PaddingMode.Reflect));
+        Assert.That(conv.KernelSize, Is.EqualTo((3, 5)));
     }
 
     [TestCase(4, 6, 3, 2, 1, 1, 2, PaddingMode.Zeros, TestName = "Conv_TwoGroupsStrided")]

@@ -9,12 +9,27 @@ namespace Tensorium.Tests.Layers;
 [NonParallelizable]
 public class OptimizerAtomicityTests
 {
-    public static IEnumerable<TestCaseData> Optimizers()
+    /// <summary>Every optimizer, fused and composed (AMSGrad, centered RMSprop and Adagrad run tensor ops).</summary>
+    private static readonly (string Name, Func<Tensor[], Optimizer> Create)[] All =
+    [
+        ("Sgd", p => new Sgd(p, 0.1, momentum: 0.9, weightDecay: 0.01)),
+        ("Adam", p => new Adam(p, 0.1)),
+        ("AdamW", p => new AdamW(p, 0.1)),
+        ("RmsProp", p => new RmsProp(p, 0.1, momentum: 0.5)),
+        ("AdamAmsGrad", p => new Adam(p, 0.1, weightDecay: 0.01, amsgrad: true)),
+        ("AdamWAmsGrad", p => new AdamW(p, 0.1, amsgrad: true)),
+        ("RmsPropCentered", p => new RmsProp(p, 0.1, momentum: 0.5, centered: true)),
+        ("Adagrad", p => new Adagrad(p, 0.1, weightDecay: 0.01, initialAccumulatorValue: 0.1)),
+    ];
+
+    /// <summary>Each optimizer with a bad gradient for the [3] float64 parameter 'bias' and how the error describes it.</summary>
+    public static IEnumerable<TestCaseData> BadGradients()
     {
-        yield return new TestCaseData((Func<Tensor[], Optimizer>)(p => new Sgd(p, 0.1, momentum: 0.9, weightDecay: 0.01))).SetArgDisplayNames("Sgd");
-        yield return new TestCaseData((Func<Tensor[], Optimizer>)(p => new Adam(p, 0.1))).SetArgDisplayNames("Adam");
-        yield return new TestCaseData((Func<Tensor[], Optimizer>)(p => new AdamW(p, 0.1))).SetArgDisplayNames("AdamW");
-        yield return new TestCaseData((Func<Tensor[], Optimizer>)(p => new RmsProp(p, 0.1, momentum: 0.5))).SetArgDisplayNames("RmsProp");
+        foreach (var (name, create) in All)
+        {
+            yield return new TestCaseData(create, (Func<Tensor>)(() => Tensor.Zeros([5], DType.Float64)), "[5] float64 on cpu").SetArgDisplayNames(name, "shape");
+            yield return new TestCaseData(create, (Func<Tensor>)(() => Tensor.Zeros([3], DType.Float32)), "[3] float32 on cpu").SetArgDisplayNames(name, "dtype");
+        }
     }
 
     private static Tensor Parameter(string name, int seed, params int[] shape)
@@ -48,8 +63,8 @@ public class OptimizerAtomicityTests
         }
     }
 
-    [TestCaseSource(nameof(Optimizers))]
-    public void ABadGradientOnTheLastParameterChangesNothing(Func<Tensor[], Optimizer> create)
+    [TestCaseSource(nameof(BadGradients))]
+    public void ABadGradientOnTheLastParameterChangesNothing(Func<Tensor[], Optimizer> create, Func<Tensor> badGradient, string got)
     {
         Tensor[] parameters = [Parameter("weight", 1, 2, 3), Parameter("scale", 2, 4), Parameter("bias", 3, 3)];
         try
@@ -59,7 +74,7 @@ public class OptimizerAtomicityTests
             optimizer.Step();                              // state and step counts exist now
             SetGradients(parameters, 20);
             parameters[2].Grad!.Dispose();
-            parameters[2].Grad = Tensor.Zeros([5], DType.Float64);   // the wrong shape
+            parameters[2].Grad = badGradient();
 
             var values = parameters.Select(p => p.ToDoubleArray()).ToList();
             var state = Snapshot(optimizer);
@@ -69,10 +84,82 @@ public class OptimizerAtomicityTests
                 Assert.That(parameters[i].ToDoubleArray(), Is.EqualTo(values[i]), $"parameter {i} is unchanged");
             Assert.That(Snapshot(optimizer), Is.EqualTo(state), "the optimizer state (buffers and step counts) is unchanged");
             Assert.That(error!.Message, Does.Contain(
-                $"{optimizer.GetType().Name}: parameter 2 ('bias') is [3] float64 on cpu but its gradient is [5] float64 on cpu; expected them to match."));
+                $"{optimizer.GetType().Name}: parameter 2 ('bias') is [3] float64 on cpu but its gradient is {got}; expected them to match."));
 
             parameters[2].Grad!.Dispose();
             parameters[2].Grad = Tensor.Zeros([3], DType.Float64);
+            optimizer.Step();                              // and the optimizer still works
+            Assert.That(parameters[0].ToDoubleArray(), Is.Not.EqualTo(values[0]));
+        }
+        finally
+        {
+            foreach (var p in parameters) p.Dispose();
+        }
+    }
+
+    /// <summary>Adam that fails on parameter <see cref="FailAt"/>: while planning it, or while computing its composed update.</summary>
+    private sealed class FailingAdam(Tensor[] parameters, bool amsgrad, bool failInCompute) : Adam(parameters, 0.1, amsgrad: amsgrad)
+    {
+        public int FailAt { get; set; } = -1;
+
+        protected override ParameterUpdate Plan(int index, long step)
+        {
+            var plan = base.Plan(index, step);   // creates the parameter's state first
+            if (index != FailAt) return plan;
+            if (!failInCompute) throw new InvalidOperationException("injected: plan failed");
+            return plan is ComposedUpdate composed
+                ? new ComposedUpdate((p, g) =>
+                {
+                    foreach (var (_, value) in composed.Compute(p, g)) value.Dispose();
+                    throw new InvalidOperationException("injected: compute failed");
+                })
+                : throw new InvalidOperationException("injected: plan failed");
+        }
+    }
+
+    [TestCase(false, false, TestName = "Adam_PlanFailsOnTheLastParameter")]
+    [TestCase(true, false, TestName = "AmsGrad_PlanFailsOnTheLastParameter")]
+    [TestCase(true, true, TestName = "AmsGrad_ComputeFailsOnTheLastParameter")]
+    public void AFailureAfterTheChecksChangesNothing(bool amsgrad, bool failInCompute)
+    {
+        Tensor[] parameters = [Parameter("weight", 1, 2, 3), Parameter("scale", 2, 4), Parameter("bias", 3, 3)];
+        try
+        {
+            using var optimizer = new FailingAdam(parameters, amsgrad, failInCompute) { FailAt = 2 };
+            SetGradients(parameters, 10);
+            var values = parameters.Select(p => p.ToDoubleArray()).ToList();
+
+            // The first step fails: the state it created lazily is dropped.
+            Assert.Catch<InvalidOperationException>(() => optimizer.Step());
+            for (int i = 0; i < parameters.Length; i++)
+                Assert.That(parameters[i].ToDoubleArray(), Is.EqualTo(values[i]), $"parameter {i} is unchanged");
+            Assert.That(Snapshot(optimizer).Keys.Where(k => k.StartsWith("state.", StringComparison.Ordinal)), Is.Empty, "no state survives a failed first step");
+
+            // A later step fails: parameters, buffers and step counts are as they were.
+            optimizer.FailAt = -1;
+            optimizer.Step();
+            optimizer.FailAt = 2;
+            SetGradients(parameters, 20);
+            values = parameters.Select(p => p.ToDoubleArray()).ToList();
+            var state = Snapshot(optimizer);
+            Assert.Catch<InvalidOperationException>(() => optimizer.Step());
+            for (int i = 0; i < parameters.Length; i++)
+                Assert.That(parameters[i].ToDoubleArray(), Is.EqualTo(values[i]), $"parameter {i} is unchanged");
+            Assert.That(Snapshot(optimizer), Is.EqualTo(state), "the optimizer state (buffers and step counts) is unchanged");
+
+            // A buffer left on another dtype by model.To(...) is not moved by a failed step.
+            using (Tape.NoGrad())
+                foreach (var p in parameters)
+                    using (var single = p.To(DType.Float32))
+                    {
+                        p.Set(single);
+                        p.Grad!.Dispose();
+                        p.Grad = Tensor.Ones(p.Shape, DType.Float32);
+                    }
+            Assert.Catch<InvalidOperationException>(() => optimizer.Step());
+            Assert.That(Snapshot(optimizer), Is.EqualTo(state), "the float64 buffers keep their float64 values");
+
+            optimizer.FailAt = -1;
             optimizer.Step();                              // and the optimizer still works
             Assert.That(parameters[0].ToDoubleArray(), Is.Not.EqualTo(values[0]));
         }

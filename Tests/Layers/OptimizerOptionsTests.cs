@@ -273,6 +273,11 @@ public class OptimizerOptionsTests
         Ref.Throws<ArgumentException>(() => opt.AddParameterGroup(new ParameterGroup([b, a])), "Sgd", "more than once", "parameter 2");
         Ref.Throws<ArgumentException>(() => opt.AddParameterGroup(new ParameterGroup([b, labels])), "Sgd", "parameter 2", "int64");
         Ref.Throws<ArgumentException>(() => opt.AddParameterGroup(new ParameterGroup([])), "Sgd", "empty");
+        var dead = Parameter([3.0]);
+        dead.Name = "dead";
+        dead.Dispose();
+        Ref.Throws<ObjectDisposedException>(() => opt.AddParameterGroup(new ParameterGroup([b, dead])),
+            "Sgd.AddParameterGroup: got a disposed tensor as parameter 2 ('dead'); expected a live tensor.");
         Ref.Throws<ArgumentOutOfRangeException>(() => new ParameterGroup([b], learningRate: -1), "ParameterGroup", "learning rate", "-1");
         Ref.Throws<ArgumentOutOfRangeException>(() => new Adagrad([b], learningRateDecay: double.NaN), "Adagrad", "learning rate decay");
         Assert.That(opt.Parameters, Has.Count.EqualTo(1));
