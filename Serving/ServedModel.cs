@@ -17,7 +17,7 @@ public sealed class ServedModel
     public ServedModel(LoadedModel model, ServingOptions options, ServingMetrics metrics)
     {
         Model = model;
-        Batcher = new Batcher(model, options, metrics);
+        Batcher = new Batcher(model, options, metrics, owner: this);
         LoadedAt = DateTimeOffset.UtcNow;
     }
 
@@ -75,7 +75,8 @@ public sealed class ServedModel
             if (_disposed) return;
             _disposed = true;
         }
-        // Every queued request holds a lease, so the batcher has nothing left to run on these weights.
+        // Every queued request holds a lease until its batch has run (the batcher releases it), so
+        // no forward pass is left reading these weights.
         Model.Dispose();
     }
 }

@@ -66,6 +66,39 @@ public class ServingReloadTests
     }
 
     [Test]
+    public async Task ARetiredModelOutlivesABatchWhoseClientLeftDuringTheForwardPass()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveGatedClassifier(folder.Path);
+        GatedClassifier? gated = null;
+        var registry = ModelRegistry.WithBuiltIns();
+        registry.Register(TinyModels.GatedArchitecture, _ => gated = new GatedClassifier());
+        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"), registry),
+            new ServingOptions { MaxDelay = TimeSpan.Zero }, new ServingMetrics());
+        gated!.Entered.Reset();   // loading ran one check example through it
+        gated.Gate.Reset();
+
+        // What PredictAsync does: hold the model, queue the example, wait for the answer.
+        Assert.That(served.TryAcquire(), Is.True);
+        using var aborted = new CancellationTokenSource();
+        var answer = served.Batcher.Enqueue(TinyModels.Image(1), 1, aborted.Token)!;
+        Assert.That(gated.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True, "the batch never reached the forward pass");
+
+        // Mid-forward: hot reload retires the model, then the client disconnects, which ends
+        // the request's wait and its lease. The batch still reads the weights.
+        served.Retire();
+        aborted.Cancel();
+        served.Release();
+        Assert.That(served.IsDisposed, Is.False, "the retired model was freed while its batch was still in the forward pass");
+
+        gated.Gate.Set();
+        await answer.WaitAsync(TimeSpan.FromSeconds(10));
+        await served.Batcher.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(gated.SawFreedWeights, Is.False, "the forward pass ran on freed weights");
+        Assert.That(served.IsDisposed, Is.True, "the retired model is freed once its last batch has run");
+    }
+
+    [Test]
     public async Task ACorruptModelAtStartUpIsReportedAndSkipped()
     {
         using var folder = new DataTempFolder();
