@@ -76,11 +76,13 @@ public sealed class ModelStore : IHostedService, IDisposable
     /// </summary>
     public ModelLease Acquire(string name)
     {
-        // A model retired between the look-up and the acquire has a successor: look again.
-        for (int attempt = 0; attempt < 100; attempt++)
+        // A model retired between the look-up and the acquire was swapped out first (Reload
+        // swaps, then retires): look again, for as long as the name maps to another model each time.
+        ServedModel? retired = null;
+        while (_models.TryGetValue(name, out var served) && !ReferenceEquals(served, retired))
         {
-            if (!_models.TryGetValue(name, out var served)) break;
             if (served.TryAcquire()) return new ModelLease(served);
+            retired = served;
         }
         throw ProblemException.UnknownModel(name, Names);
     }
@@ -122,8 +124,12 @@ public sealed class ModelStore : IHostedService, IDisposable
                 return false;
             }
             var served = new ServedModel(loaded, _options, _metrics);
-            bool replaced = false;
-            _models.AddOrUpdate(name, served, (_, old) => { old.Retire(); replaced = true; return served; });
+            // Swap first, then retire: a request that finds the old model retired looks the name
+            // up again and must then find its successor, never a gap that answers 404.
+            _models.TryGetValue(name, out var old);
+            _models[name] = served;
+            old?.Retire();
+            bool replaced = old != null;
             _failures.TryRemove(name, out _);
             _metrics.ModelsLoaded.Set(_models.Count);
             if (replaced) _metrics.Reloads.WithLabels(name).Inc();
