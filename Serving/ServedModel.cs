@@ -10,7 +10,8 @@ namespace Tensorium.Serving;
 public sealed class ServedModel
 {
     private readonly Lock _gate = new();
-    private int _leases;
+    private readonly int _maxGenerations;
+    private int _leases, _generations;
     private bool _retired, _disposed;
 
     /// <summary>Starts serving <paramref name="model"/> (this takes ownership of it).</summary>
@@ -18,6 +19,7 @@ public sealed class ServedModel
     {
         Model = model;
         Batcher = new Batcher(model, options, metrics, owner: this);
+        _maxGenerations = options.MaxConcurrentGenerations;
         LoadedAt = DateTimeOffset.UtcNow;
     }
 
@@ -53,6 +55,30 @@ public sealed class ServedModel
             if (!_retired || _leases > 0) return;
         }
         DisposeModel();
+    }
+
+    /// <summary>Generate requests running on the model now.</summary>
+    public int Generations { get { lock (_gate) return _generations; } }
+
+    /// <summary>
+    /// Counts one more generation running on the model; false when
+    /// <see cref="ServingOptions.MaxConcurrentGenerations"/> already run (refuse the request).
+    /// Pair a true with <see cref="EndGeneration"/>.
+    /// </summary>
+    public bool TryStartGeneration()
+    {
+        lock (_gate)
+        {
+            if (_generations >= _maxGenerations) return false;
+            _generations++;
+            return true;
+        }
+    }
+
+    /// <summary>Ends a generation started with <see cref="TryStartGeneration"/>.</summary>
+    public void EndGeneration()
+    {
+        lock (_gate) _generations--;
     }
 
     /// <summary>Stops taking requests; the model is freed when those in flight have finished.</summary>

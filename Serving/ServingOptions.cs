@@ -27,6 +27,12 @@ public sealed record ServingOptions
     /// <summary>The most characters one generate request may ask for.</summary>
     public int MaxGeneratedTokens { get; init; } = 2000;
 
+    /// <summary>
+    /// The most generate requests running at once per model; one more is answered 503 with
+    /// Retry-After at once (each generation holds a core for as long as it streams).
+    /// </summary>
+    public int MaxConcurrentGenerations { get; init; } = 4;
+
     /// <summary>Watch the models folder and swap in models whose files change.</summary>
     public bool HotReload { get; init; } = true;
 
@@ -40,10 +46,11 @@ public sealed record ServingOptions
         if (MaxBatchSize < 1) throw new ArgumentException($"--max-batch {MaxBatchSize}: expected 1 or more.");
         if (MaxDelay < TimeSpan.Zero) throw new ArgumentException($"--max-delay-ms {MaxDelay.TotalMilliseconds}: expected 0 or more.");
         if (QueueCapacity < 1) throw new ArgumentException($"--queue {QueueCapacity}: expected 1 or more.");
+        if (MaxConcurrentGenerations < 1) throw new ArgumentException($"--max-generations {MaxConcurrentGenerations}: expected 1 or more.");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body {MaxBodyBytes}: expected at least 1024 bytes.");
     }
 
-    /// <summary>Parses the command line (--models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-body BYTES, --no-reload).</summary>
+    /// <summary>Parses the command line (--models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-generations N, --max-body BYTES, --no-reload).</summary>
     /// <exception cref="ArgumentException">An unknown option, a missing or malformed value; the message says what is expected.</exception>
     public static ServingOptions Parse(string[] args)
     {
@@ -60,9 +67,10 @@ public sealed record ServingOptions
                 "--max-batch" => o with { MaxBatchSize = Int() },
                 "--max-delay-ms" => o with { MaxDelay = TimeSpan.FromMilliseconds(Int()) },
                 "--queue" => o with { QueueCapacity = Int() },
+                "--max-generations" => o with { MaxConcurrentGenerations = Int() },
                 "--max-body" => o with { MaxBodyBytes = Int() },
                 "--no-reload" => o with { HotReload = false },
-                _ => throw new ArgumentException($"unknown option {option} (known: --models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-body BYTES, --no-reload)"),
+                _ => throw new ArgumentException($"unknown option {option} (known: --models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-generations N, --max-body BYTES, --no-reload)"),
             };
         }
         o.Validate();

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Tensorium.Models;
 using Tensorium.Serving;
 using Tensorium.Tests.Data;
@@ -90,5 +91,35 @@ public class ServingBatchingTests
         Assert.That(kept.GetProperty("batch_size").GetInt32(), Is.EqualTo(1), "the abandoned request ran with the kept one");
         Assert.That(await server.MetricAsync("tensorium_dropped_requests_total{model=\"tiny\"}"), Is.EqualTo(1));
         Assert.That(batcher.Batches, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task GenerationsBeyondTheLimitAreRefused503WithRetryAfter()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveLanguageModel(folder.Path);
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxConcurrentGenerations = 1, MaxGeneratedTokens = 1_000_000 });
+
+        // A long streamed generation holds the only slot until its client goes away.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/models/chars/generate")
+        {
+            Content = new StringContent("{\"prompt\": \"ab\", \"max_tokens\": 1000000}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        var running = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var reader = new StreamReader(await running.Content.ReadAsStreamAsync());
+        Assert.That(await reader.ReadLineAsync(), Does.StartWith("data: "), "the first generation streams");
+
+        using var refused = await server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 3}");
+        string detail = await ServingServer.ProblemAsync(refused, 503);
+        Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(detail, Does.StartWith("POST /v1/models/chars/generate: ").And.Contain("the limit is 1"));
+
+        // The client goes away: its generation stops and frees the slot.
+        reader.Dispose();
+        running.Dispose();
+        var served = server.Store.Models["chars"];
+        await WaitUntil(() => served.Generations == 0, "the abandoned generation stops");
+        await ServingServer.JsonAsync(await server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 3}"));
     }
 }
