@@ -23,7 +23,8 @@ public sealed class ModelStore : IHostedService, IDisposable
     private readonly Lock _reloadGate = new();
     private FileSystemWatcher? _watcher;
     private Task _initialLoad = Task.CompletedTask;
-    private volatile bool _ready;
+    private volatile bool _ready, _stopping;
+    private bool _disposed;   // under _reloadGate: a reload that runs after Dispose must not load a model nobody frees
 
     /// <summary>Creates the store (models load in <see cref="StartAsync"/>).</summary>
     public ModelStore(ServingOptions options, ServingMetrics metrics, ModelRegistry registry, ILogger<ModelStore> log)
@@ -62,11 +63,13 @@ public sealed class ModelStore : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops watching and waits for the initial load to finish.</summary>
+    /// <summary>Stops watching, cancels the reloads not yet started and waits for the initial load to finish.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         _watcher?.Dispose();
         _watcher = null;
+        StopTimers();
         await _initialLoad.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -97,6 +100,8 @@ public sealed class ModelStore : IHostedService, IDisposable
     {
         lock (_reloadGate)
         {
+            // A reload timer that fires after Dispose: nobody would free what it loads.
+            if (_disposed) return false;
             string cardPath = ModelFiles.CardPath(_options.ModelsDirectory, name);
             if (!File.Exists(cardPath))
             {
@@ -161,6 +166,7 @@ public sealed class ModelStore : IHostedService, IDisposable
         string extension = Path.GetExtension(file);
         if (extension is not (".json" or ".safetensors")) return;
         string name = Path.GetFileNameWithoutExtension(file);
+        if (_stopping) return;   // an event raised while the host stops: schedule nothing more
         // Saving writes the weights, then the card: wait for quiet before loading the pair.
         var timer = _pendingReloads.GetOrAdd(name, n => new Timer(_ => ReloadFromWatcher(n)));
         timer.Change(_options.ReloadDelay, Timeout.InfiniteTimeSpan);
@@ -181,9 +187,24 @@ public sealed class ModelStore : IHostedService, IDisposable
     /// <summary>Stops watching and frees every model (requests still running keep theirs until they finish).</summary>
     public void Dispose()
     {
+        _stopping = true;
         _watcher?.Dispose();
-        foreach (var timer in _pendingReloads.Values) timer.Dispose();
-        foreach (var served in _models.Values) served.Retire();
-        _models.Clear();
+        StopTimers();
+        // Under the reload gate: a reload running now finishes first and its model is retired
+        // here; one that starts later sees _disposed and loads nothing.
+        lock (_reloadGate)
+        {
+            _disposed = true;
+            var served = _models.Values.ToArray();
+            _models.Clear();
+            foreach (var model in served) model.Retire();
+        }
+    }
+
+    /// <summary>Cancels the scheduled reloads (one already running finishes; Reload checks <c>_disposed</c>).</summary>
+    private void StopTimers()
+    {
+        foreach (var name in _pendingReloads.Keys)
+            if (_pendingReloads.TryRemove(name, out var timer)) timer.Dispose();
     }
 }

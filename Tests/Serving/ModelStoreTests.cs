@@ -43,4 +43,20 @@ public class ModelStoreTests
         Task.WaitAll(requests);
         Assert.That(missed, Is.Zero, "a request was answered 404 while the model was being reloaded");
     }
+
+    [Test]
+    public void AReloadAfterDisposeLoadsNothing()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        var store = Store(folder.Path);
+        Assert.That(store.Reload("tiny"), Is.True);
+        var served = store.Models["tiny"];
+        store.Dispose();
+        Assert.That(served.IsDisposed, Is.True, "Dispose frees the models served");
+
+        // What a reload timer that fires late does: it must not load a model nobody would free.
+        Assert.That(store.Reload("tiny"), Is.False);
+        Assert.That(store.Models, Is.Empty);
+    }
 }
