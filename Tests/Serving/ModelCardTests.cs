@@ -104,6 +104,20 @@ public class ModelCardTests
         Assert.That(() => ModelCard.FromJson(future), Throws.TypeOf<InvalidDataException>().With.Message.Contains("99"));
     }
 
+    [Test, NonParallelizable]
+    public void ALoadedModelsForwardFreesEverythingButItsOutput()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        using var model = ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"));
+        using var x = Tensor.FromArray(TinyModels.Image(1), 1, 1, 4, 4);
+        model.Forward(x).Dispose();   // warm the pool
+        long before = Support.Reference.SettledLiveBuffers();
+        using (model.Forward(x))
+            Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before + 1), "only the output is alive: every intermediate was freed");
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before));
+    }
+
     [Test]
     public void UsersRegisterTheirOwnArchitectures()
     {
