@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Tensorium.Models;
 
@@ -137,7 +138,9 @@ public sealed class Batcher
     private async Task GatherAsync(ChannelReader<Pending> reader, List<Pending> batch)
     {
         int examples = batch[0].Count;
-        var deadline = DateTime.UtcNow + _options.MaxDelay;
+        // A monotonic clock: the wall clock (DateTime.UtcNow) may jump when the system time is
+        // set, which would hold a batch far past MaxDelay or cut its wait short.
+        long started = Stopwatch.GetTimestamp();
         while (examples < _options.MaxBatchSize)
         {
             if (reader.TryRead(out var next))
@@ -147,7 +150,7 @@ public sealed class Batcher
                 examples += next.Count;
                 continue;
             }
-            var remaining = deadline - DateTime.UtcNow;
+            var remaining = _options.MaxDelay - Stopwatch.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero) return;
             var more = reader.WaitToReadAsync().AsTask();
             if (await Task.WhenAny(more, Task.Delay(remaining)) != more || !await more) return;
