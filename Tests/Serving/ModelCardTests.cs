@@ -104,6 +104,17 @@ public class ModelCardTests
         Assert.That(() => ModelCard.FromJson(future), Throws.TypeOf<InvalidDataException>().With.Message.Contains("99"));
     }
 
+    [Test]
+    public void AnInputShapeOfMoreValuesThanAnArrayHoldsIsRefused()
+    {
+        // 65536 x 65536 = 2^32 values: in int the product wraps to 0.
+        var card = JsonNode.Parse(TinyModels.ClassifierCard().ToJson())!;
+        card["input"]!["shape"] = new JsonArray(65536, 65536);
+        string huge = card.ToJsonString();
+        Assert.That(() => ModelCard.FromJson(huge, "huge.json"), Throws.TypeOf<InvalidDataException>().With.Message
+            .Contains("huge.json").And.Message.Contains("[65536, 65536] is 4294967296 values").And.Message.Contains("expected at most 2147483647"));
+    }
+
     [Test, NonParallelizable]
     public void ALoadedModelsForwardFreesEverythingButItsOutput()
     {
