@@ -24,7 +24,7 @@ public static class GenerateEndpoint
     public static async Task GenerateAsync(string name, HttpContext context, ModelStore store, ServingOptions options)
     {
         string where = $"POST /v1/models/{name}/generate";
-        using var lease = store.Acquire(name);
+        using var lease = store.Acquire(name, where);
         var model = lease.Served.Model;
         if (model.Card.Kind != ModelKind.LanguageModel)
             throw ProblemException.BadInput($"{where}: model '{name}' is a {model.Card.Kind}; expected a {ModelKind.LanguageModel} (use POST /v1/models/{name}/predict).");
@@ -64,7 +64,10 @@ public static class GenerateEndpoint
         }
         catch (ArgumentException e)
         {
-            throw ProblemException.BadInput($"{where}: {e.Message}");
+            // TextGeneration names itself ("generate: ..."): the endpoint's name replaces it.
+            const string op = "generate: ";
+            string reason = e.Message.StartsWith(op, StringComparison.Ordinal) ? e.Message[op.Length..] : e.Message;
+            throw ProblemException.BadInput($"{where}: {reason}");
         }
 
         // One model step per MoveNext: run each on the thread pool, not on the request's thread.

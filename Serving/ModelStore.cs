@@ -75,9 +75,10 @@ public sealed class ModelStore : IHostedService, IDisposable
 
     /// <summary>
     /// Holds model <paramref name="name"/> for one request (dispose the lease when done), or
-    /// throws a 404 <see cref="ProblemException"/> naming the models served.
+    /// throws a 404 <see cref="ProblemException"/> naming <paramref name="endpoint"/> (the
+    /// request, e.g. "POST /v1/models/x/predict") and the models served.
     /// </summary>
-    public ModelLease Acquire(string name)
+    public ModelLease Acquire(string name, string endpoint)
     {
         // A model retired between the look-up and the acquire was swapped out first (Reload
         // swaps, then retires): look again, for as long as the name maps to another model each time.
@@ -87,7 +88,7 @@ public sealed class ModelStore : IHostedService, IDisposable
             if (served.TryAcquire()) return new ModelLease(served);
             retired = served;
         }
-        throw ProblemException.UnknownModel(name, Names);
+        throw ProblemException.UnknownModel(endpoint, name, Names);
     }
 
     /// <summary>

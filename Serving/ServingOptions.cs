@@ -42,12 +42,12 @@ public sealed record ServingOptions
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
-        if (Port is < 0 or > 65535) throw new ArgumentException($"--port {Port}: expected 0..65535.");
-        if (MaxBatchSize < 1) throw new ArgumentException($"--max-batch {MaxBatchSize}: expected 1 or more.");
-        if (MaxDelay < TimeSpan.Zero) throw new ArgumentException($"--max-delay-ms {MaxDelay.TotalMilliseconds}: expected 0 or more.");
-        if (QueueCapacity < 1) throw new ArgumentException($"--queue {QueueCapacity}: expected 1 or more.");
-        if (MaxConcurrentGenerations < 1) throw new ArgumentException($"--max-generations {MaxConcurrentGenerations}: expected 1 or more.");
-        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body {MaxBodyBytes}: expected at least 1024 bytes.");
+        if (Port is < 0 or > 65535) throw new ArgumentException($"--port: got {Port}; expected 0..65535.");
+        if (MaxBatchSize < 1) throw new ArgumentException($"--max-batch: got {MaxBatchSize}; expected 1 or more.");
+        if (MaxDelay < TimeSpan.Zero) throw new ArgumentException($"--max-delay-ms: got {MaxDelay.TotalMilliseconds}; expected 0 or more.");
+        if (QueueCapacity < 1) throw new ArgumentException($"--queue: got {QueueCapacity}; expected 1 or more.");
+        if (MaxConcurrentGenerations < 1) throw new ArgumentException($"--max-generations: got {MaxConcurrentGenerations}; expected 1 or more.");
+        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body: got {MaxBodyBytes} bytes; expected at least 1024.");
     }
 
     /// <summary>Parses the command line (--models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-generations N, --max-body BYTES, --no-reload).</summary>
@@ -58,8 +58,8 @@ public sealed record ServingOptions
         for (int i = 0; i < args.Length; i++)
         {
             string option = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {option} needs a value");
-            int Int() => int.TryParse(Value(), out int v) ? v : throw new ArgumentException($"option {option} '{args[i]}': expected an integer");
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {option} needs a value: got none; expected one after it");
+            int Int() => int.TryParse(Value(), out int v) ? v : throw new ArgumentException($"option {option}: got '{args[i]}'; expected an integer");
             o = option switch
             {
                 "--models" => o with { ModelsDirectory = Value() },

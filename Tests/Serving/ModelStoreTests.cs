@@ -30,7 +30,7 @@ public class ModelStoreTests
             {
                 try
                 {
-                    using var lease = store.Acquire("tiny");
+                    using var lease = store.Acquire("tiny", "test");
                 }
                 catch (ProblemException)
                 {
