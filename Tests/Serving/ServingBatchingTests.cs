@@ -9,24 +9,6 @@ namespace Tensorium.Tests.Serving;
 [NonParallelizable]
 public class ServingBatchingTests
 {
-    private static float[] Offline(string folder, float[] image)
-    {
-        using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "tiny"));
-        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
-        using var y = model.Forward(x);
-        return y.ToArray<float>();
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
-            await Task.Delay(5);
-        }
-    }
-
     [Test]
     public async Task ConcurrentClientsEachGetTheirOwnAnswerFromSharedBatches()
     {
@@ -40,7 +22,7 @@ public class ServingBatchingTests
         for (int i = 0; i < clients; i++)
         {
             var outputs = answers[i].GetProperty("outputs").EnumerateArray().Select(o => o.GetSingle()).ToArray();
-            Assert.That(outputs, Is.EqualTo(Offline(folder.Path, images[i])).Within(1e-5), $"client {i} got someone else's answer");
+            Assert.That(outputs, Is.EqualTo(ServingServer.Offline(folder.Path, images[i])).Within(1e-5), $"client {i} got someone else's answer");
         }
         var batcher = server.Store.Models["tiny"].Batcher;
         Assert.That(batcher.LargestBatch, Is.GreaterThan(1), "no batch of more than one example formed");
@@ -60,7 +42,7 @@ public class ServingBatchingTests
         var first = server.PredictAsync("tiny", TinyModels.Image(1));
         var second = server.PredictAsync("tiny", TinyModels.Image(2));
         var batcher = server.Store.Models["tiny"].Batcher;
-        await WaitUntil(() => batcher.Waiting == 2, "two requests wait");
+        await ServingServer.WaitUntil(() => batcher.Waiting == 2, "two requests wait");
 
         using var refused = await server.PredictAsync("tiny", TinyModels.Image(3));
         string detail = await ServingServer.ProblemAsync(refused, 503);
@@ -82,7 +64,7 @@ public class ServingBatchingTests
         var batcher = server.Store.Models["tiny"].Batcher;
         using var cancel = new CancellationTokenSource();
         var abandoned = server.PredictAsync("tiny", TinyModels.Image(1), cancel.Token);
-        await WaitUntil(() => batcher.Waiting == 1, "the first request waits");
+        await ServingServer.WaitUntil(() => batcher.Waiting == 1, "the first request waits");
         cancel.Cancel();   // the client goes away: its connection closes
         Assert.That(async () => await abandoned, Throws.InstanceOf<OperationCanceledException>());
         await Task.Delay(200);   // Kestrel notices the closed connection
@@ -119,7 +101,7 @@ public class ServingBatchingTests
         reader.Dispose();
         running.Dispose();
         var served = server.Store.Models["chars"];
-        await WaitUntil(() => served.Generations == 0, "the abandoned generation stops");
+        await ServingServer.WaitUntil(() => served.Generations == 0, "the abandoned generation stops");
         await ServingServer.JsonAsync(await server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 3}"));
     }
 }

@@ -12,24 +12,6 @@ public class ServingReloadTests
 
     private static float[] Outputs(System.Text.Json.JsonElement json) => [.. json.GetProperty("outputs").EnumerateArray().Select(o => o.GetSingle())];
 
-    private static float[] Offline(ulong seed, float[] image)
-    {
-        using var model = TinyModels.Classifier(seed);
-        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
-        using var y = model.Forward(x);
-        return y.ToArray<float>();
-    }
-
-    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
-            await Task.Delay(20);
-        }
-    }
-
     [Test]
     public async Task ReplacedFilesSwapTheModelInWithoutDroppingRequests()
     {
@@ -38,7 +20,7 @@ public class ServingReloadTests
         await using var server = await ServingServer.StartAsync(folder.Path, Fast);
         var image = TinyModels.Image(4);
         var before = server.Store.Models["tiny"];
-        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(Offline(1, image)).Within(1e-5));
+        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(ServingServer.Offline(1, image)).Within(1e-5));
 
         // Clients keep asking while the files are replaced; every answer must be a 200 from one version or the other.
         using var stop = new CancellationTokenSource();
@@ -52,8 +34,8 @@ public class ServingReloadTests
             }
         })).ToArray();
         TinyModels.SaveClassifier(folder.Path, seed: 2);
-        var expected = Offline(2, image);
-        await WaitUntil(async () => Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image)))
+        var expected = ServingServer.Offline(2, image);
+        await ServingServer.WaitUntil(async () => Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image)))
             .Zip(expected).All(p => Math.Abs(p.First - p.Second) < 1e-5), "the new weights answer");
         await Task.Delay(100);
         stop.Cancel();
@@ -130,12 +112,12 @@ public class ServingReloadTests
         string temp = Path.Combine(folder.Path, ".upload.tmp");
         File.WriteAllText(temp, "truncated");
         File.Move(temp, ModelFiles.WeightsPath(folder.Path, "tiny"), overwrite: true);
-        await WaitUntil(() => Task.FromResult(server.Store.Failures.ContainsKey("tiny")), "the broken file is reported");
+        await ServingServer.WaitUntil(() => Task.FromResult(server.Store.Failures.ContainsKey("tiny")), "the broken file is reported");
 
-        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(Offline(1, image)).Within(1e-5));
+        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(ServingServer.Offline(1, image)).Within(1e-5));
         TinyModels.SaveClassifier(folder.Path, seed: 3);
-        await WaitUntil(() => Task.FromResult(!server.Store.Failures.ContainsKey("tiny")), "the fixed file loads");
-        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(Offline(3, image)).Within(1e-5));
+        await ServingServer.WaitUntil(() => Task.FromResult(!server.Store.Failures.ContainsKey("tiny")), "the fixed file loads");
+        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(ServingServer.Offline(3, image)).Within(1e-5));
     }
 
     [Test]
@@ -145,8 +127,8 @@ public class ServingReloadTests
         TinyModels.SaveClassifier(folder.Path, "first");
         await using var server = await ServingServer.StartAsync(folder.Path, Fast);
         TinyModels.SaveClassifier(folder.Path, "second");
-        await WaitUntil(async () => (await server.PredictAsync("second", TinyModels.Image(1))).IsSuccessStatusCode, "the new model is served");
+        await ServingServer.WaitUntil(async () => (await server.PredictAsync("second", TinyModels.Image(1))).IsSuccessStatusCode, "the new model is served");
         File.Delete(ModelFiles.CardPath(folder.Path, "first"));
-        await WaitUntil(async () => (int)(await server.PredictAsync("first", TinyModels.Image(1))).StatusCode == 404, "the removed model is gone");
+        await ServingServer.WaitUntil(async () => (int)(await server.PredictAsync("first", TinyModels.Image(1))).StatusCode == 404, "the removed model is gone");
     }
 }
