@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Tensorium.Models;
 
@@ -10,13 +11,17 @@ namespace Tensorium.Serving;
 /// hands each caller its own rows. The queue is bounded (<see cref="ServingOptions.QueueCapacity"/>
 /// requests waiting, counting those gathered for the next batch): one more is refused at once
 /// with a 503 rather than waiting without limit. A request whose client has gone away is
-/// dropped before it reaches the model.
+/// dropped before it reaches the model. Each queued request holds the model (a lease on its
+/// <see cref="ServedModel"/>) until the batch it ran in has finished, so a model retired by hot
+/// reload is never freed while a forward pass still reads its weights, even when every client
+/// of that batch has gone away.
 /// </summary>
 public sealed class Batcher
 {
     private sealed record Pending(float[] Values, int Count, CancellationToken Aborted, TaskCompletionSource<BatchOutput> Result);
 
     private readonly LoadedModel _model;
+    private readonly ServedModel? _owner;
     private readonly ServingOptions _options;
     private readonly ServingMetrics _metrics;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -26,10 +31,14 @@ public sealed class Batcher
     private Pending? _carry;     // a request that did not fit in the last batch: first of the next
     private long _batches, _largestBatch;
 
-    /// <summary>Starts the worker for <paramref name="model"/>.</summary>
-    public Batcher(LoadedModel model, ServingOptions options, ServingMetrics metrics)
+    /// <summary>
+    /// Starts the worker for <paramref name="model"/>. When <paramref name="owner"/> is given,
+    /// every queued request holds a lease on it until its batch has run (see the class summary).
+    /// </summary>
+    public Batcher(LoadedModel model, ServingOptions options, ServingMetrics metrics, ServedModel? owner = null)
     {
         _model = model;
+        _owner = owner;
         _options = options;
         _metrics = metrics;
         Completion = Task.Run(RunAsync);
@@ -57,18 +66,31 @@ public sealed class Batcher
     public Task<BatchOutput>? Enqueue(float[] values, int count, CancellationToken aborted)
     {
         var pending = new Pending(values, count, aborted, new TaskCompletionSource<BatchOutput>(TaskCreationOptions.RunContinuationsAsynchronously));
-        lock (_gate)
+        // The queued request's own hold on the model, released by the worker once its batch has
+        // run: the caller's lease ends when it stops waiting (a client that disconnects), which
+        // may be while the forward pass is still running. Retired: ask the successor.
+        if (_owner != null && !_owner.TryAcquire()) return null;
+        bool queued = false;
+        try
         {
-            if (_closed) return null;
-            if (_waiting >= _options.QueueCapacity)
+            lock (_gate)
             {
-                _metrics.Rejected.WithLabels(_model.Name).Inc();
-                throw new ProblemException(StatusCodes.Status503ServiceUnavailable, "Queue full",
-                    $"POST /v1/models/{_model.Name}/predict: {_waiting} requests are already waiting (the limit is {_options.QueueCapacity}); expected a retry after a short wait.",
-                    retryAfterSeconds: 1);
+                if (_closed) return null;
+                if (_waiting >= _options.QueueCapacity)
+                {
+                    _metrics.Rejected.WithLabels(_model.Name).Inc();
+                    throw new ProblemException(StatusCodes.Status503ServiceUnavailable, "Queue full",
+                        $"POST /v1/models/{_model.Name}/predict: {_waiting} requests are already waiting (the limit is {_options.QueueCapacity}); expected a retry after a short wait.",
+                        retryAfterSeconds: 1);
+                }
+                _waiting++;
+                _queue.Writer.TryWrite(pending);   // unbounded: the capacity is _waiting's, checked above
+                queued = true;
             }
-            _waiting++;
-            _queue.Writer.TryWrite(pending);   // unbounded: the capacity is _waiting's, checked above
+        }
+        finally
+        {
+            if (!queued) _owner?.Release();
         }
         _metrics.QueueDepth.WithLabels(_model.Name).Set(Waiting);
         return pending.Result.Task;
@@ -100,7 +122,15 @@ public sealed class Batcher
                 batch.Add(first);
             }
             await GatherAsync(reader, batch);
-            Run(batch);
+            try
+            {
+                Run(batch);
+            }
+            finally
+            {
+                // The batch is done with the weights: only now may a retired model be freed.
+                if (_owner != null) foreach (var _ in batch) _owner.Release();
+            }
         }
     }
 
@@ -108,7 +138,9 @@ public sealed class Batcher
     private async Task GatherAsync(ChannelReader<Pending> reader, List<Pending> batch)
     {
         int examples = batch[0].Count;
-        var deadline = DateTime.UtcNow + _options.MaxDelay;
+        // A monotonic clock: the wall clock (DateTime.UtcNow) may jump when the system time is
+        // set, which would hold a batch far past MaxDelay or cut its wait short.
+        long started = Stopwatch.GetTimestamp();
         while (examples < _options.MaxBatchSize)
         {
             if (reader.TryRead(out var next))
@@ -118,7 +150,7 @@ public sealed class Batcher
                 examples += next.Count;
                 continue;
             }
-            var remaining = deadline - DateTime.UtcNow;
+            var remaining = _options.MaxDelay - Stopwatch.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero) return;
             var more = reader.WaitToReadAsync().AsTask();
             if (await Task.WhenAny(more, Task.Delay(remaining)) != more || !await more) return;

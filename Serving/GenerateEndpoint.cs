@@ -8,7 +8,10 @@ namespace Tensorium.Serving;
 /// <c>{"prompt": "...", "max_tokens": 100, "temperature": 0.8, "seed": 1}</c>. Answers
 /// <c>{"text": ...}</c>, or, when the client accepts <c>text/event-stream</c>, streams each
 /// character as a server-sent event <c>data: {"token": "c"}</c> as it is generated, ending with
-/// <c>event: done</c>. A client that goes away stops the generation.
+/// <c>event: done</c>. A client that goes away stops the generation. At most
+/// <see cref="ServingOptions.MaxConcurrentGenerations"/> run per model; one more is refused at
+/// once with a 503 and Retry-After. Each model step runs on the thread pool, off the request's
+/// thread, so a long generation never holds the thread that serves the connection.
 /// </summary>
 public static class GenerateEndpoint
 {
@@ -21,10 +24,29 @@ public static class GenerateEndpoint
     public static async Task GenerateAsync(string name, HttpContext context, ModelStore store, ServingOptions options)
     {
         string where = $"POST /v1/models/{name}/generate";
-        using var lease = store.Acquire(name);
+        using var lease = store.Acquire(name, where);
         var model = lease.Served.Model;
         if (model.Card.Kind != ModelKind.LanguageModel)
             throw ProblemException.BadInput($"{where}: model '{name}' is a {model.Card.Kind}; expected a {ModelKind.LanguageModel} (use POST /v1/models/{name}/predict).");
+        // Each generation keeps a core busy for as long as it runs: refuse one more at once
+        // rather than let them queue up and slow every other request down.
+        if (!lease.Served.TryStartGeneration())
+            throw new ProblemException(StatusCodes.Status503ServiceUnavailable, "Too many generations",
+                $"{where}: model '{name}' is already running {lease.Served.Generations} generations (the limit is {options.MaxConcurrentGenerations}); expected a retry after a short wait.",
+                retryAfterSeconds: 1);
+        try
+        {
+            await RunAsync(name, context, model, options, where);
+        }
+        finally
+        {
+            lease.Served.EndGeneration();
+        }
+    }
+
+    /// <summary>Reads the body, generates and answers (JSON or a stream), within the request's generation slot.</summary>
+    private static async Task RunAsync(string name, HttpContext context, LoadedModel model, ServingOptions options, string where)
+    {
         using var body = await RequestBody.ReadJsonAsync(context, Expected);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
@@ -42,17 +64,24 @@ public static class GenerateEndpoint
         }
         catch (ArgumentException e)
         {
-            throw ProblemException.BadInput($"{where}: {e.Message}");
+            // TextGeneration names itself ("generate: ..."): the endpoint's name replaces it.
+            const string op = "generate: ";
+            string reason = e.Message.StartsWith(op, StringComparison.Ordinal) ? e.Message[op.Length..] : e.Message;
+            throw ProblemException.BadInput($"{where}: {reason}");
         }
+
+        // One model step per MoveNext: run each on the thread pool, not on the request's thread.
+        using var steps = tokens.GetEnumerator();
+        Task<bool> NextAsync() => Task.Run(steps.MoveNext, context.RequestAborted);
 
         bool stream = context.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
         if (!stream)
         {
             var text = new System.Text.StringBuilder();
-            foreach (char c in tokens)
+            while (await NextAsync())
             {
                 context.RequestAborted.ThrowIfCancellationRequested();
-                text.Append(c);
+                text.Append(steps.Current);
             }
             await Results.Json(new { Model = name, Prompt = prompt, Text = text.ToString(), Seed = seed }).ExecuteAsync(context);
             return;
@@ -62,8 +91,9 @@ public static class GenerateEndpoint
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";   // proxies such as nginx: do not hold the stream back
         var all = new System.Text.StringBuilder();
-        foreach (char c in tokens)
+        while (await NextAsync())
         {
+            char c = steps.Current;
             all.Append(c);
             await context.Response.WriteAsync($"data: {JsonSerializer.Serialize(new { token = c.ToString() })}\n\n", context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);

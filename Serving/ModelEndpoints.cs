@@ -18,7 +18,7 @@ public static class ModelEndpoints
         }));
         app.MapGet("/v1/models/{name}", (string name, ModelStore store) =>
         {
-            using var lease = store.Acquire(name);
+            using var lease = store.Acquire(name, $"GET /v1/models/{name}");
             return Results.Json(ModelInfo.Of(lease.Served));
         });
         app.MapPost("/v1/models/{name}/predict", PredictAsync);
@@ -36,7 +36,7 @@ public static class ModelEndpoints
             // A model swapped by hot reload between the look-up and the queue: use its successor.
             for (int attempt = 0; attempt < 3; attempt++)
             {
-                using var lease = store.Acquire(name);
+                using var lease = store.Acquire(name, $"POST /v1/models/{name}/predict");
                 var card = lease.Served.Model.Card;
                 if (card.Input.DType != "float32")
                     throw ProblemException.BadInput($"POST /v1/models/{name}/predict: model '{name}' is a {card.Kind} reading {card.Input.DType} token ids; expected a model of float32 inputs" +

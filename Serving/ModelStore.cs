@@ -23,7 +23,8 @@ public sealed class ModelStore : IHostedService, IDisposable
     private readonly Lock _reloadGate = new();
     private FileSystemWatcher? _watcher;
     private Task _initialLoad = Task.CompletedTask;
-    private volatile bool _ready;
+    private volatile bool _ready, _stopping;
+    private bool _disposed;   // under _reloadGate: a reload that runs after Dispose must not load a model nobody frees
 
     /// <summary>Creates the store (models load in <see cref="StartAsync"/>).</summary>
     public ModelStore(ServingOptions options, ServingMetrics metrics, ModelRegistry registry, ILogger<ModelStore> log)
@@ -62,27 +63,32 @@ public sealed class ModelStore : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops watching and waits for the initial load to finish.</summary>
+    /// <summary>Stops watching, cancels the reloads not yet started and waits for the initial load to finish.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         _watcher?.Dispose();
         _watcher = null;
+        StopTimers();
         await _initialLoad.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Holds model <paramref name="name"/> for one request (dispose the lease when done), or
-    /// throws a 404 <see cref="ProblemException"/> naming the models served.
+    /// throws a 404 <see cref="ProblemException"/> naming <paramref name="endpoint"/> (the
+    /// request, e.g. "POST /v1/models/x/predict") and the models served.
     /// </summary>
-    public ModelLease Acquire(string name)
+    public ModelLease Acquire(string name, string endpoint)
     {
-        // A model retired between the look-up and the acquire has a successor: look again.
-        for (int attempt = 0; attempt < 100; attempt++)
+        // A model retired between the look-up and the acquire was swapped out first (Reload
+        // swaps, then retires): look again, for as long as the name maps to another model each time.
+        ServedModel? retired = null;
+        while (_models.TryGetValue(name, out var served) && !ReferenceEquals(served, retired))
         {
-            if (!_models.TryGetValue(name, out var served)) break;
             if (served.TryAcquire()) return new ModelLease(served);
+            retired = served;
         }
-        throw ProblemException.UnknownModel(name, Names);
+        throw ProblemException.UnknownModel(endpoint, name, Names);
     }
 
     /// <summary>
@@ -95,6 +101,8 @@ public sealed class ModelStore : IHostedService, IDisposable
     {
         lock (_reloadGate)
         {
+            // A reload timer that fires after Dispose: nobody would free what it loads.
+            if (_disposed) return false;
             string cardPath = ModelFiles.CardPath(_options.ModelsDirectory, name);
             if (!File.Exists(cardPath))
             {
@@ -122,8 +130,12 @@ public sealed class ModelStore : IHostedService, IDisposable
                 return false;
             }
             var served = new ServedModel(loaded, _options, _metrics);
-            bool replaced = false;
-            _models.AddOrUpdate(name, served, (_, old) => { old.Retire(); replaced = true; return served; });
+            // Swap first, then retire: a request that finds the old model retired looks the name
+            // up again and must then find its successor, never a gap that answers 404.
+            _models.TryGetValue(name, out var old);
+            _models[name] = served;
+            old?.Retire();
+            bool replaced = old != null;
             _failures.TryRemove(name, out _);
             _metrics.ModelsLoaded.Set(_models.Count);
             if (replaced) _metrics.Reloads.WithLabels(name).Inc();
@@ -155,6 +167,7 @@ public sealed class ModelStore : IHostedService, IDisposable
         string extension = Path.GetExtension(file);
         if (extension is not (".json" or ".safetensors")) return;
         string name = Path.GetFileNameWithoutExtension(file);
+        if (_stopping) return;   // an event raised while the host stops: schedule nothing more
         // Saving writes the weights, then the card: wait for quiet before loading the pair.
         var timer = _pendingReloads.GetOrAdd(name, n => new Timer(_ => ReloadFromWatcher(n)));
         timer.Change(_options.ReloadDelay, Timeout.InfiniteTimeSpan);
@@ -175,9 +188,24 @@ public sealed class ModelStore : IHostedService, IDisposable
     /// <summary>Stops watching and frees every model (requests still running keep theirs until they finish).</summary>
     public void Dispose()
     {
+        _stopping = true;
         _watcher?.Dispose();
-        foreach (var timer in _pendingReloads.Values) timer.Dispose();
-        foreach (var served in _models.Values) served.Retire();
-        _models.Clear();
+        StopTimers();
+        // Under the reload gate: a reload running now finishes first and its model is retired
+        // here; one that starts later sees _disposed and loads nothing.
+        lock (_reloadGate)
+        {
+            _disposed = true;
+            var served = _models.Values.ToArray();
+            _models.Clear();
+            foreach (var model in served) model.Retire();
+        }
+    }
+
+    /// <summary>Cancels the scheduled reloads (one already running finishes; Reload checks <c>_disposed</c>).</summary>
+    private void StopTimers()
+    {
+        foreach (var name in _pendingReloads.Keys)
+            if (_pendingReloads.TryRemove(name, out var timer)) timer.Dispose();
     }
 }

@@ -21,8 +21,8 @@ public sealed class ProblemException(int status, string title, string detail, in
     /// <summary>A 400 Bad Request: the body does not fit what the endpoint expects.</summary>
     public static ProblemException BadInput(string detail) => new(StatusCodes.Status400BadRequest, "Invalid input", detail);
 
-    /// <summary>A 404 for a model that is not served.</summary>
-    public static ProblemException UnknownModel(string name, IEnumerable<string> served) =>
+    /// <summary>A 404 for a model that is not served, naming the <paramref name="endpoint"/> asked (e.g. "POST /v1/models/x/predict") and the models served.</summary>
+    public static ProblemException UnknownModel(string endpoint, string name, IEnumerable<string> served) =>
         new(StatusCodes.Status404NotFound, "Unknown model",
-            $"no model named '{name}' is served; expected one of: {string.Join(", ", served.DefaultIfEmpty("(none loaded)"))}.");
+            $"{endpoint}: no model named '{name}' is served; expected one of: {string.Join(", ", served.DefaultIfEmpty("(none loaded)"))}.");
 }

@@ -10,14 +10,16 @@ namespace Tensorium.Serving;
 public sealed class ServedModel
 {
     private readonly Lock _gate = new();
-    private int _leases;
+    private readonly int _maxGenerations;
+    private int _leases, _generations;
     private bool _retired, _disposed;
 
     /// <summary>Starts serving <paramref name="model"/> (this takes ownership of it).</summary>
     public ServedModel(LoadedModel model, ServingOptions options, ServingMetrics metrics)
     {
         Model = model;
-        Batcher = new Batcher(model, options, metrics);
+        Batcher = new Batcher(model, options, metrics, owner: this);
+        _maxGenerations = options.MaxConcurrentGenerations;
         LoadedAt = DateTimeOffset.UtcNow;
     }
 
@@ -55,6 +57,30 @@ public sealed class ServedModel
         DisposeModel();
     }
 
+    /// <summary>Generate requests running on the model now.</summary>
+    public int Generations { get { lock (_gate) return _generations; } }
+
+    /// <summary>
+    /// Counts one more generation running on the model; false when
+    /// <see cref="ServingOptions.MaxConcurrentGenerations"/> already run (refuse the request).
+    /// Pair a true with <see cref="EndGeneration"/>.
+    /// </summary>
+    public bool TryStartGeneration()
+    {
+        lock (_gate)
+        {
+            if (_generations >= _maxGenerations) return false;
+            _generations++;
+            return true;
+        }
+    }
+
+    /// <summary>Ends a generation started with <see cref="TryStartGeneration"/>.</summary>
+    public void EndGeneration()
+    {
+        lock (_gate) _generations--;
+    }
+
     /// <summary>Stops taking requests; the model is freed when those in flight have finished.</summary>
     public void Retire()
     {
@@ -75,7 +101,8 @@ public sealed class ServedModel
             if (_disposed) return;
             _disposed = true;
         }
-        // Every queued request holds a lease, so the batcher has nothing left to run on these weights.
+        // Every queued request holds a lease until its batch has run (the batcher releases it), so
+        // no forward pass is left reading these weights.
         Model.Dispose();
     }
 }

@@ -27,6 +27,12 @@ public sealed record ServingOptions
     /// <summary>The most characters one generate request may ask for.</summary>
     public int MaxGeneratedTokens { get; init; } = 2000;
 
+    /// <summary>
+    /// The most generate requests running at once per model; one more is answered 503 with
+    /// Retry-After at once (each generation holds a core for as long as it streams).
+    /// </summary>
+    public int MaxConcurrentGenerations { get; init; } = 4;
+
     /// <summary>Watch the models folder and swap in models whose files change.</summary>
     public bool HotReload { get; init; } = true;
 
@@ -36,14 +42,15 @@ public sealed record ServingOptions
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
-        if (Port is < 0 or > 65535) throw new ArgumentException($"--port {Port}: expected 0..65535.");
-        if (MaxBatchSize < 1) throw new ArgumentException($"--max-batch {MaxBatchSize}: expected 1 or more.");
-        if (MaxDelay < TimeSpan.Zero) throw new ArgumentException($"--max-delay-ms {MaxDelay.TotalMilliseconds}: expected 0 or more.");
-        if (QueueCapacity < 1) throw new ArgumentException($"--queue {QueueCapacity}: expected 1 or more.");
-        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body {MaxBodyBytes}: expected at least 1024 bytes.");
+        if (Port is < 0 or > 65535) throw new ArgumentException($"--port: got {Port}; expected 0..65535.");
+        if (MaxBatchSize < 1) throw new ArgumentException($"--max-batch: got {MaxBatchSize}; expected 1 or more.");
+        if (MaxDelay < TimeSpan.Zero) throw new ArgumentException($"--max-delay-ms: got {MaxDelay.TotalMilliseconds}; expected 0 or more.");
+        if (QueueCapacity < 1) throw new ArgumentException($"--queue: got {QueueCapacity}; expected 1 or more.");
+        if (MaxConcurrentGenerations < 1) throw new ArgumentException($"--max-generations: got {MaxConcurrentGenerations}; expected 1 or more.");
+        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body: got {MaxBodyBytes} bytes; expected at least 1024.");
     }
 
-    /// <summary>Parses the command line (--models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-body BYTES, --no-reload).</summary>
+    /// <summary>Parses the command line (--models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-generations N, --max-body BYTES, --no-reload).</summary>
     /// <exception cref="ArgumentException">An unknown option, a missing or malformed value; the message says what is expected.</exception>
     public static ServingOptions Parse(string[] args)
     {
@@ -51,8 +58,8 @@ public sealed record ServingOptions
         for (int i = 0; i < args.Length; i++)
         {
             string option = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {option} needs a value");
-            int Int() => int.TryParse(Value(), out int v) ? v : throw new ArgumentException($"option {option} '{args[i]}': expected an integer");
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {option} needs a value: got none; expected one after it");
+            int Int() => int.TryParse(Value(), out int v) ? v : throw new ArgumentException($"option {option}: got '{args[i]}'; expected an integer");
             o = option switch
             {
                 "--models" => o with { ModelsDirectory = Value() },
@@ -60,9 +67,10 @@ public sealed record ServingOptions
                 "--max-batch" => o with { MaxBatchSize = Int() },
                 "--max-delay-ms" => o with { MaxDelay = TimeSpan.FromMilliseconds(Int()) },
                 "--queue" => o with { QueueCapacity = Int() },
+                "--max-generations" => o with { MaxConcurrentGenerations = Int() },
                 "--max-body" => o with { MaxBodyBytes = Int() },
                 "--no-reload" => o with { HotReload = false },
-                _ => throw new ArgumentException($"unknown option {option} (known: --models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-body BYTES, --no-reload)"),
+                _ => throw new ArgumentException($"unknown option {option} (known: --models DIR, --port N, --max-batch N, --max-delay-ms N, --queue N, --max-generations N, --max-body BYTES, --no-reload)"),
             };
         }
         o.Validate();

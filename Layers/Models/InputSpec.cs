@@ -26,8 +26,9 @@ public sealed record InputSpec
     public double? Maximum { get; init; }
 
     /// <summary>The number of values in one example (the product of <see cref="Shape"/>).</summary>
+    /// <exception cref="OverflowException">More than <see cref="int.MaxValue"/> values (a card read by <see cref="ModelCard.FromJson"/> never has that many).</exception>
     [JsonIgnore]
-    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
+    public int ElementCount => Shape.Aggregate(1, (a, b) => checked(a * b));
 
     /// <summary>A square image of <paramref name="channels"/> x <paramref name="size"/> x <paramref name="size"/> values in [0, 1]: 1 x 28 x 28 grey for the Fashion-MNIST examples.</summary>
     public static InputSpec Image(int size = 28, int channels = 1) => new() { Shape = [channels, size, size], Minimum = 0, Maximum = 1 };

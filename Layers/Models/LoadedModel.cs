@@ -4,8 +4,8 @@ namespace Tensorium.Models;
 
 /// <summary>
 /// A model rebuilt from its card and weights (<see cref="ModelFiles.Load"/>), ready for
-/// inference. <see cref="Forward"/> runs in evaluation mode through an
-/// <see cref="EvaluationScope"/> and records nothing on the tape, so it never changes the
+/// inference. <see cref="Forward"/> runs through <see cref="Module.Predict"/> (evaluation mode,
+/// nothing recorded on the tape, intermediates freed), so it never changes the
 /// module and any number of threads may call it at once. Disposing it frees the weights.
 /// </summary>
 public sealed class LoadedModel : IDisposable
@@ -35,16 +35,10 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>
     /// The module's output for <paramref name="batch"/> (the batch dimension first, then the
-    /// card's input shape), computed in evaluation mode without recording gradients. The caller
-    /// owns (disposes) the result.
+    /// card's input shape), computed by <see cref="Module.Predict"/>: in evaluation mode, without
+    /// recording gradients, with every intermediate freed. The caller owns (disposes) the result.
     /// </summary>
-    public Tensor Forward(Tensor batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        using (new EvaluationScope())
-        using (Tape.NoGrad())
-            return Module.Forward(batch);
-    }
+    public Tensor Forward(Tensor batch) => Module.Predict(batch);
 
     /// <summary>
     /// Class probabilities (softmax of the outputs over the last dimension) for

@@ -117,6 +117,10 @@ public sealed record ModelCard
             throw new InvalidDataException($"{source}: 'name' and 'architecture' must be non-empty.");
         if (card.Input.Shape is not { Length: > 0 } shape || shape.Any(d => d <= 0))
             throw new InvalidDataException($"{source}: input shape {JsonSerializer.Serialize(card.Input.Shape)} must be a non-empty list of positive sizes.");
+        // Computed exactly (not in int, which would wrap): one example must fit in one array.
+        var elements = shape.Aggregate(System.Numerics.BigInteger.One, (a, d) => a * d);
+        if (elements > int.MaxValue)
+            throw new InvalidDataException($"{source}: input shape {card.Input.ShapeText} is {elements} values per example; expected at most {int.MaxValue}.");
         if (card.Input.DType is not ("float32" or "int64"))
             throw new InvalidDataException($"{source}: input dtype '{card.Input.DType}'; expected float32 or int64.");
         if (card.Kind == ModelKind.Classifier && card.Labels is not { Count: > 0 })

@@ -87,6 +87,9 @@ public static class ModelFiles
             if (model.Module is not Seq2SeqTransformer seq2seq) return;   // a user's own two-input model: its builder vouches for it
             using var source = Tensor.Zeros([1, .. card.Input.Shape], DType.Int64);
             using var start = Tensor.Zeros([1, 1], DType.Int64);
+            // Two inputs, so no Module.Predict: the same scopes by hand, the TensorScope freeing
+            // the encoder's and decoder's intermediates.
+            using (new TensorScope())
             using (new Layers.EvaluationScope())
             using (Tape.NoGrad())
             using (var logits = seq2seq.Forward(source, start))

@@ -105,6 +105,58 @@ public class ModelCardTests
     }
 
     [Test]
+    public void AnInputShapeOfMoreValuesThanAnArrayHoldsIsRefused()
+    {
+        // 65536 x 65536 = 2^32 values: in int the product wraps to 0.
+        var card = JsonNode.Parse(TinyModels.ClassifierCard().ToJson())!;
+        card["input"]!["shape"] = new JsonArray(65536, 65536);
+        string huge = card.ToJsonString();
+        Assert.That(() => ModelCard.FromJson(huge, "huge.json"), Throws.TypeOf<InvalidDataException>().With.Message
+            .Contains("huge.json").And.Message.Contains("[65536, 65536] is 4294967296 values").And.Message.Contains("expected at most 2147483647"));
+    }
+
+    [Test, NonParallelizable]
+    public void ALoadedModelsForwardFreesEverythingButItsOutput()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        using var model = ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"));
+        using var x = Tensor.FromArray(TinyModels.Image(1), 1, 1, 4, 4);
+        model.Forward(x).Dispose();   // warm the pool
+        long before = Support.Reference.SettledLiveBuffers();
+        using (model.Forward(x))
+            Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before + 1), "only the output is alive: every intermediate was freed");
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before));
+    }
+
+    /// <summary>The tiny classifier behind a scaling whose result its Forward never disposes, as a user's module might.</summary>
+    private sealed class CarelessClassifier : Tensorium.Layers.Module
+    {
+        private readonly Tensorium.Layers.Sequential _inner;
+
+        public CarelessClassifier() => _inner = RegisterModule("inner", TinyModels.Classifier());
+
+        public override Tensor Forward(Tensor input) => _inner.Forward(input * 1.0);
+    }
+
+    [Test, NonParallelizable]
+    public void ALoadedModelsForwardFreesWhatAModulesForwardLeftBehind()
+    {
+        using var folder = new DataTempFolder();
+        using (var saved = new CarelessClassifier())
+            ModelFiles.Save(folder.Path, TinyModels.ClassifierCard() with { Architecture = "careless-mlp" }, saved);
+        var registry = ModelRegistry.WithBuiltIns();
+        registry.Register("careless-mlp", _ => new CarelessClassifier());
+        using var model = ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"), registry);
+        using var x = Tensor.FromArray(TinyModels.Image(1), 1, 1, 4, 4);
+        model.Forward(x).Dispose();   // warm the pool
+        long before = Support.Reference.SettledLiveBuffers();
+        using (model.Forward(x))
+            Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before + 1), "only the output is alive: the scaled input was freed");
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before));
+    }
+
+    [Test]
     public void UsersRegisterTheirOwnArchitectures()
     {
         var registry = ModelRegistry.WithBuiltIns();

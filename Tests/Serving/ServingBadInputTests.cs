@@ -83,7 +83,7 @@ public class ServingBadInputTests
     public async Task AnUnknownModel()
     {
         string detail = await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/nope/predict", $"{{\"inputs\": [{Values(16)}]}}"), 404);
-        Assert.That(detail, Does.Contain("'nope'").And.Contain("tiny"));
+        Assert.That(detail, Does.StartWith("POST /v1/models/nope/predict: ").And.Contain("'nope'").And.Contain("tiny"));
     }
 
     [Test]

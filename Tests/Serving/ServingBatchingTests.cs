@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Tensorium.Models;
 using Tensorium.Serving;
 using Tensorium.Tests.Data;
@@ -8,24 +9,6 @@ namespace Tensorium.Tests.Serving;
 [NonParallelizable]
 public class ServingBatchingTests
 {
-    private static float[] Offline(string folder, float[] image)
-    {
-        using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "tiny"));
-        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
-        using var y = model.Forward(x);
-        return y.ToArray<float>();
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
-            await Task.Delay(5);
-        }
-    }
-
     [Test]
     public async Task ConcurrentClientsEachGetTheirOwnAnswerFromSharedBatches()
     {
@@ -39,7 +22,7 @@ public class ServingBatchingTests
         for (int i = 0; i < clients; i++)
         {
             var outputs = answers[i].GetProperty("outputs").EnumerateArray().Select(o => o.GetSingle()).ToArray();
-            Assert.That(outputs, Is.EqualTo(Offline(folder.Path, images[i])).Within(1e-5), $"client {i} got someone else's answer");
+            Assert.That(outputs, Is.EqualTo(ServingServer.Offline(folder.Path, images[i])).Within(1e-5), $"client {i} got someone else's answer");
         }
         var batcher = server.Store.Models["tiny"].Batcher;
         Assert.That(batcher.LargestBatch, Is.GreaterThan(1), "no batch of more than one example formed");
@@ -59,7 +42,7 @@ public class ServingBatchingTests
         var first = server.PredictAsync("tiny", TinyModels.Image(1));
         var second = server.PredictAsync("tiny", TinyModels.Image(2));
         var batcher = server.Store.Models["tiny"].Batcher;
-        await WaitUntil(() => batcher.Waiting == 2, "two requests wait");
+        await ServingServer.WaitUntil(() => batcher.Waiting == 2, "two requests wait");
 
         using var refused = await server.PredictAsync("tiny", TinyModels.Image(3));
         string detail = await ServingServer.ProblemAsync(refused, 503);
@@ -81,7 +64,7 @@ public class ServingBatchingTests
         var batcher = server.Store.Models["tiny"].Batcher;
         using var cancel = new CancellationTokenSource();
         var abandoned = server.PredictAsync("tiny", TinyModels.Image(1), cancel.Token);
-        await WaitUntil(() => batcher.Waiting == 1, "the first request waits");
+        await ServingServer.WaitUntil(() => batcher.Waiting == 1, "the first request waits");
         cancel.Cancel();   // the client goes away: its connection closes
         Assert.That(async () => await abandoned, Throws.InstanceOf<OperationCanceledException>());
         await Task.Delay(200);   // Kestrel notices the closed connection
@@ -90,5 +73,35 @@ public class ServingBatchingTests
         Assert.That(kept.GetProperty("batch_size").GetInt32(), Is.EqualTo(1), "the abandoned request ran with the kept one");
         Assert.That(await server.MetricAsync("tensorium_dropped_requests_total{model=\"tiny\"}"), Is.EqualTo(1));
         Assert.That(batcher.Batches, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task GenerationsBeyondTheLimitAreRefused503WithRetryAfter()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveLanguageModel(folder.Path);
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxConcurrentGenerations = 1, MaxGeneratedTokens = 1_000_000 });
+
+        // A long streamed generation holds the only slot until its client goes away.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/models/chars/generate")
+        {
+            Content = new StringContent("{\"prompt\": \"ab\", \"max_tokens\": 1000000}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        var running = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var reader = new StreamReader(await running.Content.ReadAsStreamAsync());
+        Assert.That(await reader.ReadLineAsync(), Does.StartWith("data: "), "the first generation streams");
+
+        using var refused = await server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 3}");
+        string detail = await ServingServer.ProblemAsync(refused, 503);
+        Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(detail, Does.StartWith("POST /v1/models/chars/generate: ").And.Contain("the limit is 1"));
+
+        // The client goes away: its generation stops and frees the slot.
+        reader.Dispose();
+        running.Dispose();
+        var served = server.Store.Models["chars"];
+        await ServingServer.WaitUntil(() => served.Generations == 0, "the abandoned generation stops");
+        await ServingServer.JsonAsync(await server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 3}"));
     }
 }

@@ -156,7 +156,10 @@ public class ServingEndpointTests
     [Test]
     public async Task GenerateRefusesBadRequestsAsProblems()
     {
-        Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"XYZ\"}"), 400), Does.Contain("'X'"));
+        Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"XYZ\"}"), 400),
+            Does.StartWith("POST /v1/models/chars/generate: the prompt has").And.Contain("'X'"), "the endpoint names itself once");
+        Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/nope/generate", "{\"prompt\": \"a\"}"), 404),
+            Does.StartWith("POST /v1/models/nope/generate: no model named 'nope'"));
         Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"max_tokens\": 3}"), 400), Does.Contain("\"prompt\""));
         Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"a\", \"temperature\": -1}"), 400), Does.Contain("temperature"));
         Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"a\", \"max_tokens\": 999999}"), 400), Does.Contain("max_tokens"));

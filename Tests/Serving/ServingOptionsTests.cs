@@ -17,9 +17,9 @@ public class ServingOptionsTests
     [Test]
     public void OptionsAreRead()
     {
-        var o = ServingOptions.Parse(["--models", "/srv/models", "--port", "9000", "--max-batch", "32", "--max-delay-ms", "10", "--queue", "7", "--max-body", "2048", "--no-reload"]);
-        Assert.That((o.ModelsDirectory, o.Port, o.MaxBatchSize, o.MaxDelay, o.QueueCapacity, o.MaxBodyBytes, o.HotReload),
-            Is.EqualTo(("/srv/models", 9000, 32, TimeSpan.FromMilliseconds(10), 7, 2048L, false)));
+        var o = ServingOptions.Parse(["--models", "/srv/models", "--port", "9000", "--max-batch", "32", "--max-delay-ms", "10", "--queue", "7", "--max-generations", "2", "--max-body", "2048", "--no-reload"]);
+        Assert.That((o.ModelsDirectory, o.Port, o.MaxBatchSize, o.MaxDelay, o.QueueCapacity, o.MaxConcurrentGenerations, o.MaxBodyBytes, o.HotReload),
+            Is.EqualTo(("/srv/models", 9000, 32, TimeSpan.FromMilliseconds(10), 7, 2, 2048L, false)));
     }
 
     [Test]
@@ -27,8 +27,10 @@ public class ServingOptionsTests
     {
         Assert.That(() => ServingOptions.Parse(["--prot", "1"]), Throws.ArgumentException.With.Message.Contains("unknown option --prot").And.Message.Contains("--port N"));
         Assert.That(() => ServingOptions.Parse(["--port"]), Throws.ArgumentException.With.Message.Contains("needs a value"));
-        Assert.That(() => ServingOptions.Parse(["--port", "eighty"]), Throws.ArgumentException.With.Message.Contains("expected an integer"));
-        Assert.That(() => ServingOptions.Parse(["--port", "70000"]), Throws.ArgumentException.With.Message.Contains("0..65535"));
-        Assert.That(() => ServingOptions.Parse(["--max-batch", "0"]), Throws.ArgumentException.With.Message.Contains("1 or more"));
+        Assert.That(() => ServingOptions.Parse(["--port", "eighty"]), Throws.ArgumentException.With.Message.Contains("got 'eighty'; expected an integer"));
+        Assert.That(() => ServingOptions.Parse(["--port", "70000"]), Throws.ArgumentException.With.Message.Contains("--port: got 70000; expected 0..65535"));
+        Assert.That(() => ServingOptions.Parse(["--max-batch", "0"]), Throws.ArgumentException.With.Message.Contains("--max-batch: got 0; expected 1 or more"));
+        Assert.That(() => ServingOptions.Parse(["--max-generations", "0"]), Throws.ArgumentException.With.Message.Contains("--max-generations: got 0; expected 1 or more"));
+        Assert.That(() => ServingOptions.Parse(["--max-body", "10"]), Throws.ArgumentException.With.Message.Contains("--max-body: got 10 bytes; expected at least 1024"));
     }
 }

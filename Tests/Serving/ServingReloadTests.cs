@@ -12,24 +12,6 @@ public class ServingReloadTests
 
     private static float[] Outputs(System.Text.Json.JsonElement json) => [.. json.GetProperty("outputs").EnumerateArray().Select(o => o.GetSingle())];
 
-    private static float[] Offline(ulong seed, float[] image)
-    {
-        using var model = TinyModels.Classifier(seed);
-        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
-        using var y = model.Forward(x);
-        return y.ToArray<float>();
-    }
-
-    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
-            await Task.Delay(20);
-        }
-    }
-
     [Test]
     public async Task ReplacedFilesSwapTheModelInWithoutDroppingRequests()
     {
@@ -38,7 +20,7 @@ public class ServingReloadTests
         await using var server = await ServingServer.StartAsync(folder.Path, Fast);
         var image = TinyModels.Image(4);
         var before = server.Store.Models["tiny"];
-        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(Offline(1, image)).Within(1e-5));
+        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(ServingServer.Offline(1, image)).Within(1e-5));
 
         // Clients keep asking while the files are replaced; every answer must be a 200 from one version or the other.
         using var stop = new CancellationTokenSource();
@@ -52,8 +34,8 @@ public class ServingReloadTests
             }
         })).ToArray();
         TinyModels.SaveClassifier(folder.Path, seed: 2);
-        var expected = Offline(2, image);
-        await WaitUntil(async () => Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image)))
+        var expected = ServingServer.Offline(2, image);
+        await ServingServer.WaitUntil(async () => Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image)))
             .Zip(expected).All(p => Math.Abs(p.First - p.Second) < 1e-5), "the new weights answer");
         await Task.Delay(100);
         stop.Cancel();
@@ -63,6 +45,39 @@ public class ServingReloadTests
         Assert.That(statuses, Is.All.EqualTo(200));
         Assert.That(before.IsDisposed, Is.True, "the replaced model's weights are freed once its requests are done");
         Assert.That(await server.MetricAsync("tensorium_model_reloads_total{model=\"tiny\"}"), Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
+    public async Task ARetiredModelOutlivesABatchWhoseClientLeftDuringTheForwardPass()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveGatedClassifier(folder.Path);
+        GatedClassifier? gated = null;
+        var registry = ModelRegistry.WithBuiltIns();
+        registry.Register(TinyModels.GatedArchitecture, _ => gated = new GatedClassifier());
+        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"), registry),
+            new ServingOptions { MaxDelay = TimeSpan.Zero }, new ServingMetrics());
+        gated!.Entered.Reset();   // loading ran one check example through it
+        gated.Gate.Reset();
+
+        // What PredictAsync does: hold the model, queue the example, wait for the answer.
+        Assert.That(served.TryAcquire(), Is.True);
+        using var aborted = new CancellationTokenSource();
+        var answer = served.Batcher.Enqueue(TinyModels.Image(1), 1, aborted.Token)!;
+        Assert.That(gated.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True, "the batch never reached the forward pass");
+
+        // Mid-forward: hot reload retires the model, then the client disconnects, which ends
+        // the request's wait and its lease. The batch still reads the weights.
+        served.Retire();
+        aborted.Cancel();
+        served.Release();
+        Assert.That(served.IsDisposed, Is.False, "the retired model was freed while its batch was still in the forward pass");
+
+        gated.Gate.Set();
+        await answer.WaitAsync(TimeSpan.FromSeconds(10));
+        await served.Batcher.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(gated.SawFreedWeights, Is.False, "the forward pass ran on freed weights");
+        Assert.That(served.IsDisposed, Is.True, "the retired model is freed once its last batch has run");
     }
 
     [Test]
@@ -97,12 +112,12 @@ public class ServingReloadTests
         string temp = Path.Combine(folder.Path, ".upload.tmp");
         File.WriteAllText(temp, "truncated");
         File.Move(temp, ModelFiles.WeightsPath(folder.Path, "tiny"), overwrite: true);
-        await WaitUntil(() => Task.FromResult(server.Store.Failures.ContainsKey("tiny")), "the broken file is reported");
+        await ServingServer.WaitUntil(() => Task.FromResult(server.Store.Failures.ContainsKey("tiny")), "the broken file is reported");
 
-        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(Offline(1, image)).Within(1e-5));
+        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(ServingServer.Offline(1, image)).Within(1e-5));
         TinyModels.SaveClassifier(folder.Path, seed: 3);
-        await WaitUntil(() => Task.FromResult(!server.Store.Failures.ContainsKey("tiny")), "the fixed file loads");
-        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(Offline(3, image)).Within(1e-5));
+        await ServingServer.WaitUntil(() => Task.FromResult(!server.Store.Failures.ContainsKey("tiny")), "the fixed file loads");
+        Assert.That(Outputs(await ServingServer.JsonAsync(await server.PredictAsync("tiny", image))), Is.EqualTo(ServingServer.Offline(3, image)).Within(1e-5));
     }
 
     [Test]
@@ -112,8 +127,8 @@ public class ServingReloadTests
         TinyModels.SaveClassifier(folder.Path, "first");
         await using var server = await ServingServer.StartAsync(folder.Path, Fast);
         TinyModels.SaveClassifier(folder.Path, "second");
-        await WaitUntil(async () => (await server.PredictAsync("second", TinyModels.Image(1))).IsSuccessStatusCode, "the new model is served");
+        await ServingServer.WaitUntil(async () => (await server.PredictAsync("second", TinyModels.Image(1))).IsSuccessStatusCode, "the new model is served");
         File.Delete(ModelFiles.CardPath(folder.Path, "first"));
-        await WaitUntil(async () => (int)(await server.PredictAsync("first", TinyModels.Image(1))).StatusCode == 404, "the removed model is gone");
+        await ServingServer.WaitUntil(async () => (int)(await server.PredictAsync("first", TinyModels.Image(1))).StatusCode == 404, "the removed model is gone");
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Tensorium.Models;
 using Tensorium.Serving;
 
 namespace Tensorium.Tests.Serving;
@@ -81,6 +82,38 @@ public sealed class ServingServer : IAsyncDisposable
             if (line.StartsWith(sample + " ", StringComparison.Ordinal))
                 return double.Parse(line[(sample.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         return 0;
+    }
+
+    /// <summary>Waits (up to 15 s, else fails the test naming <paramref name="what"/>) until <paramref name="condition"/> holds.</summary>
+    public static Task WaitUntil(Func<bool> condition, string what) => WaitUntil(() => Task.FromResult(condition()), what);
+
+    /// <summary>Waits (up to 15 s, else fails the test naming <paramref name="what"/>) until <paramref name="condition"/> holds.</summary>
+    public static async Task WaitUntil(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting until {what}");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>The outputs of the model saved as "tiny" in <paramref name="folder"/> for one 4x4 <paramref name="image"/>, computed without the server.</summary>
+    public static float[] Offline(string folder, float[] image)
+    {
+        using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "tiny"));
+        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
+        using var y = model.Forward(x);
+        return y.ToArray<float>();
+    }
+
+    /// <summary>The outputs of the tiny classifier with weights from <paramref name="seed"/> for one 4x4 <paramref name="image"/>, computed without the server.</summary>
+    public static float[] Offline(ulong seed, float[] image)
+    {
+        using var model = TinyModels.Classifier(seed);
+        using var x = Tensor.FromArray(image, 1, 1, 4, 4);
+        using var y = model.Forward(x);
+        return y.ToArray<float>();
     }
 
     /// <summary>Stops the host.</summary>

@@ -53,6 +53,46 @@ public static class TinyModels
         ModelFiles.Save(directory, LanguageModelCard(name), model);
     }
 
+    /// <summary>Registered name of <see cref="GatedClassifier"/> (register it in a registry of the test's own).</summary>
+    public const string GatedArchitecture = "gated-mlp";
+
+    /// <summary>Saves a <see cref="GatedClassifier"/> with the tiny classifier's card (architecture <see cref="GatedArchitecture"/>).</summary>
+    public static void SaveGatedClassifier(string directory, string name = "tiny")
+    {
+        using var model = new GatedClassifier();
+        ModelFiles.Save(directory, ClassifierCard(name) with { Architecture = GatedArchitecture }, model);
+    }
+
     /// <summary>A 4x4 image whose pixels are <paramref name="seed"/>-dependent values in [0, 1].</summary>
     public static float[] Image(int seed) => [.. Enumerable.Range(0, 16).Select(i => ((i * 7 + seed * 13) % 17) / 16f)];
+}
+
+/// <summary>
+/// The tiny classifier with a gate in its forward pass: a test closes <see cref="Gate"/>, waits
+/// for <see cref="Entered"/> and so acts while a batch is inside the model, deterministically.
+/// </summary>
+public sealed class GatedClassifier : Module
+{
+    private readonly Sequential _inner;
+
+    /// <summary>The tiny classifier's MLP (weights from <paramref name="seed"/>) behind a gate, open at first.</summary>
+    public GatedClassifier(ulong seed = 1) => _inner = RegisterModule("inner", TinyModels.Classifier(seed));
+
+    /// <summary>Set when a forward pass has started.</summary>
+    public ManualResetEventSlim Entered { get; } = new(false);
+
+    /// <summary>A forward pass waits here (up to 10 s) until it is set.</summary>
+    public ManualResetEventSlim Gate { get; } = new(true);
+
+    /// <summary>Whether a forward pass found its weights already freed once the gate let it through.</summary>
+    public bool SawFreedWeights { get; private set; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        Entered.Set();
+        Gate.Wait(TimeSpan.FromSeconds(10));
+        SawFreedWeights |= Parameters().Any(p => p.IsDisposed);
+        return _inner.Forward(input);
+    }
 }
