@@ -17,13 +17,15 @@ public sealed record ModelCard
     /// <summary>The card format this code writes; a newer one is refused rather than misread.</summary>
     public const int CurrentFormatVersion = 1;
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    // The card's JSON contract is generated at compile time (ModelCardJson), not found by
+    // reflection, so a trimmed app (the gpu-check runner) keeps it whole.
+    private static readonly ModelCardJson Json = new(new JsonSerializerOptions
     {
         WriteIndented = true,
         // Labels and descriptions are for people: write "'" and non-ASCII letters as themselves.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    });
 
     /// <summary>The card format version (<see cref="CurrentFormatVersion"/> when written by this code).</summary>
     [JsonPropertyName("format_version")]
@@ -88,14 +90,14 @@ public sealed record ModelCard
     // Nodes built in code hold CLR values and nodes read from a file hold JSON: both read as JSON here.
     private JsonElement Element(string key, string expected) =>
         Hyperparameters.TryGetPropertyValue(key, out var node) && node != null
-            ? JsonSerializer.SerializeToElement(node)
+            ? JsonSerializer.SerializeToElement(node, Json.JsonNode)
             : throw new InvalidDataException($"model card '{Name}' (architecture {Architecture}): hyperparameter '{key}' is missing; expected {expected}.");
 
     private InvalidDataException Wrong(string key, string expected) =>
         new($"model card '{Name}' (architecture {Architecture}): hyperparameter '{key}' is {Hyperparameters[key]!.ToJsonString()}; expected {expected}.");
 
     /// <summary>The card as indented JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonSerializer.Serialize(this, Json.ModelCard);
 
     /// <summary>Parses a card; <paramref name="source"/> names where it came from in error messages.</summary>
     /// <exception cref="InvalidDataException">The text is not a valid card; the message says what is wrong.</exception>
@@ -104,7 +106,7 @@ public sealed record ModelCard
         ModelCard? card;
         try
         {
-            card = JsonSerializer.Deserialize<ModelCard>(json, JsonOptions);
+            card = JsonSerializer.Deserialize(json, Json.ModelCard);
         }
         catch (JsonException e)
         {
@@ -116,7 +118,7 @@ public sealed record ModelCard
         if (string.IsNullOrWhiteSpace(card.Name) || string.IsNullOrWhiteSpace(card.Architecture))
             throw new InvalidDataException($"{source}: 'name' and 'architecture' must be non-empty.");
         if (card.Input.Shape is not { Length: > 0 } shape || shape.Any(d => d <= 0))
-            throw new InvalidDataException($"{source}: input shape {JsonSerializer.Serialize(card.Input.Shape)} must be a non-empty list of positive sizes.");
+            throw new InvalidDataException($"{source}: input shape {JsonSerializer.Serialize(card.Input.Shape, Json.Int32Array)} must be a non-empty list of positive sizes.");
         // Computed exactly (not in int, which would wrap): one example must fit in one array.
         var elements = shape.Aggregate(System.Numerics.BigInteger.One, (a, d) => a * d);
         if (elements > int.MaxValue)
@@ -132,7 +134,7 @@ public sealed record ModelCard
 
     /// <summary>Writes the card to <paramref name="path"/> atomically (a reader sees the old card or the new one, never half).</summary>
     public void Save(string path) =>
-        AtomicFile.Write(path, "ModelCard.Save", stream => JsonSerializer.Serialize(stream, this, JsonOptions));
+        AtomicFile.Write(path, "ModelCard.Save", stream => JsonSerializer.Serialize(stream, this, Json.ModelCard));
 
     /// <summary>Reads the card at <paramref name="path"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not a valid card; the message names the file.</exception>
