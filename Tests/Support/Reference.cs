@@ -65,11 +65,14 @@ public static class Reference
     /// </summary>
     public const int GradientSamplesOffCpu = 4;
 
-    /// <summary>Asserts that <see cref="GradCheck.Check"/> passes: on every element on the CPU, on <see cref="GradientSamplesOffCpu"/> per input elsewhere.</summary>
+    /// <summary>The <c>elementsPerInput</c> of a gradient check on <paramref name="device"/>: every element on the CPU, <see cref="GradientSamplesOffCpu"/> elsewhere.</summary>
+    public static int? GradientSamples(Device device) => device == Device.Cpu ? null : GradientSamplesOffCpu;
+
+    /// <summary>Asserts that <see cref="GradCheck.Check"/> passes, with <see cref="GradientSamples"/> of the inputs' device.</summary>
     public static void AssertGradients(Func<Tensor[], Tensor> f, params Tensor[] inputs)
     {
-        bool onCpu = inputs.All(t => t.Device == Device.Cpu);
-        var problem = GradCheck.Check(f, inputs, elementsPerInput: onCpu ? null : GradientSamplesOffCpu);
+        // GradCheck takes its inputs on one device.
+        var problem = GradCheck.Check(f, inputs, elementsPerInput: GradientSamples(inputs.FirstOrDefault()?.Device ?? Device.Cpu));
         Assert.That(problem, Is.Null, problem);
     }
 
