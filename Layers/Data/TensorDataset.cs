@@ -41,14 +41,16 @@ public sealed class TensorDataset : IDataset, IDisposable
         DatasetChecks.Indices("TensorDataset", indices, Count);
         var rows = new long[indices.Length];
         for (int i = 0; i < rows.Length; i++) rows[i] = indices[i];
-        using var index = Tensor.FromArray(rows);
+        // The index lives where the data does: index_select takes its index on the tensor's device.
+        using var index = Tensor.FromSpan<long>(rows, [rows.Length], Inputs.Device);
+        using var targetIndex = Targets.Device == Inputs.Device ? null : Tensor.FromSpan<long>(rows, [rows.Length], Targets.Device);
         // Data is not something we differentiate through: keep batches off the tape.
         using (Tape.NoGrad())
         {
             var inputs = Inputs.IndexSelect(0, index);
             try
             {
-                return (inputs, Targets.IndexSelect(0, index));
+                return (inputs, Targets.IndexSelect(0, targetIndex ?? index));
             }
             catch
             {
@@ -74,7 +76,8 @@ public sealed class TensorDataset : IDataset, IDisposable
         targets.Dispose();
         try
         {
-            return new TensorDataset(inputs, Tensor.FromArray(keep.Select(i => relabel(labels[i])).ToArray()));
+            long[] relabelled = keep.Select(i => relabel(labels[i])).ToArray();
+            return new TensorDataset(inputs, Tensor.FromSpan<long>(relabelled, [relabelled.Length], Targets.Device));
         }
         catch
         {

@@ -78,4 +78,24 @@ public class ErgonomicsDeviceTests
         }
         Assert.That(Augmented(new OnDevice(data, device), device), Is.EqualTo(Augmented(data, Device.Cpu)).Within(1e-6));
     }
+
+    [TestCaseSource(nameof(GpuDevices))]
+    public void ATensorDatasetOnTheDeviceBatchesAndFiltersThere(Device device)
+    {
+        using var hostInputs = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (float)i).ToArray(), 6, 2);
+        using var hostLabels = Tensor.FromArray(new long[] { 0, 1, 2, 0, 1, 2 });
+        using var data = new TensorDataset(hostInputs.To(device), hostLabels.To(device));
+        var (x, y) = data.GetBatch([4, 1]);
+        using (x)
+        using (y)
+        {
+            Assert.That(x.Device, Is.EqualTo(device));
+            Assert.That(x.ToArray<float>(), Is.EqualTo(new float[] { 8, 9, 2, 3 }));
+            Assert.That(y.ToArray<long>(), Is.EqualTo(new long[] { 1, 1 }));
+        }
+        using var kept = data.Where(l => l >= 1, l => l - 1);
+        Assert.That(kept.Targets.Device, Is.EqualTo(device), "relabelled targets stay on the dataset's device");
+        Assert.That(kept.Targets.ToArray<long>(), Is.EqualTo(new long[] { 0, 1, 0, 1 }));
+        Assert.That(kept.Inputs.ToArray<float>(), Is.EqualTo(new float[] { 2, 3, 4, 5, 8, 9, 10, 11 }));
+    }
 }
