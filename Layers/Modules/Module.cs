@@ -34,7 +34,7 @@ public abstract partial class Module : IDisposable
 
     /// <summary>
     /// Calls <see cref="Forward"/>; lets a module be used like a function (<c>module(x)</c> in
-    /// PyTorch). While a <see cref="Summary"/> traces the model, the output shape of every module
+    /// PyTorch). While a <see cref="Summary(int[])"/> traces the model, the output shape of every module
     /// run through Call is recorded, so a custom module that calls its children this way shows
     /// their shapes too.
     /// </summary>

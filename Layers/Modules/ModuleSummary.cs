@@ -14,8 +14,16 @@ public abstract partial class Module
     /// (None, 32, 26, 26), the batch dim as None. The model runs once, in evaluation mode, without
     /// the tape; the shape of a module run through <see cref="Sequential"/> or <see cref="Call"/>
     /// is recorded, and a child that a custom module runs with <c>child.Forward(x)</c> shows "?".
+    /// The input is zeros of the model's parameter dtype; see the other overload for token ids.
     /// </summary>
-    public string Summary(params int[] inputShape)
+    public string Summary(params int[] inputShape) => Summary(null, inputShape);
+
+    /// <summary>
+    /// <see cref="Summary(int[])"/> for a model whose input is not of its parameters' dtype: a
+    /// model that starts with an <see cref="Embedding"/> takes <see cref="DType.Int64"/> token ids
+    /// (the trace feeds zeros, a valid id for any vocabulary), like torchinfo's <c>dtypes</c>.
+    /// </summary>
+    public string Summary(DType? inputDType, params int[] inputShape)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
         if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
@@ -29,7 +37,7 @@ public abstract partial class Module
         using (new EvaluationScope())
         {
             var first = Parameters().FirstOrDefault();
-            var x = Tensor.Zeros(inputShape, first?.DType ?? DType.Float32, first?.Device);
+            var x = Tensor.Zeros(inputShape, inputDType ?? first?.DType ?? DType.Float32, first?.Device);
             outputShape = Call(x).Shape;
         }
         var rows = new List<(string Layer, string Shape, long Params)>();

@@ -1,7 +1,7 @@
 namespace Tensorium.Layers;
 
 /// <summary>
-/// The output shapes seen while <see cref="Module.Summary"/> runs a model once: modules have no
+/// The output shapes seen while <see cref="Module.Summary(int[])"/> runs a model once: modules have no
 /// forward hooks (a layer calls its children's <see cref="Module.Forward"/> directly), so the
 /// places that run a child on its behalf, <see cref="Sequential"/> and <see cref="Module.Call"/>,
 /// report each output here. Outside a summary nothing is open and recording costs one read of a

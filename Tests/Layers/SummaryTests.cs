@@ -61,4 +61,13 @@ public class SummaryTests
         var e = Assert.Throws<ArgumentException>(() => layer.Summary(0, 3));
         Assert.That(e!.Message, Does.Contain("Linear.Summary").And.Contain("[0, 3]"));
     }
+
+    [Test]
+    public void AModelThatStartsWithAnEmbeddingIsTracedWithTokenIds()
+    {
+        using var model = new Sequential(new Embedding(50, 8, generator: new Generator(4)), new Linear(8, 3, generator: new Generator(5)));
+        Assert.That(() => model.Summary(2, 7), Throws.Exception, "float zeros are not token ids");
+        string summary = model.Summary(DType.Int64, 2, 7);
+        Assert.That(summary, Does.Contain("(None, 7, 8)").And.Contain("(None, 7, 3)").And.Contain("Total params: 427"));
+    }
 }
