@@ -32,8 +32,12 @@ public sealed class BertForSequenceClassification : Module
     /// <summary>The sizes this model was built with.</summary>
     public BertConfig Config => _bert.Config;
 
-    /// <summary>Class logits [B, labels] of ids [B, L] (segment 0, no padding).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null, null);
+    /// <summary>Class logits [B, labels] of ids [B, L] in segment 0, [PAD] masked out (see <see cref="BertModel.Forward(Tensor)"/>).</summary>
+    public override Tensor Forward(Tensor input)
+    {
+        using var notPadding = _bert.PaddingAttentionMask(input);
+        return Forward(input, null, notPadding);
+    }
 
     /// <summary>Class logits [B, labels]; the arguments are <see cref="BertModel.Forward(Tensor, Tensor?, Tensor?)"/>'s.</summary>
     public Tensor Forward(Tensor inputIds, Tensor? tokenTypeIds, Tensor? attentionMask)

@@ -34,8 +34,20 @@ public sealed class BertModel : Module
     /// <summary>The embeddings (their word table is the masked-LM decoder's weight).</summary>
     public BertEmbeddings Embeddings => _embeddings;
 
-    /// <summary>The last hidden state [B, L, H] of ids [B, L], segment 0 and no padding.</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null, null);
+    /// <summary>
+    /// The last hidden state [B, L, H] of ids [B, L] in segment 0, with every [PAD] (the config's
+    /// pad_token_id) masked out: the single-input form that <see cref="Module.Predict"/> and the
+    /// Trainer call. (Hugging Face masks nothing when no mask is given; pass one explicitly to the
+    /// three-argument form for that.)
+    /// </summary>
+    public override Tensor Forward(Tensor input)
+    {
+        using var notPadding = PaddingAttentionMask(input);
+        return Forward(input, null, notPadding);
+    }
+
+    /// <summary>The attention mask of <paramref name="inputIds"/>: 1 for tokens, 0 for [PAD] (the config's pad_token_id).</summary>
+    public Tensor PaddingAttentionMask(Tensor inputIds) => inputIds.Ne(Config.PadTokenId);
 
     /// <summary>
     /// The last hidden state [B, L, H] (Hugging Face's last_hidden_state) of

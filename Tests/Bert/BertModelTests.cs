@@ -49,6 +49,29 @@ public class BertModelTests
     }
 
     [Test]
+    public void LogitsAtChosenPositionsAndThePaddingMaskOfTheSingleInputForm()
+    {
+        using var model = new BertForMaskedLM(BertFixture.Config);
+        BertCheckpoint.LoadInto(BertFixture.Weights, model);
+        var expected = BertFixture.Expected();
+        try
+        {
+            int[] positions = [1, 5, 12, 14];    // flat indices into [2 x 12]
+            using var index = Tensor.FromArray(positions.Select(p => (long)p).ToArray(), positions.Length);
+            var picked = Run((ids, types, mask) => model.ForwardAt(ids, types, mask, index), expected);
+            var all = expected["mlm_logits"].ToDoubleArray();
+            var rows = positions.SelectMany(p => all.Skip(p * 40).Take(40)).ToArray();
+            Reference.AssertClose(picked, rows, 2e-5, 1e-4, "logits at positions");
+            // The second sequence is padded with [PAD] = 0 and in segment 0 only: the single-input
+            // form masks [PAD] by itself and matches PyTorch's logits with the explicit mask.
+            using var second = expected["input_ids"].Narrow(0, 1, 1);
+            using var logits = model.Predict(second);
+            Reference.AssertClose(logits.ToDoubleArray(), all.Skip(12 * 40).ToArray(), 2e-5, 1e-4, "single-input form");
+        }
+        finally { Dispose(expected); }
+    }
+
+    [Test]
     public void SequenceClassificationReproducesPyTorchLogits()
     {
         using var model = new BertForSequenceClassification(BertFixture.Config, numLabels: 3);
