@@ -61,7 +61,7 @@ case "$verb" in
     # The main job is the Keras tutorial CNN on Fashion-MNIST; each example installs its data.
     case "${1:-cnn}" in
       cnn|mlp|lstm|transfer) [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist ;;
-      transformer) command -v bible >/dev/null || apt_install bible-kjv bible-kjv-text ;;
+      transformer|bert) command -v bible >/dev/null || apt_install bible-kjv bible-kjv-text ;;
     esac
     # "--graph FILE" draws the tape as SVG with Graphviz; without it the DOT file is still written.
     case " $* " in *" --graph "*) command -v dot >/dev/null || apt_install graphviz ;; esac

@@ -3,7 +3,7 @@ using Tensorium.Data;
 using Tensorium.Layers;
 using Tensorium.Models;
 
-/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D.</summary>
+/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --checkpoint DIR, --device D.</summary>
 sealed class ExampleOptions
 {
     public string DataDirectory { get; private set; } = "/usr/share/datasets/fashion-mnist";
@@ -15,6 +15,8 @@ sealed class ExampleOptions
     public bool DataGiven { get; private set; }
     public string OutputDirectory { get; private set; } = "artifacts/examples";
     public string? TextFile { get; private set; }
+    /// <summary>bert: a Hugging Face BERT directory (config.json, vocab.txt, model.safetensors) to fine-tune instead of pretraining.</summary>
+    public string? CheckpointDirectory { get; private set; }
     /// <summary>autograd: where the tape's picture goes (DOT, and SVG beside it when Graphviz is installed).</summary>
     public string? GraphFile { get; private set; }
     /// <summary>Where the classifiers train: cpu (default), opencl[:N] or cuda[:N].</summary>
@@ -34,9 +36,10 @@ sealed class ExampleOptions
                 case "--steps": o.Steps = int.Parse(Value()); break;
                 case "--out": o.OutputDirectory = Value(); break;
                 case "--text": o.TextFile = Value(); break;
+                case "--checkpoint": o.CheckpointDirectory = Value(); break;
                 case "--device": o.Device = ParseDevice(Value()); break;
                 case "--graph": o.GraphFile = Value(); break;
-                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --device D, --graph FILE)");
+                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --checkpoint DIR, --device D, --graph FILE)");
             }
         }
         return o;
@@ -87,7 +90,8 @@ sealed class ExampleOptions
     /// its card (with the history and curves next to them) only when this run's test accuracy is
     /// at least that of the model there (see <see cref="RunOutputs"/>).
     /// </summary>
-    public void SaveOutputs(ModelCard card, Module model, History history, ConfusionMatrix? confusion = null)
+    /// <returns>The run's outputs (its folder, for files of the example's own).</returns>
+    public RunOutputs SaveOutputs(ModelCard card, Module model, History history, ConfusionMatrix? confusion = null)
     {
         string name = card.Name;
         var run = new RunOutputs(this, name);
@@ -104,5 +108,6 @@ sealed class ExampleOptions
             history.WriteCsv(Path.Combine(OutputDirectory, $"{name}-history.csv"));
             history.WriteSvg(Path.Combine(OutputDirectory, $"{name}-history.svg"), title);
         }
+        return run;
     }
 }

@@ -16,7 +16,7 @@ static class ExampleCommand
             Console.WriteLine(Usage.Text);
             return 0;
         }
-        if (!DeviceExamples.Contains(command) && command is not ("transformer" or "seq2seq" or "transfer" or "autograd"))
+        if (!DeviceExamples.Contains(command) && command is not ("transformer" or "bert" or "seq2seq" or "transfer" or "autograd"))
         {
             Console.Error.WriteLine($"error: unknown example '{command}'");
             Console.Error.WriteLine(Usage.Text);
@@ -45,6 +45,7 @@ static class ExampleCommand
             case "lstm": return LstmExample.Run(options);
             case "cifar": return CifarExample.Run(options);
             case "transformer": return TransformerExample.Run(options);
+            case "bert": return BertExample.Run(options);
             case "seq2seq": return Seq2SeqExample.Run(options);
             case "transfer": return TransferExample.Run(options);
             default:
@@ -68,24 +69,29 @@ static class ExampleCommand
 static class Usage
 {
     public const string Text = """
-        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--device D] [--graph FILE]
+        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--checkpoint DIR] [--device D] [--graph FILE]
         examples:
           cnn          Keras tutorial CNN on Fashion-MNIST (the default)
           mlp          784-128-10 perceptron on Fashion-MNIST, plain SGD
           lstm         two stacked LSTMs reading Fashion-MNIST images row by row
           transformer  causal character-level Transformer LM on the King James Bible (or --text FILE)
+          bert         BERT on the King James Bible: masked-LM pretraining, then fine-tuning to tell which part
+                       of the Bible a verse is from, against the same model trained from scratch
           seq2seq      encoder-decoder Transformer learning to reverse digit strings
           transfer     CNN pre-trained on Fashion-MNIST classes 0-4, frozen base, fine-tuned on 5-9
           cifar        the CNN on CIFAR-10 binaries (needs --data DIR)
           autograd     a tiny gradient-descent fit that prints its tape (and draws it with --graph FILE)
         options:
           --data DIR    dataset directory (default /usr/share/datasets/fashion-mnist)
-          --epochs N    epochs (transformer, seq2seq: evaluation rounds)
-          --limit N     use only the first N examples (N characters of text for transformer)
-          --steps N     optimizer steps per epoch (transformer, seq2seq)
+          --epochs N    epochs (transformer, seq2seq: evaluation rounds; bert: fine-tuning epochs)
+          --limit N     use only the first N examples (N characters of text for transformer; bert: N labelled
+                        training verses, and as many test verses, 100 to 2000)
+          --steps N     optimizer steps per epoch (transformer, seq2seq; bert: pretraining steps in all)
           --out DIR     where outputs go (default artifacts/examples): each run in runs/NAME-TIME,
                         and NAME.safetensors replaced only by a run that scores at least as well
           --text FILE   training text for transformer
+          --checkpoint DIR  bert: fine-tune this Hugging Face BERT directory (config.json, vocab.txt,
+                        model.safetensors) instead of pretraining
           --device D    cnn, mlp, lstm, cifar: train on cpu (default), opencl[:N] or cuda[:N]
                         (checked at start: a device that is not present is an error)
           --graph FILE  autograd: the first step's tape as Graphviz DOT in FILE.dot, and FILE.svg

@@ -17,7 +17,8 @@ public sealed class History
     /// <summary>The column names in first-seen order.</summary>
     public IReadOnlyList<string> Columns => _epochs.SelectMany(e => e.Keys).Distinct().ToList();
 
-    internal void Add(Dictionary<string, double> epoch) => _epochs.Add(epoch);
+    /// <summary>Appends a row (an epoch, or an evaluation round of a hand-written training loop), copied.</summary>
+    public void Add(IReadOnlyDictionary<string, double> epoch) => _epochs.Add(new Dictionary<string, double>(epoch));
 
     /// <summary>Writes "epoch,loss,accuracy,..." CSV.</summary>
     public void WriteCsv(string path)
