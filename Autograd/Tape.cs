@@ -85,6 +85,9 @@ public static class Tape
         // Gradients of non-leaf tensors, each held as its own handle so it can be freed once used.
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
         Tensor? grad = null;
+        // A profiler files the ops run from here on under the backward phase.
+        bool outerInBackward = Profiling.Profiler.InBackward;
+        Profiling.Profiler.InBackward = true;
         // try/finally: when an op's backward throws, the gradients held for later entries are
         // freed all the same instead of staying rented from the pool.
         try
@@ -118,6 +121,7 @@ public static class Tape
         }
         finally
         {
+            Profiling.Profiler.InBackward = outerInBackward;
             grad?.Dispose();
             foreach (var g in grads.Values) g.Dispose();
         }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Tensorium.Kernels.Cpu;
 using Tensorium.Kernels.Ops;
+using Tensorium.Profiling;
 
 namespace Tensorium.Bench;
 
@@ -46,7 +47,7 @@ public unsafe class PoolBenchmarks : IWorkload
 
     /// <summary>Reference: a plain copy reading and writing as many bytes as the pool does in all.</summary>
     [Benchmark(Baseline = true)]
-    public void MemoryCopy() => MemoryBandwidth.Copy(_x, _dx, 2 * (InCount + 2 * OutCount));
+    public void MemoryCopy() => MachinePeaks.Copy(_x, _dx, 2 * (InCount + 2 * OutCount));
 
     /// <summary>Pooled output and argmax.</summary>
     [Benchmark]

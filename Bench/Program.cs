@@ -20,6 +20,12 @@ if (args is ["--serving", ..])
     Environment.ExitCode = ServingLoad.Run(args[1..]);
     return;
 }
+if (args is ["--profile", var profiled, ..])
+{
+    // One example's training step under the profiler: the op table, and files when a path is given.
+    TrainingStepBenchmarks.Profile(profiled, args.Length > 2 ? args[2] : null);
+    return;
+}
 if (args is ["--alternating"])
 {
     if (OpenBlas.IsAvailable) AlternatingGemm.Run();

@@ -1,12 +1,8 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using System.Security;
 using System.Text;
 using BenchmarkDotNet.Reports;
-using Tensorium.Kernels.Cpu;
+using Tensorium.Profiling;
 
 namespace Tensorium.Bench;
 
@@ -17,9 +13,9 @@ namespace Tensorium.Bench;
 /// machine sets for the bench's threads: FMA peak, and memory-copy bandwidth times intensity.
 /// </summary>
 /// <remarks>
-/// Both roofs are measured at the end of the same run (an FMA loop in registers, and a copy of
-/// 64 MiB), not taken from a data sheet, so a point's gap below its roof is what the kernel leaves
-/// on this machine, today. Kernels left of the ridge are bound by memory, right of it by compute.
+/// Both roofs are measured on this machine (<see cref="MachinePeaks"/>: an FMA loop in registers,
+/// and a copy of 64 MiB), not taken from a data sheet, and are the same figures the profiler's
+/// table compares with. Kernels left of the ridge are bound by memory, right of it by compute.
 /// </remarks>
 public static class Roofline
 {
@@ -44,9 +40,9 @@ public static class Roofline
                 c.Descriptor.HasCategory(BenchSettings.ReferenceCategory), flops / bytes, flops / median)).ToList();   // flops per ns = GFLOP/s
         if (points.Count == 0) return;
 
-        Console.WriteLine("roofline: measuring this machine's roofs (FMA peak, memory copy)...");
-        CpuParallel.Threads = threads;
-        double peak = PeakGflops(threads), bandwidth = CopyGBytesPerSecond();
+        Console.WriteLine($"roofline: this machine's roofs (FMA peak, memory copy; measured once, kept in {MachinePeaks.CacheFile})...");
+        var peaks = MachinePeaks.For(threads);
+        double peak = peaks.Gflops, bandwidth = peaks.CopyGBytesPerSecond;
         string path = Path.Combine(summaries[0].ResultsDirectoryPath, "roofline.svg");
         File.WriteAllText(path, Svg(points, peak, bandwidth, threads));
         Console.WriteLine($"roofline: {path} (compute roof {peak:F0} GFLOP/s, memory roof {bandwidth:F1} GB/s, {threads} threads)");
@@ -55,96 +51,6 @@ public static class Roofline
     /// <summary>The case's parameter values: "512x512x512", or "causal" / "full" for attention's flag.</summary>
     private static string Parameters(BenchmarkDotNet.Running.BenchmarkCase c) =>
         string.Join(",", c.Parameters.Items.Select(p => p.Name == "Causal" ? (Equals(p.Value, true) ? "causal" : "full") : p.Value?.ToString()));
-
-    // ------------------------------------------------------------------------------------------
-    // The roofs
-    // ------------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Every thread runs independent FMA chains in registers; the sum of their rates, best of ten
-    /// short tries spread over about a second (on a shared machine a neighbour's burst can halve one).
-    /// </summary>
-    private static double PeakGflops(int threads)
-    {
-        double best = 0;
-        for (int attempt = 0; attempt < 10; attempt++, Thread.Sleep(50))
-        {
-            var rates = new double[threads];
-            CpuParallel.For(threads, t =>
-            {
-                const long steps = 20_000_000;
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                int flopsPerStep = FmaChains(steps, out float sink);
-                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-                rates[t] = sink == 12345 ? 0 : steps * flopsPerStep / seconds / 1e9;   // sink keeps the loop alive
-            });
-            best = Math.Max(best, rates.Sum());
-        }
-        return best;
-    }
-
-    /// <summary>
-    /// Twelve independent multiply-add chains (enough to cover FMA latency on two pipes) in the
-    /// widest vectors the GEMM kernel uses here; returns the FLOP per step.
-    /// A separate method, so nothing around it (the timer calls) pushes the chains out of registers.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int FmaChains(long steps, out float sink)
-    {
-        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
-        {
-            Vector512<float> x = Vector512.Create(1.0000001f), y = Vector512.Create(0.9999999f);
-            Vector512<float> c0 = x, c1 = x, c2 = x, c3 = x, c4 = x, c5 = x, c6 = x, c7 = x, c8 = x, c9 = x, c10 = x, c11 = x;
-            for (long i = 0; i < steps; i++)
-            {
-                c0 = Vector512.FusedMultiplyAdd(c0, y, x); c1 = Vector512.FusedMultiplyAdd(c1, y, x); c2 = Vector512.FusedMultiplyAdd(c2, y, x);
-                c3 = Vector512.FusedMultiplyAdd(c3, y, x); c4 = Vector512.FusedMultiplyAdd(c4, y, x); c5 = Vector512.FusedMultiplyAdd(c5, y, x);
-                c6 = Vector512.FusedMultiplyAdd(c6, y, x); c7 = Vector512.FusedMultiplyAdd(c7, y, x); c8 = Vector512.FusedMultiplyAdd(c8, y, x);
-                c9 = Vector512.FusedMultiplyAdd(c9, y, x); c10 = Vector512.FusedMultiplyAdd(c10, y, x); c11 = Vector512.FusedMultiplyAdd(c11, y, x);
-            }
-            sink = (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11)[0];
-            return 12 * 2 * Vector512<float>.Count;
-        }
-        else
-        {
-            Vector256<float> x = Vector256.Create(1.0000001f), y = Vector256.Create(0.9999999f);
-            Vector256<float> c0 = x, c1 = x, c2 = x, c3 = x, c4 = x, c5 = x, c6 = x, c7 = x, c8 = x, c9 = x, c10 = x, c11 = x;
-            for (long i = 0; i < steps; i++)
-            {
-                c0 = Vector256.FusedMultiplyAdd(c0, y, x); c1 = Vector256.FusedMultiplyAdd(c1, y, x); c2 = Vector256.FusedMultiplyAdd(c2, y, x);
-                c3 = Vector256.FusedMultiplyAdd(c3, y, x); c4 = Vector256.FusedMultiplyAdd(c4, y, x); c5 = Vector256.FusedMultiplyAdd(c5, y, x);
-                c6 = Vector256.FusedMultiplyAdd(c6, y, x); c7 = Vector256.FusedMultiplyAdd(c7, y, x); c8 = Vector256.FusedMultiplyAdd(c8, y, x);
-                c9 = Vector256.FusedMultiplyAdd(c9, y, x); c10 = Vector256.FusedMultiplyAdd(c10, y, x); c11 = Vector256.FusedMultiplyAdd(c11, y, x);
-            }
-            sink = (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11)[0];
-            return 12 * 2 * Vector256<float>.Count;
-        }
-    }
-
-    /// <summary>Best of five copies of 64 MiB (far past any cache) on the bench's threads: bytes read plus written per second.</summary>
-    private static unsafe double CopyGBytesPerSecond()
-    {
-        const int bytes = 64 << 20;
-        void* source = NativeMemory.AlignedAlloc(bytes, 64), destination = NativeMemory.AlignedAlloc(bytes, 64);
-        try
-        {
-            new Span<byte>(source, bytes).Fill(1);
-            new Span<byte>(destination, bytes).Clear();
-            double best = double.MaxValue;
-            for (int i = 0; i < 5; i++)
-            {
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                MemoryBandwidth.Copy(source, destination, bytes);
-                best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);
-            }
-            return 2.0 * bytes / best / 1e9;
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(source);
-            NativeMemory.AlignedFree(destination);
-        }
-    }
 
     // ------------------------------------------------------------------------------------------
     // The picture

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Tensorium.Kernels.Cpu;
+using Tensorium.Profiling;
 
 namespace Tensorium.Bench;
 
@@ -38,7 +39,7 @@ public unsafe class SoftmaxBenchmarks : IWorkload
 
     /// <summary>Reference: copies x (the bytes softmax reads) into a buffer of the same size.</summary>
     [Benchmark(Baseline = true)]
-    public void MemoryCopy() => MemoryBandwidth.Copy(_x, _dx, 4L * Rows * Cols);
+    public void MemoryCopy() => MachinePeaks.Copy(_x, _dx, 4L * Rows * Cols);
 
     /// <summary>y = softmax(x).</summary>
     [Benchmark]

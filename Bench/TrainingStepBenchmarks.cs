@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Tensorium.Kernels.Cpu;
 using Tensorium.Layers;
 using Tensorium.Optim;
+using Tensorium.Profiling;
 
 namespace Tensorium.Bench;
 
@@ -102,6 +103,34 @@ public class TrainingStepBenchmarks
         _model.Dispose();
         foreach (var t in _batch) t.Dispose();
         _batch.Clear();
+    }
+
+    /// <summary>
+    /// <c>Bench --profile MODEL [PATH]</c>: three warm-up steps of <paramref name="model"/>, then
+    /// five under the <see cref="Profiler"/>; prints the op table, and with <paramref name="path"/>
+    /// writes it to PATH.txt and the Chrome trace to PATH.trace.json.
+    /// </summary>
+    public static void Profile(string model, string? path)
+    {
+        var bench = new TrainingStepBenchmarks { Model = model };
+        bench.Setup();
+        try
+        {
+            for (int i = 0; i < 3; i++) bench.Step();   // JIT, the buffer pool's first rents
+            var profiler = Profiler.Start();
+            using (profiler)
+                for (int i = 0; i < 5; i++) bench.Step();
+            string table = $"{model}: 5 training steps\n{profiler.Table()}";
+            Console.WriteLine(table);
+            if (path == null) return;
+            File.WriteAllText(path + ".txt", table);
+            profiler.WriteChromeTrace(path + ".trace.json");
+            Console.WriteLine($"wrote {path}.txt and {path}.trace.json");
+        }
+        finally
+        {
+            bench.Cleanup();
+        }
     }
 
     /// <summary>Forward, cross-entropy, backward, gradient clipping where the example clips, and the optimizer update, with everything temporary freed.</summary>

@@ -42,7 +42,13 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// The backend that runs kernels on this device: the SIMD CPU backend, or the ILGPU backend for
     /// every other device (CUDA, OpenCL, emulated), which opens its accelerator on first use.
     /// </summary>
-    internal IBackend Backend => Kind == DeviceKind.Cpu ? CpuBackend.Instance : IlgpuBackend.For(this);
+    /// <remarks>
+    /// The one place the profiler hooks in: while a <see cref="Profiling.Profiler"/> is open, the
+    /// backend comes wrapped in a <see cref="Profiling.ProfilingBackend"/> that times each op.
+    /// </remarks>
+    internal IBackend Backend => Profiling.Profiler.IsOpen ? Profiling.ProfilingBackend.For(this, OwnBackend) : OwnBackend;
+
+    private IBackend OwnBackend => Kind == DeviceKind.Cpu ? CpuBackend.Instance : IlgpuBackend.For(this);
 
     private static readonly Lazy<IReadOnlyList<DeviceDescription>> Listed = new(IlgpuContext.Describe);
 

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tensorium.Profiling;
+
+/// <summary>
+/// A profiler's op table, like <c>torch.profiler</c>'s <c>key_averages().table()</c>: one row
+/// per op, phase and input shapes, slowest first, with calls, total and mean time, share of all
+/// op time, achieved GFLOP/s and GB/s, and how close that is to the machine's roofline.
+/// </summary>
+/// <remarks>
+/// "Roof" is the time the op would need at the roofs (the larger of its FLOPs at the FMA peak and
+/// its bytes at the copy bandwidth, see <see cref="MachinePeaks"/>) divided by the time it took:
+/// 100% is as fast as this machine can go; a small figure on a large share is where time is lost.
+/// It is shown for CPU ops only (no GPU roofs are measured).
+/// </remarks>
+public static class ProfileTable
+{
+    /// <summary>One row: every call of one op with one phase, dtype, device and set of input shapes.</summary>
+    /// <param name="Name">The op.</param>
+    /// <param name="Phase">Forward or backward.</param>
+    /// <param name="Shapes">The input shapes.</param>
+    /// <param name="DType">The element type.</param>
+    /// <param name="Device">Where it ran.</param>
+    /// <param name="Calls">How many calls.</param>
+    /// <param name="Total">Their summed time.</param>
+    /// <param name="Flops">Their summed FLOPs.</param>
+    /// <param name="Bytes">Their summed bytes.</param>
+    public sealed record Row(string Name, ProfilePhase Phase, string Shapes, DType DType, Device Device, int Calls, TimeSpan Total, double Flops, double Bytes)
+    {
+        /// <summary>Mean time per call.</summary>
+        public TimeSpan Mean => Total / Calls;
+
+        /// <summary>10⁹ FLOP per second (0 for ops without FLOPs).</summary>
+        public double Gflops => Total > TimeSpan.Zero ? Flops / Total.TotalSeconds / 1e9 : 0;
+
+        /// <summary>10⁹ bytes read and written per second.</summary>
+        public double GBytesPerSecond => Total > TimeSpan.Zero ? Bytes / Total.TotalSeconds / 1e9 : 0;
+
+        /// <summary>The time at the roofs over the time taken (see <see cref="ProfileTable"/>), or null off the CPU.</summary>
+        public double? RoofFraction(MachinePeaks? peaks) =>
+            peaks == null || Device != Device.Cpu || Total <= TimeSpan.Zero ? null
+                : Math.Max(Flops / (peaks.Gflops * 1e9), Bytes / (peaks.CopyGBytesPerSecond * 1e9)) / Total.TotalSeconds;
+    }
+
+    /// <summary>The profiler's ops grouped into rows, slowest total first.</summary>
+    public static IReadOnlyList<Row> Rows(Profiler profiler) =>
+        [.. profiler.Ops.GroupBy(op => (op.Name, op.Phase, op.Shapes, op.DType, op.Device))
+            .Select(g => new Row(g.Key.Name, g.Key.Phase, g.Key.Shapes, g.Key.DType, g.Key.Device, g.Count(),
+                TimeSpan.FromTicks(g.Sum(op => op.Duration.Ticks)), g.Sum(op => op.Flops), g.Sum(op => (double)op.Bytes)))
+            .OrderByDescending(r => r.Total).ThenBy(r => r.Name, StringComparer.Ordinal)];
+
+    /// <summary>The rows of <see cref="Rows"/> merged over shapes: one per op, phase, dtype and device, slowest first.</summary>
+    public static IReadOnlyList<Row> ByOp(IReadOnlyList<Row> rows) =>
+        [.. rows.GroupBy(r => (r.Name, r.Phase, r.DType, r.Device))
+            .Select(g => new Row(g.Key.Name, g.Key.Phase, g.Count() == 1 ? g.First().Shapes : $"{g.Count()} shapes", g.Key.DType, g.Key.Device,
+                g.Sum(r => r.Calls), TimeSpan.FromTicks(g.Sum(r => r.Total.Ticks)), g.Sum(r => r.Flops), g.Sum(r => r.Bytes)))
+            .OrderByDescending(r => r.Total).ThenBy(r => r.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The table as text: a header (profiled time, time in ops, the roofs), the ops with their
+    /// shapes merged (at most 15 rows), then at most <paramref name="top"/> rows by op and shapes. <paramref name="peaks"/> defaults to <see cref="MachinePeaks.ForCpu"/>
+    /// (measured on first use) when any op ran on the CPU.
+    /// </summary>
+    public static string Format(Profiler profiler, int top = int.MaxValue, MachinePeaks? peaks = null)
+    {
+        var rows = Rows(profiler);
+        var opTime = TimeSpan.FromTicks(rows.Sum(r => r.Total.Ticks));
+        if (peaks == null && rows.Any(r => r.Device == Device.Cpu)) peaks = MachinePeaks.ForCpu();
+        var text = new StringBuilder();
+        var elapsed = profiler.Elapsed;
+        text.AppendLine(Invariant($"Profiled {elapsed.TotalMilliseconds:F1} ms: {rows.Sum(r => r.Calls)} op calls took {opTime.TotalMilliseconds:F1} ms ") +
+            Invariant($"({Percent(elapsed > TimeSpan.Zero ? opTime / elapsed : 0)}; the rest is host code between ops)."));
+        if (peaks != null)
+            text.AppendLine(Invariant($"CPU roofs ({peaks.Threads} threads): FMA peak {peaks.Gflops:F1} GFLOP/s, memory copy {peaks.CopyGBytesPerSecond:F1} GB/s."));
+        var byOp = ByOp(rows);
+        text.AppendLine().AppendLine("By op (shapes together):");
+        AppendRows(text, byOp, Math.Min(top, 15), opTime, peaks);
+        text.AppendLine().AppendLine("By op and input shapes:");
+        AppendRows(text, rows, top, opTime, peaks);
+        return text.ToString();
+    }
+
+    private static void AppendRows(StringBuilder text, IReadOnlyList<Row> rows, int top, TimeSpan opTime, MachinePeaks? peaks)
+    {
+        text.AppendLine(Invariant($"{"Op",-26} {"Phase",-8} {"Calls",6} {"Total ms",9} {"Mean us",9} {"Share",6} {"GFLOP/s",8} {"GB/s",7} {"Roof",5}  Shapes"));
+        foreach (var r in rows.Take(top))
+        {
+            double share = opTime > TimeSpan.Zero ? r.Total / opTime : 0;
+            string roof = r.RoofFraction(peaks) is double f ? Percent(f) : "-";
+            string gflops = r.Flops > 0 ? Invariant($"{r.Gflops:F1}") : "-";
+            string where = r.Device == Device.Cpu ? r.DType.Name() : $"{r.DType.Name()}, {r.Device}";
+            text.AppendLine(Invariant($"{r.Name,-26} {Phase(r.Phase),-8} {r.Calls,6} {r.Total.TotalMilliseconds,9:F2} {r.Mean.TotalMicroseconds,9:F1} ") +
+                Invariant($"{Percent(share),6} {gflops,8} {r.GBytesPerSecond,7:F1} {roof,5}  {r.Shapes} ({where})"));
+        }
+        if (rows.Count > top) text.AppendLine(Invariant($"... {rows.Count - top} more rows"));
+    }
+
+    private static string Phase(ProfilePhase phase) => phase == ProfilePhase.Backward ? "backward" : "forward";
+
+    private static string Percent(double fraction) => Invariant($"{100 * fraction:F0}%");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

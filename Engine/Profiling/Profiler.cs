@@ -1,0 +1,109 @@
+using System.Diagnostics;
+
+namespace Tensorium.Profiling;
+
+/// <summary>
+/// Records every op that runs while it is open: <c>using (var profile = Profiler.Start()) { ... }</c>,
+/// then <see cref="Table"/> for the op table and <see cref="WriteChromeTrace"/> for a timeline
+/// (Perfetto, chrome://tracing). Each record says which backend op ran (forward or backward), on
+/// which input shapes, dtype and device, how long it took, and its FLOPs and bytes.
+/// </summary>
+/// <remarks>
+/// <para>The hook: every op reaches its device through <c>Device.Backend</c>. While a profiler
+/// is open that property hands out a <see cref="ProfilingBackend"/> that times each call and
+/// passes it on; otherwise it hands out the device's own backend after one static check, so a
+/// program that never profiles pays nothing more.</para>
+/// <para>Sessions may nest or overlap (each records every op that runs while it is open, on any
+/// thread) and are closed by <see cref="Dispose"/>; a closed session keeps its records.</para>
+/// <para>On a GPU each op is timed between two synchronisations (before and after it), so its
+/// time is the time the device spent on it, launch included, not the time to queue it. The
+/// profiled program runs slower than it would unprofiled, since nothing overlaps.</para>
+/// </remarks>
+public sealed class Profiler : IDisposable
+{
+    private static readonly object Gate = new();
+    /// <summary>The open sessions, or null when none is: the one field every op reads.</summary>
+    private static volatile Profiler[]? _open;
+
+    /// <summary>True on a thread while the tape runs backward functions (set by the Autograd's Tape).</summary>
+    [ThreadStatic] internal static bool InBackward;
+
+    private readonly List<ProfiledOp> _ops = [];
+    private readonly Dictionary<int, string> _threadNames = [];
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private long _endTimestamp;
+
+    private Profiler() { }
+
+    /// <summary>Whether any profiler is open: the one static check an op pays when none is.</summary>
+    internal static bool IsOpen => _open != null;
+
+    /// <summary>Opens a session that records every op until it is disposed.</summary>
+    public static Profiler Start()
+    {
+        var session = new Profiler();
+        lock (Gate) _open = [.. _open ?? [], session];
+        return session;
+    }
+
+    /// <summary>Whether this session is still recording.</summary>
+    public bool IsRecording => _endTimestamp == 0;
+
+    /// <summary>
+    /// Wall time the session was open (until now while it is): the "profiled time" that the
+    /// ops' times are compared with; the difference is host code between ops.
+    /// </summary>
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_startTimestamp, IsRecording ? Stopwatch.GetTimestamp() : _endTimestamp);
+
+    /// <summary>The ops recorded so far, in the order they finished.</summary>
+    public IReadOnlyList<ProfiledOp> Ops
+    {
+        get { lock (_ops) return [.. _ops]; }
+    }
+
+    /// <summary>The name of each thread that ran an op (its <see cref="Thread.Name"/>, or "thread N"), by managed thread id.</summary>
+    public IReadOnlyDictionary<int, string> ThreadNames
+    {
+        get { lock (_ops) return new Dictionary<int, string>(_threadNames); }
+    }
+
+    /// <summary>Stops recording (safe to call twice); the records stay readable.</summary>
+    public void Dispose()
+    {
+        lock (Gate)
+        {
+            if (!IsRecording) return;
+            _endTimestamp = Stopwatch.GetTimestamp();
+            var rest = (_open ?? []).Where(s => s != this).ToArray();
+            _open = rest.Length == 0 ? null : rest;
+        }
+    }
+
+    /// <summary>The op table (see <see cref="ProfileTable"/>), against this machine's measured peaks on the CPU.</summary>
+    /// <param name="top">How many rows at most (the slowest groups), or all.</param>
+    /// <param name="peaks">The roofs to compare with; <see cref="MachinePeaks.ForCpu()"/> when null and the ops ran on the CPU.</param>
+    public string Table(int top = int.MaxValue, MachinePeaks? peaks = null) => ProfileTable.Format(this, top, peaks);
+
+    /// <summary>Writes the ops as a Chrome trace (see <see cref="ChromeTrace"/>) to <paramref name="path"/>.</summary>
+    public void WriteChromeTrace(string path) => ChromeTrace.Write(this, path);
+
+    /// <summary>Microseconds from this session's start to <paramref name="timestamp"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    internal double Microseconds(long timestamp) => (timestamp - _startTimestamp) * 1e6 / Stopwatch.Frequency;
+
+    /// <summary>Adds one finished op to every open session (each keeps it if it was open when the op started).</summary>
+    internal static void Record(ProfiledOp op, long startTimestamp)
+    {
+        var open = _open;
+        if (open == null) return;
+        foreach (var session in open)
+        {
+            if (startTimestamp < session._startTimestamp) continue;
+            lock (session._ops)
+            {
+                session._ops.Add(op with { Start = TimeSpan.FromMicroseconds(session.Microseconds(startTimestamp)) });
+                if (!session._threadNames.ContainsKey(op.ThreadId))
+                    session._threadNames[op.ThreadId] = Thread.CurrentThread.Name ?? $"thread {op.ThreadId}";
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Tensorium.Kernels.Ops;
+
+namespace Tensorium.Profiling;
+
+/// <summary>
+/// A backend that times each op of the device's own backend and hands a <see cref="ProfiledOp"/>
+/// to the open profilers. <c>Device.Backend</c> gives it out only while a <see cref="Profiler"/>
+/// is open, so this is the one place ops are measured, whoever calls them (an autograd op,
+/// a backward function, Tensor's own methods, an optimizer).
+/// </summary>
+/// <remarks>
+/// Each member names its op, says its FLOPs (a multiply-add counts two: MatMul 2·batch·m·n·k,
+/// convolutions 2·N·Cout·Hout·Wout·Cin·Kh·Kw in each direction, attention as dense; elementwise
+/// work about one per output element) and lists the tensors it reads and writes, whose sizes
+/// add up to its bytes.
+/// </remarks>
+internal sealed class ProfilingBackend(Device device, IBackend backend) : IBackend
+{
+    private static readonly ConcurrentDictionary<Device, ProfilingBackend> ForDevice = new();
+
+    /// <summary>The profiling wrapper of <paramref name="device"/>'s backend (one per device, made on first use).</summary>
+    public static ProfilingBackend For(Device device, IBackend own) =>
+        ForDevice.TryGetValue(device, out var wrapped) ? wrapped : ForDevice.GetOrAdd(device, d => new ProfilingBackend(d, own));
+
+    private readonly bool _synchronize = device.Kind != DeviceKind.Cpu;
+
+    public BufferPool Pool => backend.Pool;
+
+    /// <summary>Waits for the device (earlier queued work is not this op's), then starts the clock.</summary>
+    private long Begin()
+    {
+        if (_synchronize) device.Synchronize();
+        return Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Waits for the device, stops the clock and records the op.</summary>
+    private void End(long start, string name, double flops, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs, long extraBytes = 0)
+    {
+        if (_synchronize) device.Synchronize();
+        var duration = Stopwatch.GetElapsedTime(start);
+        long bytes = extraBytes;
+        var shapes = new List<string>(inputs.Length);
+        DType? dtype = null;
+        foreach (var t in inputs)
+            if (t != null)
+            {
+                bytes += BytesOf(t);
+                shapes.Add(Layout.Format(t.Layout.Shape));
+                dtype ??= t.DType;
+            }
+        foreach (var t in outputs)
+            if (t != null)
+            {
+                bytes += BytesOf(t);
+                if (inputs.Length == 0) shapes.Add(Layout.Format(t.Layout.Shape));
+                dtype ??= t.DType;
+            }
+        var phase = Profiler.InBackward ? ProfilePhase.Backward : ProfilePhase.Forward;
+        Profiler.Record(new ProfiledOp(name, phase, string.Join(" x ", shapes), dtype ?? DType.Float32, device,
+            TimeSpan.Zero, duration, flops, bytes, Environment.CurrentManagedThreadId), start);
+    }
+
+    private static long BytesOf(Tensor t) => (long)t.Count * t.DType.SizeInBytes();
+
+    public void Upload(Storage dst, ReadOnlySpan<byte> src)
+    {
+        long start = Begin();
+        backend.Upload(dst, src);
+        End(start, "Upload", 0, [], [], 2L * src.Length);
+    }
+
+    public void Download(Tensor src, Span<byte> dst)
+    {
+        long start = Begin();
+        backend.Download(src, dst);
+        End(start, "Download", 0, [src], [], dst.Length);
+    }
+
+    public void Copy(Tensor src, Tensor dst)
+    {
+        long start = Begin();
+        backend.Copy(src, dst);
+        End(start, "Copy", 0, [src], [dst]);
+    }
+
+    public void Fill(Tensor dst, double value)
+    {
+        long start = Begin();
+        backend.Fill(dst, value);
+        End(start, "Fill", 0, [], [dst]);
+    }
+
+    public void Arange(Tensor dst, double start, double step)
+    {
+        long clock = Begin();
+        backend.Arange(dst, start, step);
+        End(clock, "Arange", dst.Count, [], [dst]);
+    }
+
+    public void Random(Tensor dst, RandomKind kind, ulong seed, ulong offset, double a, double b)
+    {
+        long start = Begin();
+        backend.Random(dst, kind, seed, offset, a, b);
+        End(start, $"Random.{kind}", dst.Count, [], [dst]);
+    }
+
+    public void Unary(UnaryOp op, Tensor x, Tensor y, double p0, double p1)
+    {
+        long start = Begin();
+        backend.Unary(op, x, y, p0, p1);
+        End(start, $"Unary.{op}", y.Count, [x], [y]);
+    }
+
+    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
+    {
+        long start = Begin();
+        backend.Binary(op, a, b, y);
+        End(start, $"Binary.{op}", y.Count, [a, b], [y]);
+    }
+
+    public void Where(Tensor cond, Tensor a, Tensor b, Tensor y)
+    {
+        long start = Begin();
+        backend.Where(cond, a, b, y);
+        End(start, "Where", 0, [cond, a, b], [y]);
+    }
+
+    public void ReduceRows(ReduceOp op, Tensor x, Tensor y, int rows, int cols, int correction)
+    {
+        long start = Begin();
+        backend.ReduceRows(op, x, y, rows, cols, correction);
+        End(start, $"ReduceRows.{op}", x.Count, [x], [y]);
+    }
+
+    public void ArgReduceRows(bool max, Tensor x, Tensor y, int rows, int cols)
+    {
+        long start = Begin();
+        backend.ArgReduceRows(max, x, y, rows, cols);
+        End(start, max ? "ArgMax" : "ArgMin", x.Count, [x], [y]);
+    }
+
+    public void ReduceColumns(ReduceOp op, Tensor x, Tensor y, int rows, int cols)
+    {
+        long start = Begin();
+        backend.ReduceColumns(op, x, y, rows, cols);
+        End(start, $"ReduceColumns.{op}", x.Count, [x], [y]);
+    }
+
+    public void MatMul(Tensor a, bool transA, int strideA, Tensor b, bool transB, int strideB, Tensor y, int batch, int m, int n, int k)
+    {
+        long start = Begin();
+        backend.MatMul(a, transA, strideA, b, transB, strideB, y, batch, m, n, k);
+        End(start, "MatMul", 2.0 * batch * m * n * k, [a, b], [y]);
+    }
+
+    /// <summary>A convolution's multiply-adds, the same in the forward pass and in both backward passes.</summary>
+    private static double ConvFlops(Conv2dGeometry g) => 2.0 * g.Batch * g.OutImage * g.ColumnRows;
+
+    public void Conv2d(Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor output)
+    {
+        long start = Begin();
+        backend.Conv2d(g, input, weight, bias, output);
+        End(start, "Conv2d", ConvFlops(g), [input, weight, bias], [output]);
+    }
+
+    public void Conv2dBackwardInput(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput)
+    {
+        long start = Begin();
+        backend.Conv2dBackwardInput(g, gradOutput, weight, gradInput);
+        End(start, "Conv2dBackwardInput", ConvFlops(g), [gradOutput, weight], [gradInput]);
+    }
+
+    public void Conv2dBackwardWeight(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor? gradBias)
+    {
+        long start = Begin();
+        backend.Conv2dBackwardWeight(g, input, gradOutput, gradWeight, gradBias);
+        End(start, "Conv2dBackwardWeight", ConvFlops(g), [input, gradOutput], [gradWeight, gradBias]);
+    }
+
+    public void MaxPool2d(Pool2dGeometry g, Tensor input, Tensor output, Tensor argmax)
+    {
+        long start = Begin();
+        backend.MaxPool2d(g, input, output, argmax);
+        End(start, "MaxPool2d", (double)output.Count * g.KernelHeight * g.KernelWidth, [input], [output, argmax]);
+    }
+
+    public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput)
+    {
+        long start = Begin();
+        backend.MaxPool2dBackward(g, gradOutput, argmax, gradInput);
+        End(start, "MaxPool2dBackward", gradOutput.Count, [gradOutput, argmax], [gradInput]);
+    }
+
+    public void Softmax(bool log, Tensor x, Tensor y, int rows, int cols)
+    {
+        long start = Begin();
+        backend.Softmax(log, x, y, rows, cols);
+        End(start, log ? "LogSoftmax" : "Softmax", y.Count, [x], [y]);
+    }
+
+    public void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols)
+    {
+        long start = Begin();
+        backend.SoftmaxBackward(log, y, gradY, gradX, rows, cols);
+        End(start, log ? "LogSoftmaxBackward" : "SoftmaxBackward", gradX.Count, [y, gradY], [gradX]);
+    }
+
+    public void CrossEntropy(Tensor logits, Tensor labels, Tensor loss, Tensor logSumExp, int rows, int classes, int ignoreIndex, double labelSmoothing)
+    {
+        long start = Begin();
+        backend.CrossEntropy(logits, labels, loss, logSumExp, rows, classes, ignoreIndex, labelSmoothing);
+        End(start, "CrossEntropy", logits.Count, [logits, labels], [loss, logSumExp]);
+    }
+
+    public void CrossEntropyBackward(Tensor logits, Tensor logSumExp, Tensor labels, Tensor scale, Tensor gradLogits,
+        int rows, int classes, int ignoreIndex, double labelSmoothing)
+    {
+        long start = Begin();
+        backend.CrossEntropyBackward(logits, logSumExp, labels, scale, gradLogits, rows, classes, ignoreIndex, labelSmoothing);
+        End(start, "CrossEntropyBackward", gradLogits.Count, [logits, logSumExp, labels], [gradLogits]);
+    }
+
+    /// <summary>S = Q Kᵀ and O = P V, counted as dense (as AttentionBenchmarks does, causal or not).</summary>
+    private static double AttentionFlops(AttentionGeometry g) => 2.0 * g.BatchHeads * g.QueryLength * g.KeyLength * (g.HeadDim + g.ValueDim);
+
+    public void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
+    {
+        long start = Begin();
+        backend.Attention(g, q, k, v, mask, output, logSumExp);
+        End(start, "Attention", AttentionFlops(g), [q, k, v, mask], [output, logSumExp]);
+    }
+
+    /// <summary>Recomputing S, then dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q: 2·BH·Lq·Lk·(3D + 2Dv).</summary>
+    public void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,
+        Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV)
+    {
+        long start = Begin();
+        backend.AttentionBackward(g, q, k, v, mask, output, logSumExp, gradOutput, gradQ, gradK, gradV);
+        double flops = 2.0 * g.BatchHeads * g.QueryLength * g.KeyLength * (3.0 * g.HeadDim + 2.0 * g.ValueDim);
+        End(start, "AttentionBackward", flops, [q, k, v, mask, output, logSumExp, gradOutput], [gradQ, gradK, gradV]);
+    }
+
+    public void Gather(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int indexAxis, int inner)
+    {
+        long start = Begin();
+        backend.Gather(x, index, y, outer, xAxis, indexAxis, inner);
+        End(start, "Gather", 0, [x, index], [y]);
+    }
+
+    public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner)
+    {
+        long start = Begin();
+        backend.ScatterAdd(src, index, y, outer, yAxis, indexAxis, inner);
+        End(start, "ScatterAdd", src.Count, [src, index], [y]);
+    }
+
+    public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner)
+    {
+        long start = Begin();
+        backend.IndexSelect(x, index, y, outer, xAxis, count, inner);
+        End(start, "IndexSelect", 0, [x, index], [y]);
+    }
+
+    public void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner)
+    {
+        long start = Begin();
+        backend.IndexAdd(src, index, y, outer, yAxis, count, inner);
+        End(start, "IndexAdd", src.Count, [src, index], [y]);
+    }
+
+    public void OneHot(Tensor index, Tensor y, int rows, int classes)
+    {
+        long start = Begin();
+        backend.OneHot(index, y, rows, classes);
+        End(start, "OneHot", 0, [index], [y]);
+    }
+
+    public void OptimizerStep(OptimizerKind kind, Tensor param, Tensor grad, Tensor? state1, Tensor? state2, OptimizerHyper h)
+    {
+        long start = Begin();
+        backend.OptimizerStep(kind, param, grad, state1, state2, h);
+        End(start, $"OptimizerStep.{kind}", param.Count, [param, grad, state1, state2], [param, state1, state2]);
+    }
+
+    /// <summary>Per step, the input and hidden projections into every gate: 2·B·(in + H)·gates·H, times the steps.</summary>
+    private static double RecurrentFlops(RecurrentGeometry g) => 2.0 * g.Batch * g.Steps * (g.InputSize + g.HiddenSize) * g.GateWidth;
+
+    public void RecurrentForward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh,
+        Tensor h0, Tensor? c0, Tensor output, Tensor cache)
+    {
+        long start = Begin();
+        backend.RecurrentForward(g, input, weightIh, weightHh, biasIh, biasHh, h0, c0, output, cache);
+        End(start, $"RecurrentForward.{g.Cell}", RecurrentFlops(g), [input, weightIh, weightHh, biasIh, biasHh, h0, c0], [output, cache]);
+    }
+
+    /// <summary>Twice the forward projections: one product for the input and hidden gradients, one for the weights'.</summary>
+    public void RecurrentBackward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor h0, Tensor? c0,
+        Tensor output, Tensor cache, Tensor gradOutput, Tensor? gradInput, Tensor? gradH0, Tensor? gradC0,
+        Tensor? gradWeightIh, Tensor? gradWeightHh, Tensor? gradBiasIh, Tensor? gradBiasHh)
+    {
+        long start = Begin();
+        backend.RecurrentBackward(g, input, weightIh, weightHh, h0, c0, output, cache, gradOutput, gradInput, gradH0, gradC0,
+            gradWeightIh, gradWeightHh, gradBiasIh, gradBiasHh);
+        End(start, $"RecurrentBackward.{g.Cell}", 2 * RecurrentFlops(g), [input, weightIh, weightHh, h0, c0, output, cache, gradOutput],
+            [gradInput, gradH0, gradC0, gradWeightIh, gradWeightHh, gradBiasIh, gradBiasHh]);
+    }
+}

@@ -1,0 +1,210 @@
+using System.Text.Json;
+using Tensorium.Profiling;
+
+namespace Tensorium.Tests.Engine;
+
+/// <summary>
+/// The profiler: which ops it records (forward and backward, with shapes, FLOPs and bytes), that
+/// nothing is recorded and nothing is wrapped when it is off, nested and disposed sessions, its
+/// table, and its Chrome trace checked against the trace-event format.
+/// </summary>
+[NonParallelizable]   // a session records every thread's ops: no other test may run beside these
+public class ProfilerTests
+{
+    private static readonly MachinePeaks FixedPeaks = new(Threads: 2, Gflops: 100, CopyGBytesPerSecond: 10);
+
+    [Test]
+    public void RecordsForwardAndBackwardOpsWithShapesAndFlops()
+    {
+        using var x = Ref.Leaf([3, 4], Device.Cpu);
+        using var w = Ref.Leaf([4, 5], Device.Cpu, seed: 2);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            using var y = x.MatMul(w);
+            using var e = y.Exp();
+            using var s = e.Sum();
+            s.Backward();
+        }
+        var ops = profile.Ops;
+        var forward = ops.Single(op => op.Name == "MatMul" && op.Phase == ProfilePhase.Forward);
+        Assert.That(forward.Shapes, Is.EqualTo("[3, 4] x [4, 5]"));
+        Assert.That(forward.Flops, Is.EqualTo(2.0 * 3 * 5 * 4));
+        Assert.That(forward.Bytes, Is.EqualTo(8 * (12 + 20 + 15)));
+        Assert.That(forward.DType, Is.EqualTo(DType.Float64));
+        Assert.That(forward.Device, Is.EqualTo(Device.Cpu));
+        Assert.That(forward.ThreadId, Is.EqualTo(Environment.CurrentManagedThreadId));
+
+        var exp = ops.Single(op => op.Name == "Unary.Exp");
+        Assert.That((exp.Phase, exp.Shapes, exp.Flops, exp.Bytes), Is.EqualTo((ProfilePhase.Forward, "[3, 5]", 15.0, 8L * 30)));
+
+        // dx = dy wᵀ: [3, 5] x [5, 4]; dw = xᵀ dy: [4, 3] x [3, 5]; each 2·3·4·5 FLOPs, in the backward phase.
+        var backward = ops.Where(op => op.Name == "MatMul" && op.Phase == ProfilePhase.Backward).ToList();
+        Assert.That(backward.Select(op => op.Shapes), Is.EquivalentTo(new[] { "[3, 5] x [5, 4]", "[4, 3] x [3, 5]" }));
+        Assert.That(backward.Select(op => op.Flops), Is.All.EqualTo(120.0));
+        Assert.That(ops.Where(op => op.Phase == ProfilePhase.Backward).Select(op => op.Name), Does.Contain("Binary.Mul"));   // exp's backward
+        Assert.That(ops, Is.All.Matches<ProfiledOp>(op => op.Duration >= TimeSpan.Zero && op.Start >= TimeSpan.Zero));
+        Assert.That(Profiler.InBackward, Is.False, "the tape leaves the phase flag as it found it");
+    }
+
+    [Test]
+    public void ConvolutionFlopsComeFromTheGeometryInEveryDirection()
+    {
+        using var x = Ref.Leaf([2, 3, 7, 6], Device.Cpu);
+        using var w = Ref.Leaf([4, 3, 3, 2], Device.Cpu, seed: 2);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            using var y = x.Conv2d(w, null, stride: 1, padding: 1);
+            using var s = y.Sum();
+            s.Backward();
+        }
+        // Output [2, 4, 7, 7]; each output element is a dot product over 3·3·2 taps.
+        double flops = 2.0 * 2 * 4 * 7 * 7 * (3 * 3 * 2);
+        Assert.That(profile.Ops.Single(op => op.Name == "Conv2d").Flops, Is.EqualTo(flops));
+        Assert.That(profile.Ops.Single(op => op.Name == "Conv2dBackwardInput").Flops, Is.EqualTo(flops));
+        Assert.That(profile.Ops.Single(op => op.Name == "Conv2dBackwardWeight").Flops, Is.EqualTo(flops));
+        Assert.That(profile.Ops.Single(op => op.Name == "Conv2d").Shapes, Is.EqualTo("[2, 3, 7, 6] x [4, 3, 3, 2]"));
+    }
+
+    [Test]
+    public void RecordsNothingAndWrapsNothingWhenOff()
+    {
+        Assert.That(Device.Cpu.Backend, Is.SameAs(CpuBackend.Instance), "no profiler: the device's own backend");
+        var profile = Profiler.Start();
+        Assert.That(Device.Cpu.Backend, Is.InstanceOf<ProfilingBackend>());
+        using (var a = Tensor.FromArray(new float[] { 1, 2, 3 }))
+        using (var b = a.Exp()) { }
+        profile.Dispose();
+        int recorded = profile.Ops.Count;
+        Assert.That(recorded, Is.GreaterThan(0));
+        Assert.That(Device.Cpu.Backend, Is.SameAs(CpuBackend.Instance));
+        using (var a = Tensor.FromArray(new float[] { 1, 2, 3 }))
+        using (var b = a.Exp()) { }
+        Assert.That(profile.Ops.Count, Is.EqualTo(recorded), "a closed session records nothing more");
+        Assert.That(profile.IsRecording, Is.False);
+    }
+
+    [Test]
+    public void NestedSessionsEachSeeWhatRanWhileTheyWereOpen()
+    {
+        using var x = Tensor.FromArray(new float[] { 1, 2, 3 });
+        using var outer = Profiler.Start();
+        x.Exp().Dispose();
+        var inner = Profiler.Start();
+        x.Log().Dispose();
+        inner.Dispose();
+        inner.Dispose();   // twice is harmless
+        x.Sqrt().Dispose();
+        outer.Dispose();
+        Assert.That(inner.Ops.Select(op => op.Name), Is.EqualTo(new[] { "Unary.Log" }));
+        Assert.That(outer.Ops.Select(op => op.Name), Is.EqualTo(new[] { "Unary.Exp", "Unary.Log", "Unary.Sqrt" }));
+        Assert.That(inner.Ops[0].Start, Is.LessThan(outer.Ops[1].Start), "each session counts time from its own start");
+        Assert.That(Device.Cpu.Backend, Is.SameAs(CpuBackend.Instance));
+    }
+
+    [Test]
+    public void TheTableGroupsCallsByOpAndShapeSlowestFirst()
+    {
+        using var x = Tensor.Uniform([64, 64]);
+        using var small = Tensor.Uniform([4]);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            for (int i = 0; i < 3; i++) x.MatMul(x).Dispose();
+            small.Exp().Dispose();
+        }
+        var rows = ProfileTable.Rows(profile);
+        var matmul = rows.Single(r => r.Name == "MatMul");
+        Assert.That(matmul.Calls, Is.EqualTo(3));
+        Assert.That(matmul.Flops, Is.EqualTo(3 * 2.0 * 64 * 64 * 64));
+        Assert.That(rows.Select(r => r.Total), Is.Ordered.Descending);
+        double atRoofs = Math.Max(matmul.Flops / 100e9, matmul.Bytes / 10e9);
+        Assert.That(matmul.RoofFraction(FixedPeaks), Is.EqualTo(atRoofs / matmul.Total.TotalSeconds).Within(1e-9));
+
+        string table = profile.Table(peaks: FixedPeaks);
+        Assert.That(table, Does.Contain("FMA peak 100.0 GFLOP/s, memory copy 10.0 GB/s"));
+        Assert.That(table, Does.Contain("[64, 64] x [64, 64]"));
+        Assert.That(table, Does.Contain("Unary.Exp"));
+    }
+
+    /// <summary>
+    /// The trace against the trace-event format (JSON object form): every event has a string name
+    /// and phase and integer pid and tid; complete events have a category, a timestamp and a
+    /// non-negative duration in microseconds and an args object; metadata events name the process
+    /// and every thread that has events; each thread's timestamps only go forward.
+    /// </summary>
+    [Test]
+    public void TheChromeTraceFollowsTheTraceEventFormat()
+    {
+        using var x = Ref.Leaf([8, 8], Device.Cpu);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            using (new TensorScope())
+                x.MatMul(x).Tanh().Sum().Backward();
+            // A second thread gets a track of its own.
+            var worker = new Thread(() =>
+            {
+                using (new TensorScope()) Tensor.Uniform([16]).Exp();
+            }) { Name = "worker" };
+            worker.Start();
+            worker.Join();
+        }
+        using var stream = new MemoryStream();
+        ChromeTrace.Write(profile, stream);
+        using var document = JsonDocument.Parse(stream.ToArray());
+
+        var events = document.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+        var lastStart = new Dictionary<long, double>();
+        var named = new HashSet<long>();
+        int complete = 0;
+        foreach (var e in events)
+        {
+            Assert.That(e.GetProperty("name").ValueKind, Is.EqualTo(JsonValueKind.String));
+            Assert.That(e.GetProperty("pid").TryGetInt64(out _), Is.True);
+            Assert.That(e.GetProperty("tid").TryGetInt64(out long tid), Is.True);
+            string phase = e.GetProperty("ph").GetString()!;
+            Assert.That(phase, Is.AnyOf("X", "M"));
+            Assert.That(e.GetProperty("args").ValueKind, Is.EqualTo(JsonValueKind.Object));
+            if (phase == "M")
+            {
+                Assert.That(e.GetProperty("name").GetString(), Is.AnyOf("process_name", "thread_name"));
+                Assert.That(e.GetProperty("args").GetProperty("name").ValueKind, Is.EqualTo(JsonValueKind.String));
+                if (e.GetProperty("name").GetString() == "thread_name") named.Add(tid);
+                continue;
+            }
+            complete++;
+            Assert.That(e.GetProperty("cat").GetString(), Is.AnyOf("forward", "backward"));
+            double ts = e.GetProperty("ts").GetDouble(), dur = e.GetProperty("dur").GetDouble();
+            Assert.That(dur, Is.GreaterThanOrEqualTo(0));
+            Assert.That(ts, Is.GreaterThanOrEqualTo(lastStart.GetValueOrDefault(tid, 0)), $"thread {tid}'s timestamps go back");
+            lastStart[tid] = ts;
+            Assert.That(named, Does.Contain(tid), "a thread's name comes before its events");
+        }
+        Assert.That(complete, Is.EqualTo(profile.Ops.Count));
+        Assert.That(lastStart.Keys, Has.Count.EqualTo(2), "the test thread and the worker");
+        Assert.That(events.Any(e => e.GetProperty("ph").GetString() == "M" && e.GetProperty("args").GetProperty("name").GetString() == "worker"));
+        Assert.That(events.Any(e => e.TryGetProperty("cat", out var c) && c.GetString() == "backward"));
+    }
+
+    /// <summary>On a GPU device the profiler synchronises around each op, so it records device time, and names the device.</summary>
+    [Test]
+    public void RecordsOpsOnTheEmulatedDevice()
+    {
+        using var x = Ref.Leaf([16, 8], Device.Emulated);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            using var xt = x.Transpose(0, 1);
+            using var y = x.MatMul(xt);
+            using var s = y.Sum();
+            s.Backward();
+        }
+        var matmuls = profile.Ops.Where(op => op.Name == "MatMul").ToList();
+        Assert.That(matmuls.Select(op => op.Phase), Is.EquivalentTo(new[] { ProfilePhase.Forward, ProfilePhase.Backward, ProfilePhase.Backward }));
+        Assert.That(matmuls, Is.All.Matches<ProfiledOp>(op => op.Device == Device.Emulated && op.Duration > TimeSpan.Zero));
+        Assert.That(matmuls[0].Flops, Is.EqualTo(2.0 * 16 * 16 * 8));
+        Assert.That(profile.Table(), Does.Contain("float64, emulated"));
+    }
+}
