@@ -46,7 +46,18 @@ public static class MatMulOp
                     using var summed = full.SumTo(a2.Layout.Shape);
                     ga = summed.Reshape(a.Layout.Shape);
                 }
-                if (b.RequiresGrad)
+                if (b.RequiresGrad && a2.Rank > 2 && b2.Rank == 2)
+                {
+                    // A matrix shared by a batch (a Linear layer's weight over [batch, tokens, in]):
+                    // the batch sum of a_i^T g_i is one GEMM over the stacked rows, A^T G with
+                    // depth batch*m, rather than a batch of shallow products summed afterwards.
+                    using var rowsA = a2.Reshape(-1, a2.Layout.Shape[^1]);
+                    using var rowsG = g2.Reshape(-1, g2.Layout.Shape[^1]);
+                    using var at = rowsA.Transpose(0, 1);
+                    using var full = Forward(at, rowsG);
+                    gb = full.Reshape(b.Layout.Shape);
+                }
+                else if (b.RequiresGrad)
                 {
                     using var at = a2.Transpose(-1, -2);
                     using var full = Forward(at, g2);

@@ -17,17 +17,27 @@ public static unsafe class Elementwise
         where TSrc : unmanaged, INumber<TSrc> where TDst : unmanaged, INumber<TDst>
     {
         var index = new StridedIndex(shape, srcStrides, dstStrides);
-        int len = index.RowLength, si = index.InnerStride(0), di = index.InnerStride(1);
+        int len = index.RowLength, si = index.InnerStride(0), di = index.InnerStride(1), rows = index.RowCount;
         nint s = (nint)src, d = (nint)dst;
-        CpuParallel.For(index.RowCount, row =>
+        // Short rows (e.g. one attention head's 32 features) go in blocks whose offsets are walked
+        // without a division per row, and a task per block rather than per row.
+        int block = Math.Clamp(RowPiece / Math.Max(1, len), 1, 256);
+        CpuParallel.For((rows + block - 1) / block, task =>
         {
-            var from = (TSrc*)s + index.RowOffset(0, row);
-            var to = (TDst*)d + index.RowOffset(1, row);
-            if (typeof(TSrc) == typeof(TDst) && si == 1 && di == 1)
-                new ReadOnlySpan<TDst>(from, len).CopyTo(new Span<TDst>(to, len));
-            else
-                for (int i = 0; i < len; i++) to[(long)i * di] = TDst.CreateTruncating(from[(long)i * si]);
-        }, len);
+            int first = task * block, count = Math.Min(block, rows - first);
+            Span<int> fromOffsets = stackalloc int[count], toOffsets = stackalloc int[count];
+            index.RowOffsets(0, first, fromOffsets);
+            index.RowOffsets(1, first, toOffsets);
+            for (int r = 0; r < count; r++)
+            {
+                var from = (TSrc*)s + fromOffsets[r];
+                var to = (TDst*)d + toOffsets[r];
+                if (typeof(TSrc) == typeof(TDst) && si == 1 && di == 1)
+                    new ReadOnlySpan<TDst>(from, len).CopyTo(new Span<TDst>(to, len));
+                else
+                    for (int i = 0; i < len; i++) to[(long)i * di] = TDst.CreateTruncating(from[(long)i * si]);
+            }
+        }, (long)block * len);
     }
 
     /// <summary>y = op(a, b) where a and b are already broadcast to y's shape; y is contiguous.</summary>
@@ -61,9 +71,19 @@ public static unsafe class Elementwise
         var index = new StridedIndex(shape, aStrides, bStrides, Layout(shape));
         int len = index.RowLength, sa = index.InnerStride(0), sb = index.InnerStride(1);
         nint pa = (nint)a, pb = (nint)b, py = (nint)y;
-        CpuParallel.For(index.RowCount, row =>
-            Row<T, TOp>((T*)pa + index.RowOffset(0, row), sa, (T*)pb + index.RowOffset(1, row), sb, (T*)py + (long)row * len, len), len);
+        // Contiguous operands merge into one long row: cut rows into pieces, so such a row is
+        // still shared among threads (a piece of RowPiece elements is worth a hand-off).
+        int pieces = (len + RowPiece - 1) / RowPiece, piece = (len + pieces - 1) / pieces;
+        CpuParallel.For(index.RowCount * pieces, task =>
+        {
+            int row = task / pieces, start = task % pieces * piece, n = Math.Min(piece, len - start);
+            Row<T, TOp>((T*)pa + index.RowOffset(0, row) + (long)start * sa, sa, (T*)pb + index.RowOffset(1, row) + (long)start * sb, sb,
+                (T*)py + (long)row * len + start, n);
+        }, piece);
     }
+
+    /// <summary>The most elements of one row an elementwise task handles (rows longer than this are split).</summary>
+    private const int RowPiece = 1 << 14;
 
     /// <summary>
     /// One output row. Operands that are contiguous (stride 1) or repeated (stride 0) are read as

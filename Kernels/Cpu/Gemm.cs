@@ -605,16 +605,61 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// Same kernel with 512-bit vectors (6 x 32 floats), chosen at run time on AVX-512 machines.
+    /// Same kernel with 512-bit vectors (6 x 32 floats), chosen at run time on AVX-512 machines,
+    /// with the same C prefetch and 4-step unrolling (without them it ran 5-15% behind OpenBLAS at
+    /// 1024^3 and above on Zen 5).
     /// AVX-512 has 32 registers, so a taller tile would fit; 6 rows keeps the two kernels alike.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MicroKernel512(int kc, T* a, T* b, T* c, int ldc, T alpha, T beta)
     {
         int w = Vector512<T>.Count;
+        if (Sse.IsSupported)
+        {
+            // As in the 256-bit kernel: request the C tile (two cache lines a row) before the k loop.
+            T* cp = c;
+            for (int i = 0; i < MR; i++, cp += ldc) { Sse.Prefetch0(cp); Sse.Prefetch0(cp + 2 * w - 1); }
+        }
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        // Unrolled 4 times with one prefetch of A per 4 steps, like the 256-bit kernel.
+        for (; p + 4 <= kc; p += 4)
+        {
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)a + PrefetchBytes);
+            Vector512<T> b0, b1, x;
+            b0 = Vector512.Load(b + 0 * w); b1 = Vector512.Load(b + 1 * w);   // step p + 0
+            x = Vector512.Create(a[0]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
+            b0 = Vector512.Load(b + 2 * w); b1 = Vector512.Load(b + 3 * w);   // step p + 1
+            x = Vector512.Create(a[6]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            x = Vector512.Create(a[7]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
+            x = Vector512.Create(a[8]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
+            x = Vector512.Create(a[9]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
+            x = Vector512.Create(a[10]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
+            x = Vector512.Create(a[11]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
+            b0 = Vector512.Load(b + 4 * w); b1 = Vector512.Load(b + 5 * w);   // step p + 2
+            x = Vector512.Create(a[12]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            x = Vector512.Create(a[13]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
+            x = Vector512.Create(a[14]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
+            x = Vector512.Create(a[15]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
+            x = Vector512.Create(a[16]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
+            x = Vector512.Create(a[17]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
+            b0 = Vector512.Load(b + 6 * w); b1 = Vector512.Load(b + 7 * w);   // step p + 3
+            x = Vector512.Create(a[18]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            x = Vector512.Create(a[19]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
+            x = Vector512.Create(a[20]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
+            x = Vector512.Create(a[21]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
+            x = Vector512.Create(a[22]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
+            x = Vector512.Create(a[23]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
+            a += 4 * MR;
+            b += 8 * w;
+        }
+        for (; p < kc; p++) // the last kc % 4 steps
         {
             Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + w);
             Vector512<T> x = Vector512.Create(a[0]);

@@ -30,6 +30,39 @@ public static unsafe class Reduce
         }, cols);
     }
 
+    /// <summary>
+    /// y[c] = sum (or mean) of x[0..rows, c]: the reduction over the leading axes (a bias gradient).
+    /// Each task adds a band of whole rows into its own partial row, streaming x as it lies; the
+    /// few partial rows are then added. (A GEMM with a row of ones would first pack all of x.)
+    /// </summary>
+    public static void Columns<T>(ReduceOp op, T* x, T* y, int rows, int cols) where T : unmanaged, INumber<T>
+    {
+        if (op is not (ReduceOp.Sum or ReduceOp.Mean))
+            throw new ArgumentOutOfRangeException(nameof(op), op, "Reduce.Columns: expected sum or mean.");
+        if (cols <= 0) return;
+        if (rows <= 0) { new Span<T>(y, cols).Clear(); return; }
+        // Bands of at least 16K elements each (a smaller one is not worth a thread hand-off), and
+        // no more than four per thread, so the partial rows stay few.
+        int bands = (int)Math.Clamp((long)rows * cols / 16384, 1, Math.Min(rows, 4 * CpuParallel.Threads));
+        int perBand = (rows + bands - 1) / bands;
+        bands = (rows + perBand - 1) / perBand;
+        // Band 0 sums straight into y; the others into scratch rows of this thread's work buffer.
+        T* partials = bands > 1 ? ThreadScratch.Work<T>((long)(bands - 1) * cols) : null;
+        nint px = (nint)x, py = (nint)y, pp = (nint)partials;
+        CpuParallel.For(bands, band =>
+        {
+            var sum = new Span<T>(band == 0 ? (T*)py : (T*)pp + (long)(band - 1) * cols, cols);
+            int r0 = band * perBand, r1 = Math.Min(rows, r0 + perBand);
+            new ReadOnlySpan<T>((T*)px + (long)r0 * cols, cols).CopyTo(sum);
+            for (int r = r0 + 1; r < r1; r++)
+                TensorPrimitives.Add(sum, new ReadOnlySpan<T>((T*)px + (long)r * cols, cols), sum);
+        }, (long)perBand * cols);
+        var total = new Span<T>(y, cols);
+        for (int band = 1; band < bands; band++)
+            TensorPrimitives.Add(total, new ReadOnlySpan<T>(partials + (long)(band - 1) * cols, cols), total);
+        if (op == ReduceOp.Mean) TensorPrimitives.Divide(total, T.CreateTruncating(rows), total);
+    }
+
     /// <summary>y[r] = index of the largest (or smallest) value of row r; the first one on ties.</summary>
     public static void ArgRows<T>(bool max, T* x, long* y, int rows, int cols) where T : unmanaged, INumber<T>
     {

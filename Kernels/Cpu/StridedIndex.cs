@@ -62,6 +62,37 @@ public sealed class StridedIndex
         return offset;
     }
 
+    /// <summary>
+    /// Element offsets of the rows <paramref name="first"/>, first + 1, ... (as many as
+    /// <paramref name="offsets"/> holds) of operand <paramref name="operand"/>: one division per
+    /// dimension for the first row, then an odometer, where <see cref="RowOffset"/> divides per row.
+    /// </summary>
+    public void RowOffsets(int operand, int first, Span<int> offsets)
+    {
+        if (offsets.IsEmpty) return;
+        var strides = Strides[operand];
+        int outer = Shape.Length - 1;
+        Span<int> counter = stackalloc int[Math.Max(1, outer)];
+        int offset = 0, row = first;
+        for (int d = outer - 1; d >= 0; d--)
+        {
+            counter[d] = row % Shape[d];
+            offset += counter[d] * strides[d];
+            row /= Shape[d];
+        }
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            offsets[i] = offset;
+            for (int d = outer - 1; d >= 0; d--)
+            {
+                offset += strides[d];
+                if (++counter[d] < Shape[d]) break;
+                offset -= strides[d] * Shape[d];
+                counter[d] = 0;
+            }
+        }
+    }
+
     /// <summary>Innermost stride of operand <paramref name="operand"/>.</summary>
     public int InnerStride(int operand) => Strides[operand][^1];
 }

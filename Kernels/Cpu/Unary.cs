@@ -65,7 +65,7 @@ public static unsafe class Unary
     }
 
     /// <summary>
-    /// Float GELU (or its derivative), four lanes at a time in double: the same fit as the scalar
+    /// Float GELU (or its derivative): sixteen float lanes with AVX-512, else four lanes at a time in double: the same fit as the scalar
     /// path (<see cref="SpecialFunctions.NormalCdfSingle"/>; the coefficients are repeated inline so
     /// the JIT keeps them in registers) with vector exp, so a row costs
     /// about as much as a float exp rather than a scalar double exp per element.
@@ -73,7 +73,12 @@ public static unsafe class Unary
     private static void GeluFloat(ReadOnlySpan<float> x, Span<float> y, bool gradient)
     {
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + Vector512<float>.Count <= x.Length; i += Vector512<float>.Count)
+                GeluLanes(Vector512.Create(x.Slice(i, Vector512<float>.Count)), gradient).CopyTo(y.Slice(i));
+        }
+        else if (Vector256.IsHardwareAccelerated)
         {
             for (; i + Vector256<float>.Count <= x.Length; i += Vector256<float>.Count)
             {
@@ -109,6 +114,34 @@ public static unsafe class Unary
         if (!gradient) return x * phi;
         var density = Vector256.Exp(Vector256.Create(-0.5) * x * x) * Vector256.Create(0.3989422804014327);   // 1 / sqrt(2 pi)
         return phi + x * density;
+    }
+
+    /// <summary>
+    /// The same as the double lanes, sixteen floats at a time where 512-bit vectors are native:
+    /// in float the fit's polynomial and t carry relative errors near 1e-7, and the exponent
+    /// p - z^2 is formed with one rounding (a fused multiply-add), which keeps the tail's relative
+    /// error about 1e-6 even where z^2 is large: within float GELU's tolerance, at four times the lanes.
+    /// </summary>
+    private static Vector512<float> GeluLanes(Vector512<float> x, bool gradient)
+    {
+        var z = Vector512.Abs(x) * Vector512.Create(0.70710678f);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.5f) * z);
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(0.17087277f), t, Vector512.Create(-0.82215223f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.48851587f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.13520398f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.27886807f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-0.18628806f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.09678418f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.37409196f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.00002368f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.26551223f));
+        var tail = t * Vector512.Exp(Vector512.FusedMultiplyAdd(-z, z, p));
+        var half = Vector512.Create(0.5f) * tail;
+        var phi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One - half, half);
+        if (!gradient) return x * phi;
+        // phi(x) = exp(-x^2 / 2) / sqrt(2 pi) = exp(-z^2) / sqrt(2 pi).
+        var density = Vector512.Exp(-(z * z)) * Vector512.Create(0.39894228f);
+        return Vector512.FusedMultiplyAdd(x, density, phi);
     }
 
     /// <summary>Phi(v) as precise as T needs: exact for double (gradient checks), to float precision otherwise (much faster).</summary>

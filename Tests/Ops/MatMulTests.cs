@@ -155,6 +155,9 @@ public class MatMulTests(Device device)
     [Test] public void GradientDot() => Reference.AssertGradients(x => x[0].MatMul(x[1]), Ref.Leaf([4], device, 1), Ref.Leaf([4], device, 2));
     [Test] public void GradientBatchedBroadcast() => Reference.AssertGradients(x => x[0].MatMul(x[1]), Ref.Leaf([2, 1, 3, 4], device, 1), Ref.Leaf([3, 4, 2], device, 2));
     [Test] public void GradientBatchedWithMatrix() => Reference.AssertGradients(x => x[0].MatMul(x[1]), Ref.Leaf([2, 3, 4], device, 1), Ref.Leaf([4, 2], device, 2));
+    /// <summary>A strided batch times a shared transposed matrix (a Linear layer's pattern): the weight's gradient is one stacked GEMM.</summary>
+    [Test] public void GradientStridedBatchWithSharedMatrix() =>
+        Reference.AssertGradients(x => x[0].Transpose(-1, -2).MatMul(x[1].T), Ref.Leaf([2, 3, 5, 4], device, 1), Ref.Leaf([2, 5], device, 2));
     [Test] public void GradientTransposed() => Reference.AssertGradients(x => x[0].T.MatMul(x[1].T), Ref.Leaf([4, 3], device, 1), Ref.Leaf([2, 4], device, 2));
     [Test] public void GradientVectorBatched() => Reference.AssertGradients(x => x[0].MatMul(x[1]), Ref.Leaf([4], device, 1), Ref.Leaf([2, 4, 3], device, 2));
 

@@ -86,8 +86,8 @@ public class ReductionTests(Device device)
     [Test]
     public void Float64LeadingAxesOfAContiguousTensor()
     {
-        // Sum and mean over the leading axes of a contiguous tensor (a bias gradient) run as a product
-        // with a row of ones rather than as row reductions.
+        // Sum and mean over the leading axes of a contiguous tensor (a bias gradient) run as the
+        // backend's column reduction rather than as row reductions.
         int[] shape = [6, 5, 7];
         var v = Reference.Values(Ref.Count(shape), 19);
         using var x = Ref.Make(v, shape, device, DType.Float64);

@@ -101,6 +101,21 @@ public class UnaryTests(Device device)
     }
 
     [Test]
+    public void Float32GeluGradientMatchesTheDerivative()
+    {
+        // The float kernel's derivative Phi(x) + x phi(x), on an awkward shape (vector body and scalar tail), incl. the far tails.
+        int[] shape = Ref.AwkwardShape(device);
+        var v = Ref.AsFloat(Reference.Values(Ref.Count(shape), 13).Select(u => u * 12).ToArray());
+        using var x = Ref.Make(v, shape, device);
+        x.RequiresGrad = true;
+        using (var y = x.Gelu())
+        using (var sum = y.Sum())
+            sum.Backward();
+        var expected = v.Select(t => 0.5 * (1 + SpecialFunctions.Erf(t / Math.Sqrt(2))) + t * Math.Exp(-0.5 * t * t) / Math.Sqrt(2 * Math.PI)).ToArray();
+        Reference.AssertClose(x.Grad!.ToDoubleArray(), expected, 2e-6, 2e-6, "gelu gradient float32");
+    }
+
+    [Test]
     public void FloatPrecisionNormalCdfStaysWithinItsBound()
     {
         // The fit float GELU uses, against the series, from the lower tail to where Phi rounds to 1. The

@@ -26,11 +26,12 @@ internal static unsafe class CpuReduce
         public void Run<T>() where T : unmanaged, INumber<T> => Reduce.ArgRows(max, Ptr<T>(x), Ptr<long>(y), rows, cols);
     }
 
-    public static void Columns(ReduceOp op, Tensor x, Tensor y, int rows, int cols)
+    public static void Columns(ReduceOp op, Tensor x, Tensor y, int rows, int cols) =>
+        DTypeDispatch.Any(x.DType, new ColumnsOp(op, x, y, rows, cols));
+
+    private readonly struct ColumnsOp(ReduceOp op, Tensor x, Tensor y, int rows, int cols) : IAnyDTypeOp
     {
-        // A product with a row of ones, ones[1, R] @ x[R, C]: the GEMM streams x as it lies, where
-        // a row reduction would first need x copied transposed.
-        using var weights = Tensor.Full([1, rows], op == ReduceOp.Mean ? 1.0 / rows : 1.0, x.DType, x.Device);
-        CpuMatMul.MatMul(weights, false, 0, x, false, 0, y, 1, 1, cols, rows);
+        public string Name => op.ToString().ToLowerInvariant();
+        public void Run<T>() where T : unmanaged, INumber<T> => Reduce.Columns(op, Ptr<T>(x), Ptr<T>(y), rows, cols);
     }
 }
