@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Tensorium.Data;
 using Tensorium.Models;
@@ -62,12 +63,12 @@ public static class ServingLoad
         double offline, double batchSeconds, int delayMs)
     {
         var address = ServingHost.Address(app);
-        // Like wrk: every request's body is encoded once, up front, and one connection per client
-        // is kept open, so the client spends as little of the shared cores as it can.
-        using var http = new HttpMessageInvoker(new SocketsHttpHandler { MaxConnectionsPerServer = clients, UseProxy = false, UseCookies = false });
+        // Like wrk: every request is encoded once, up front, and each client keeps one connection
+        // open (HttpConnection), so the clients spend as little of the shared cores as they can.
+        using var http = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false });
         var predict = new Uri(address, "/v1/models/cnn/predict");
         while ((await Get(http, new Uri(address, "/readyz"))).Status != HttpStatusCode.OK) await Task.Delay(50);
-        var bodies = images.Select(i => System.Text.Encoding.UTF8.GetBytes("{\"inputs\":[" + string.Join(",", i.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]}")).ToArray();
+        var posts = images.Select(i => HttpConnection.Post(predict, System.Text.Encoding.UTF8.GetBytes("{\"inputs\":[" + string.Join(",", i.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]}"))).ToArray();
         // Warm up before timing, until the JIT has settled: under load it recompiles thousands of
         // hot methods (ASP.NET Core's, the client's, ours) with profile data (tiered PGO) on a
         // background thread, for many seconds on two cores, and that would be measured too.
@@ -77,7 +78,7 @@ public static class ServingLoad
         do
         {
             compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-            warmupErrors += await Clients(http, predict, bodies, clients, new double[Math.Max(requests / 4, clients)]);
+            warmupErrors += await Clients(address, posts, clients, new double[Math.Max(requests / 4, clients)]);
             rounds++;
         }
         while (System.Runtime.JitInfo.GetCompiledMethodCount() - compiled > 20 && warming.Elapsed < TimeSpan.FromSeconds(60));
@@ -89,7 +90,7 @@ public static class ServingLoad
         int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         long compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var clock = Stopwatch.StartNew();
-        int errors = await Clients(http, predict, bodies, clients, latencies);
+        int errors = await Clients(address, posts, clients, latencies);
         double seconds = clock.Elapsed.TotalSeconds;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         Console.WriteLine($"process CPU (client and server): {cpu.TotalSeconds:F1} s ({cpu.TotalSeconds / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores), {cpu.TotalMilliseconds * 1000 / requests:F0} us a request; GC gen0/1/2: {GC.CollectionCount(0) - gcBefore[0]}/{GC.CollectionCount(1) - gcBefore[1]}/{GC.CollectionCount(2) - gcBefore[2]}; methods JIT-compiled: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore}");
@@ -112,34 +113,39 @@ public static class ServingLoad
     /// answered, until <paramref name="latencies"/> (one per request, in ms) is filled; returns
     /// how many requests failed.
     /// </summary>
-    private static async Task<int> Clients(HttpMessageInvoker http, Uri predict, byte[][] bodies, int clients, double[] latencies)
+    private static async Task<int> Clients(Uri address, byte[][] requests, int clients, double[] latencies)
     {
         int next = -1, errors = 0;
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
         {
-            var answer = new byte[4096];
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < latencies.Length)
+            var connection = await HttpConnection.OpenAsync(address);
+            try
             {
-                var start = Stopwatch.GetTimestamp();
-                var status = await Post(http, predict, bodies[i % bodies.Length], answer);
-                latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                if (status != HttpStatusCode.OK) Interlocked.Increment(ref errors);
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < latencies.Length)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    int status;
+                    try
+                    {
+                        status = await connection.SendAsync(requests[i % requests.Length]);
+                    }
+                    catch (Exception e) when (e is IOException or SocketException)
+                    {
+                        status = 0;   // counted as an error; the next request gets a new connection
+                        connection.Dispose();
+                        connection = await HttpConnection.OpenAsync(address);
+                    }
+                    latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    if (status != 200) Interlocked.Increment(ref errors);
+                }
+            }
+            finally
+            {
+                connection.Dispose();
             }
         }));
         return errors;
-    }
-
-    /// <summary>One predict request; the answer is read to its end into <paramref name="answer"/> (reused) and dropped.</summary>
-    private static async Task<HttpStatusCode> Post(HttpMessageInvoker http, Uri uri, byte[] body, byte[] answer)
-    {
-        var content = new ByteArrayContent(body);
-        content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content };
-        using var response = await http.SendAsync(request, CancellationToken.None);
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        while (await stream.ReadAsync(answer) > 0) { }
-        return response.StatusCode;
     }
 
     private static async Task<(HttpStatusCode Status, string Text)> Get(HttpMessageInvoker http, Uri uri)

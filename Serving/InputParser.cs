@@ -12,7 +12,8 @@ namespace Tensorium.Serving;
 /// </summary>
 /// <remarks>
 /// The body is read once, token by token (<see cref="Utf8JsonReader"/>), straight into the float
-/// array the batcher takes: no document tree of its thousands of numbers is built. The shape is
+/// array the batcher takes: no document tree of its thousands of numbers is built. The common
+/// body of one flat example is read straight from the bytes first, without the tokenizer. The shape is
 /// learnt from the first array at each depth (the first one to close); every later array must
 /// match it.
 /// </remarks>
@@ -46,6 +47,7 @@ public static class InputParser
     private static ParsedInputs ParseJson(ReadOnlySpan<byte> body, ModelCard card, int maxExamples, string where)
     {
         var spec = card.Input;
+        if (ReadFlatExample(body, spec.ElementCount) is { } flat && spec.Check(flat) == null) return new ParsedInputs(flat, 1, false);
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 32 });
         reader.Read();   // an empty body throws: it holds no JSON
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -134,6 +136,47 @@ public static class InputParser
         }
         if (written != values.Length) Array.Resize(ref values, written);
         return (values, shape[..rank]);
+    }
+
+    /// <summary>
+    /// The body most clients send, <c>{"inputs": [v, v, ...]}</c> with one example's
+    /// <paramref name="count"/> values flat, read straight from the bytes (several times quicker
+    /// than token by token); null for any other body, which the reader then reads, or refuses
+    /// with the reason. Only what is valid JSON and finite is taken here.
+    /// </summary>
+    private static float[]? ReadFlatExample(ReadOnlySpan<byte> body, int count)
+    {
+        int i = 0;
+        if (!Expect(body, ref i, "{"u8) || !Expect(body, ref i, "\"inputs\""u8) || !Expect(body, ref i, ":"u8) || !Expect(body, ref i, "["u8)) return null;
+        var values = new float[count];
+        for (int n = 0; n < count; n++)
+        {
+            if (n > 0 && !Expect(body, ref i, ","u8)) return null;
+            SkipWhitespace(body, ref i);
+            int start = i;
+            while (i < body.Length && (IsDigit(body[i]) || body[i] is (byte)'-' or (byte)'+' or (byte)'.' or (byte)'e' or (byte)'E')) i++;
+            if (!JsonNumber.TryParse(body[start..i], out double d) || !float.IsFinite((float)d)) return null;
+            values[n] = (float)d;
+        }
+        if (!Expect(body, ref i, "]"u8) || !Expect(body, ref i, "}"u8)) return null;
+        SkipWhitespace(body, ref i);
+        return i == body.Length ? values : null;
+
+        static bool IsDigit(byte c) => (uint)(c - '0') <= 9;
+    }
+
+    /// <summary>Skips JSON whitespace, then <paramref name="literal"/>: false when something else comes.</summary>
+    private static bool Expect(ReadOnlySpan<byte> body, ref int i, ReadOnlySpan<byte> literal)
+    {
+        SkipWhitespace(body, ref i);
+        if (!body[i..].StartsWith(literal)) return false;
+        i += literal.Length;
+        return true;
+    }
+
+    private static void SkipWhitespace(ReadOnlySpan<byte> body, ref int i)
+    {
+        while (i < body.Length && body[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') i++;
     }
 
     /// <summary>The items of the array being read, counting from the current one (the <paramref name="counted"/>-th) to its end.</summary>

@@ -22,8 +22,9 @@ public static class JsonNumber
     ];
 
     /// <summary>
-    /// Parses <paramref name="text"/>, a valid JSON number (as <see cref="System.Text.Json.Utf8JsonReader"/>
-    /// has checked), when the fast path applies; false (and 0) when the general parser is needed.
+    /// Parses <paramref name="text"/> when it is a JSON number the fast path applies to; false
+    /// (and 0) when it is not a JSON number at all (<c>01</c>, <c>1.</c>, <c>.5</c>, <c>1e</c>,
+    /// <c>NaN</c>, ...) or needs the general parser.
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, out double value)
     {
@@ -33,27 +34,34 @@ public static class JsonNumber
         if (negative) i++;
         ulong mantissa = 0;
         int exponent = 0;   // the power of ten the mantissa is multiplied by
+        int digits = i;
         for (; i < text.Length && IsDigit(text[i]); i++)
             if (!Accumulate(ref mantissa, text[i])) return false;
+        // JSON: an integer part of one digit at least, and no leading zero before another digit.
+        if (i == digits || (text[digits] == '0' && i - digits > 1)) return false;
         if (i < text.Length && text[i] == '.')
         {
-            for (i++; i < text.Length && IsDigit(text[i]); i++)
+            digits = ++i;
+            for (; i < text.Length && IsDigit(text[i]); i++)
             {
                 if (!Accumulate(ref mantissa, text[i])) return false;
                 exponent--;
             }
+            if (i == digits) return false;   // "1." is not JSON
         }
         if (i < text.Length && (text[i] == 'e' || text[i] == 'E'))
         {
             i++;
-            bool negativeExponent = text[i] == '-';
-            if (text[i] is (byte)'-' or (byte)'+') i++;
+            bool negativeExponent = i < text.Length && text[i] == '-';
+            if (i < text.Length && text[i] is (byte)'-' or (byte)'+') i++;
+            digits = i;
             int written = 0;
             for (; i < text.Length && IsDigit(text[i]); i++)
             {
                 written = written * 10 + (text[i] - '0');
                 if (written > 1000) return false;   // far outside the fast path anyway
             }
+            if (i == digits) return false;   // "1e" is not JSON
             exponent += negativeExponent ? -written : written;
         }
         if (i != text.Length) return false;

@@ -56,6 +56,24 @@ public class InputParserTests
     }
 
     [Test]
+    public void AFlatExampleWithAnyJsonWhitespace()
+    {
+        string[] values = [.. TinyModels.Image(5).Select(v => v.ToString("R", CultureInfo.InvariantCulture))];
+        var parsed = Parse($" \r\n{{ \"inputs\"\t:\n[ {string.Join(" ,\n", values)} ] }}\n");
+        Assert.That(parsed.Values, Is.EqualTo(TinyModels.Image(5)));
+    }
+
+    [TestCase("01")]
+    [TestCase("1.")]
+    [TestCase(".5")]
+    [TestCase("-")]
+    [TestCase("1e")]
+    [TestCase("+1")]
+    [TestCase("0.5 0.5")]
+    public void InvalidNumbersInAFlatExampleAreNotJson(string number) =>
+        Assert.That(Refused($"{{\"inputs\": [{Values(15)}, {number}]}}"), Does.Contain("not valid JSON"));
+
+    [Test]
     public void NotJson()
     {
         Assert.That(Refused(""), Does.Contain("not valid JSON"));

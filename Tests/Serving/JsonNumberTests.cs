@@ -45,4 +45,20 @@ public class JsonNumberTests
     [TestCase("1e400")]
     public void OthersAreLeftToTheGeneralParser(string text) =>
         Assert.That(Fast(text), Is.Null);
+
+    [TestCase("01")]
+    [TestCase("-01")]
+    [TestCase("1.")]
+    [TestCase(".5")]
+    [TestCase("-")]
+    [TestCase("")]
+    [TestCase("1e")]
+    [TestCase("1e+")]
+    [TestCase("+1")]
+    [TestCase("1.e5")]
+    [TestCase("--1")]
+    [TestCase("0x10")]
+    [TestCase("1,")]
+    public void WhatIsNotAJsonNumberIsNotTaken(string text) =>
+        Assert.That(Fast(text), Is.Null);
 }
