@@ -1,14 +1,18 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Tensorium.Models;
 
 namespace Tensorium.Serving;
 
 /// <summary>
 /// Dynamic batching for one model: concurrent predict requests wait in a queue, and one worker
-/// takes the first, waits up to <see cref="ServingOptions.MaxDelay"/> for more (up to
-/// <see cref="ServingOptions.MaxBatchSize"/> examples in all), runs them as one forward pass and
-/// hands each caller its own rows. The queue is bounded (<see cref="ServingOptions.QueueCapacity"/>
+/// thread takes what is queued, waits until the first of them has waited
+/// <see cref="ServingOptions.MaxDelay"/> for more (up to <see cref="ServingOptions.MaxBatchSize"/>
+/// examples in all), runs them as one forward pass and hands each caller its own rows. While a
+/// batch computes, the next one gathers in the queue; a request that already waited its
+/// MaxDelay behind a busy model runs as soon as the model is free, so a batch grows with the
+/// load instead of the load waiting for a batch. The worker is a thread of its own, not the
+/// thread pool's: a forward pass holds it for milliseconds, which would starve the pool that
+/// runs the HTTP requests. The queue is bounded (<see cref="ServingOptions.QueueCapacity"/>
 /// requests waiting, counting those gathered for the next batch): one more is refused at once
 /// with a 503 rather than waiting without limit. A request whose client has gone away is
 /// dropped before it reaches the model. Each queued request holds the model (a lease on its
@@ -18,17 +22,19 @@ namespace Tensorium.Serving;
 /// </summary>
 public sealed class Batcher
 {
-    private sealed record Pending(float[] Values, int Count, CancellationToken Aborted, TaskCompletionSource<BatchOutput> Result);
+    private sealed record Pending(float[] Values, int Count, CancellationToken Aborted, long Arrived, TaskCompletionSource<BatchOutput> Result);
 
     private readonly LoadedModel _model;
     private readonly ServedModel? _owner;
     private readonly ServingOptions _options;
     private readonly ServingMetrics _metrics;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock _gate = new();
-    private int _waiting;        // requests queued or gathered, not yet running: what the capacity bounds
+    private readonly long _maxDelayTicks;
+    private readonly object _gate = new();                   // guards the queue and the counts; the worker waits on it (Monitor)
+    private readonly Queue<Pending> _queue = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly float[] _input;                         // the batch's inputs, reused by every forward pass (MaxBatchSize examples)
+    private int _queuedExamples;
     private bool _closed;
-    private Pending? _carry;     // a request that did not fit in the last batch: first of the next
     private long _batches, _largestBatch;
 
     /// <summary>
@@ -41,11 +47,13 @@ public sealed class Batcher
         _owner = owner;
         _options = options;
         _metrics = metrics;
-        Completion = Task.Run(RunAsync);
+        _maxDelayTicks = (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
+        _input = model.Card.Input.DType == "float32" ? new float[options.MaxBatchSize * model.Card.Input.ElementCount] : [];
+        new Thread(Work) { IsBackground = true, Name = $"Tensorium batcher '{model.Name}'" }.Start();
     }
 
     /// <summary>Completes when the batcher was closed and every queued request has been answered.</summary>
-    public Task Completion { get; }
+    public Task Completion => _completion.Task;
 
     /// <summary>Forward passes run so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
@@ -54,7 +62,7 @@ public sealed class Batcher
     public long LargestBatch => Interlocked.Read(ref _largestBatch);
 
     /// <summary>Requests waiting now (queued or gathered for the next batch).</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
+    public int Waiting { get { lock (_gate) return _queue.Count; } }
 
     /// <summary>
     /// Queues <paramref name="count"/> examples (<paramref name="values"/>, in the card's input
@@ -65,34 +73,38 @@ public sealed class Batcher
     /// <exception cref="ProblemException">503 with Retry-After: the queue is full.</exception>
     public Task<BatchOutput>? Enqueue(float[] values, int count, CancellationToken aborted)
     {
-        var pending = new Pending(values, count, aborted, new TaskCompletionSource<BatchOutput>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(values, count, aborted, Stopwatch.GetTimestamp(), new TaskCompletionSource<BatchOutput>(TaskCreationOptions.RunContinuationsAsynchronously));
         // The queued request's own hold on the model, released by the worker once its batch has
         // run: the caller's lease ends when it stops waiting (a client that disconnects), which
         // may be while the forward pass is still running. Retired: ask the successor.
         if (_owner != null && !_owner.TryAcquire()) return null;
         bool queued = false;
+        int waiting;
         try
         {
             lock (_gate)
             {
                 if (_closed) return null;
-                if (_waiting >= _options.QueueCapacity)
+                if (_queue.Count >= _options.QueueCapacity)
                 {
                     _metrics.Rejected.WithLabels(_model.Name).Inc();
                     throw new ProblemException(StatusCodes.Status503ServiceUnavailable, "Queue full",
-                        $"POST /v1/models/{_model.Name}/predict: {_waiting} requests are already waiting (the limit is {_options.QueueCapacity}); expected a retry after a short wait.",
+                        $"POST /v1/models/{_model.Name}/predict: {_queue.Count} requests are already waiting (the limit is {_options.QueueCapacity}); expected a retry after a short wait.",
                         retryAfterSeconds: 1);
                 }
-                _waiting++;
-                _queue.Writer.TryWrite(pending);   // unbounded: the capacity is _waiting's, checked above
+                _queue.Enqueue(pending);
+                _queuedExamples += count;
+                waiting = _queue.Count;
                 queued = true;
+                // Wake the worker: it waits for a first request, or for a batch to fill.
+                Monitor.Pulse(_gate);
             }
         }
         finally
         {
             if (!queued) _owner?.Release();
         }
-        _metrics.QueueDepth.WithLabels(_model.Name).Set(Waiting);
+        _metrics.QueueDepth.WithLabels(_model.Name).Set(waiting);
         return pending.Result.Task;
     }
 
@@ -101,27 +113,17 @@ public sealed class Batcher
     {
         lock (_gate)
         {
-            if (_closed) return;
             _closed = true;
-            _queue.Writer.Complete();
+            Monitor.Pulse(_gate);
         }
     }
 
-    private async Task RunAsync()
+    /// <summary>The worker thread: one batch at a time until closed and drained.</summary>
+    private void Work()
     {
-        var reader = _queue.Reader;
-        var batch = new List<Pending>();
-        while (true)
+        var batch = new List<Pending>(_options.MaxBatchSize);
+        while (Next(batch))
         {
-            batch.Clear();
-            if (_carry is { } carried) { batch.Add(carried); _carry = null; }
-            else
-            {
-                if (!await reader.WaitToReadAsync()) return;   // closed and drained
-                if (!reader.TryRead(out var first)) continue;
-                batch.Add(first);
-            }
-            await GatherAsync(reader, batch);
             try
             {
                 Run(batch);
@@ -132,36 +134,50 @@ public sealed class Batcher
                 if (_owner != null) foreach (var _ in batch) _owner.Release();
             }
         }
+        _completion.TrySetResult();
     }
 
-    /// <summary>Adds queued requests to <paramref name="batch"/> until it is full or the first one has waited MaxDelay.</summary>
-    private async Task GatherAsync(ChannelReader<Pending> reader, List<Pending> batch)
+    /// <summary>
+    /// Waits for the next batch and takes it from the queue: the requests queued when the batch
+    /// is full or its first request has waited MaxDelay. False once closed and drained.
+    /// </summary>
+    private bool Next(List<Pending> batch)
     {
-        int examples = batch[0].Count;
-        // A monotonic clock: the wall clock (DateTime.UtcNow) may jump when the system time is
-        // set, which would hold a batch far past MaxDelay or cut its wait short.
-        long started = Stopwatch.GetTimestamp();
-        while (examples < _options.MaxBatchSize)
+        batch.Clear();
+        int waiting;
+        lock (_gate)
         {
-            if (reader.TryRead(out var next))
+            while (_queue.Count == 0)
             {
-                if (examples + next.Count > _options.MaxBatchSize) { _carry = next; return; }
-                batch.Add(next);
-                examples += next.Count;
-                continue;
+                if (_closed) return false;
+                Monitor.Wait(_gate);
             }
-            var remaining = _options.MaxDelay - Stopwatch.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero) return;
-            var more = reader.WaitToReadAsync().AsTask();
-            if (await Task.WhenAny(more, Task.Delay(remaining)) != more || !await more) return;
+            // A monotonic clock: the wall clock (DateTime.UtcNow) may jump when the system time is
+            // set, which would hold a batch far past MaxDelay or cut its wait short.
+            long deadline = _queue.Peek().Arrived + _maxDelayTicks;
+            while (_queuedExamples < _options.MaxBatchSize && !_closed)
+            {
+                long remaining = deadline - Stopwatch.GetTimestamp();
+                if (remaining <= 0) break;
+                // Whole milliseconds, rounded up: a wait of 0 would spin on the lock for the last one.
+                Monitor.Wait(_gate, (int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency));
+            }
+            int examples = 0;
+            while (_queue.TryPeek(out var next) && (batch.Count == 0 || examples + next.Count <= _options.MaxBatchSize))
+            {
+                batch.Add(_queue.Dequeue());
+                examples += next.Count;
+            }
+            _queuedExamples -= examples;
+            waiting = _queue.Count;
         }
+        _metrics.QueueDepth.WithLabels(_model.Name).Set(waiting);
+        return true;
     }
 
     /// <summary>One forward pass for the live requests of <paramref name="batch"/>; each gets its rows or the error.</summary>
     private void Run(List<Pending> batch)
     {
-        lock (_gate) _waiting -= batch.Count;
-        _metrics.QueueDepth.WithLabels(_model.Name).Set(Waiting);
         var live = new List<Pending>(batch.Count);
         foreach (var p in batch)
         {
@@ -197,16 +213,15 @@ public sealed class Batcher
 
     private (float[] Outputs, float[]? Probabilities, int Width, int Examples) Forward(List<Pending> live)
     {
-        int n = live.Sum(p => p.Count);
-        int perExample = _model.Card.Input.ElementCount;
-        var data = new float[n * perExample];
-        int offset = 0;
+        int n = 0;
         foreach (var p in live)
         {
-            p.Values.CopyTo(data, offset);
-            offset += p.Values.Length;
+            // Copied into the one reused buffer: a fresh 200 KB array per batch would land on the
+            // large object heap and bring a full garbage collection every few hundred batches.
+            p.Values.CopyTo(_input, n * _model.Card.Input.ElementCount);
+            n += p.Count;
         }
-        using var input = Tensor.FromArray(data, [n, .. _model.Card.Input.Shape]);
+        using var input = Tensor.FromSpan<float>(_input.AsSpan(0, n * _model.Card.Input.ElementCount), [n, .. _model.Card.Input.Shape]);
         if (_model.Card.Kind == ModelKind.Classifier)
         {
             var (logits, probabilities, classes) = _model.Classify(input);

@@ -33,6 +33,41 @@ public class ServingBatchingTests
     }
 
     [Test]
+    public async Task RequestsThatWaitedBehindABusyModelRunTogetherAsSoonAsItIsFree()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveGatedClassifier(folder.Path);
+        GatedClassifier? gated = null;
+        var registry = ModelRegistry.WithBuiltIns();
+        registry.Register(TinyModels.GatedArchitecture, _ => gated = new GatedClassifier());
+        var delay = TimeSpan.FromMilliseconds(500);
+        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"), registry),
+            new ServingOptions { MaxDelay = delay }, new ServingMetrics());
+        try
+        {
+            gated!.Entered.Reset();   // loading ran one check example through it
+            gated.Gate.Reset();
+            var first = served.Batcher.Enqueue(TinyModels.Image(1), 1, CancellationToken.None)!;
+            Assert.That(gated.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True, "the first batch never reached the forward pass");
+
+            // Three requests queue while the model is busy, for longer than MaxDelay.
+            var behind = Enumerable.Range(2, 3).Select(i => served.Batcher.Enqueue(TinyModels.Image(i), 1, CancellationToken.None)!).ToArray();
+            await Task.Delay(delay + TimeSpan.FromMilliseconds(100));
+            var freed = System.Diagnostics.Stopwatch.StartNew();
+            gated.Gate.Set();
+            var answers = await Task.WhenAll(behind);
+
+            Assert.That(freed.Elapsed, Is.LessThan(delay * 0.8), "the waiting requests waited MaxDelay again once the model was free");
+            Assert.That(answers.Select(a => a.BatchSize), Is.All.EqualTo(3), "the requests that queued behind the busy model ran as one batch");
+            Assert.That((await first).BatchSize, Is.EqualTo(1));
+        }
+        finally
+        {
+            served.Retire();
+        }
+    }
+
+    [Test]
     public async Task AFullQueueAnswers503WithRetryAfter()
     {
         using var folder = new DataTempFolder();
