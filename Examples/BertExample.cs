@@ -24,7 +24,7 @@ static class BertExample
     const int PretrainLength = 64, ClassifyLength = 48, BatchSize = 32;
     const int TestVerses = 2000, DefaultTrainVerses = 4000, DefaultPretrainSteps = 600, DefaultEpochs = 3;
     const int ValidationPairs = 256, EvaluationRounds = 5;
-    const double PretrainLearningRate = 2e-3;
+    const double PretrainLearningRate = 1e-3;
 
     /// <summary>The bible command's book abbreviations, in order (Genesis to Revelation).</summary>
     static readonly string[] Books =
