@@ -24,6 +24,7 @@ static class BertExample
     const int PretrainLength = 64, ClassifyLength = 48, BatchSize = 32;
     const int TestVerses = 2000, DefaultTrainVerses = 4000, DefaultPretrainSteps = 600, DefaultEpochs = 3;
     const int ValidationPairs = 256, EvaluationRounds = 5;
+    const double PretrainLearningRate = 1e-3;
 
     /// <summary>The bible command's book abbreviations, in order (Genesis to Revelation).</summary>
     static readonly string[] Books =
@@ -87,9 +88,9 @@ static class BertExample
         using var trainData = Labelled(train, tokenizer, maxLength);
         using var testData = Labelled(test, tokenizer, maxLength);
         int epochs = options.Epochs ?? DefaultEpochs;
-        // A published BERT fine-tunes at the learning rates of the BERT paper; the small model here,
-        // pretrained for a few minutes, and the model trained from scratch take a larger one.
-        double learningRate = options.CheckpointDirectory != null ? 5e-5 : 5e-4;
+        // Published BERTs (hidden 768 and up) fine-tune at the learning rates of the BERT paper;
+        // the small model here, pretrained or not, takes a larger one.
+        double learningRate = config.HiddenSize >= 512 ? 5e-5 : 5e-4;
         double majority = test.GroupBy(v => v.Group).Max(g => g.Count()) / (double)test.Count;
 
         Console.WriteLine($"\nFine-tuning the pretrained encoder with a fresh classifier: {epochs} epochs of {train.Count:N0} verses, AdamW at {learningRate:G2}");
@@ -130,25 +131,7 @@ static class BertExample
     }
 
     /// <summary>Every verse with its book and class, from the <c>bible</c> command ("Ge1:1 In the beginning ..."); null when it cannot run.</summary>
-    internal static List<Verse>? LoadVerses()
-    {
-        Console.WriteLine("Reading the King James Bible (bible -f Gen1:1-Rev22:21)");
-        string output;
-        try
-        {
-            var info = new ProcessStartInfo("bible", ["-f", "Gen1:1-Rev22:21"]) { RedirectStandardOutput = true, UseShellExecute = false };
-            using var process = Process.Start(info)!;
-            output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0 || output.Length == 0) throw new InvalidOperationException($"bible exited with code {process.ExitCode}");
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"bert: could not run the 'bible' command ({e.Message}). Install it with 'sudo apt-get install -y bible-kjv bible-kjv-text'.");
-            return null;
-        }
-        return ParseVerses(output);
-    }
+    internal static List<Verse>? LoadVerses() => KingJamesBible.Read("bert") is string bible ? ParseVerses(bible) : null;
 
     /// <summary>The verses of the bible command's output, one a line: "BOOK CHAPTER:VERSE text", BOOK one of <see cref="Books"/>.</summary>
     internal static List<Verse> ParseVerses(string output)
@@ -191,19 +174,21 @@ static class BertExample
     static string Pretrain(ExampleOptions options, BertConfig config, WordPieceTokenizer tokenizer, List<string> texts)
     {
         int steps = options.Steps ?? DefaultPretrainSteps, every = Math.Max(1, steps / EvaluationRounds);
-        var ids = texts.Select(tokenizer.TokenIds).ToArray();
+        // Each verse is tokenized when a batch first draws it (a short run reads few of them).
+        var ids = new long[]?[texts.Count];
+        long[] Ids(int i) => ids[i] ??= tokenizer.TokenIds(texts[i]);
         // Pair i is verses i and i+1 (segments 0 and 1); a few evenly spread pairs are held out for validation.
-        int pairs = ids.Length - 1, stride = Math.Max(2, pairs / ValidationPairs);
+        int pairs = texts.Count - 1, stride = Math.Max(2, pairs / ValidationPairs);
         var validation = Enumerable.Range(0, pairs).Where(i => i % stride == 0).ToArray();
         var training = Enumerable.Range(0, pairs).Where(i => i % stride != 0).ToArray();
-        BertEncoding Pair(int i) => tokenizer.Encode(ids[i], ids[i + 1], PretrainLength);
+        BertEncoding Pair(int i) => tokenizer.Encode(Ids(i), Ids(i + 1), PretrainLength);
 
         using var model = new BertForMaskedLM(config, new Generator(1234));
         Console.WriteLine($"\nPretraining a BERT ({config.NumHiddenLayers} layers, hidden {config.HiddenSize}, {config.NumAttentionHeads} heads, " +
             $"{model.ParameterCount():N0} parameters) with masked LM: {steps} steps of {BatchSize} verse pairs (at most {PretrainLength} tokens), " +
             $"15% of tokens to predict; validation on {validation.Length} held-out pairs");
-        using var optimizer = new AdamW(model.Parameters(), learningRate: 1e-3, beta2: 0.98, weightDecay: 0.01);
-        var schedule = SequenceTraining.WarmupCosine(optimizer, peak: 1e-3, floor: 1e-4, steps);
+        using var optimizer = new AdamW(model.Parameters(), learningRate: PretrainLearningRate, beta2: 0.98, weightDecay: 0.01);
+        var schedule = SequenceTraining.WarmupCosine(optimizer, peak: PretrainLearningRate, floor: PretrainLearningRate / 10, steps);
         var validationBatches = validation.Chunk(BatchSize).Select(chunk => MaskedBatch(chunk.Select(Pair).ToList(), tokenizer, new Generator(99))).ToList();
         var draws = new Generator(7);
         var random = new Random(7);

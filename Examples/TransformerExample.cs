@@ -124,23 +124,9 @@ static class TransformerExample
             Console.WriteLine($"Reading {options.TextFile}");
             return File.ReadAllText(options.TextFile);
         }
-        Console.WriteLine("Reading the King James Bible (bible -f Gen1:1-Rev22:21)");
-        try
-        {
-            var info = new ProcessStartInfo("bible", ["-f", "Gen1:1-Rev22:21"]) { RedirectStandardOutput = true, UseShellExecute = false };
-            using var process = Process.Start(info)!;
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0 || output.Length == 0) throw new InvalidOperationException($"bible exited with code {process.ExitCode}");
-            // "Ge1:1 In the beginning ..." -> "In the beginning ..."
-            return Regex.Replace(output, @"^\S+?\d+:\d+ ", "", RegexOptions.Multiline);
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"transformer: could not run the 'bible' command ({e.Message}). Install it with " +
-                "'sudo apt-get install -y bible-kjv bible-kjv-text', or train on your own text with --text FILE.");
-            return null;
-        }
+        // "Ge1:1 In the beginning ..." -> "In the beginning ..."
+        return KingJamesBible.Read("transformer", ", or train on your own text with --text FILE") is string bible
+            ? Regex.Replace(bible, @"^\S+?\d+:\d+ ", "", RegexOptions.Multiline) : null;
     }
 
     static double Bpc(double natsPerChar) => natsPerChar / Math.Log(2);
