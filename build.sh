@@ -45,6 +45,8 @@ case "$verb" in
   bench)
     filter="${2:-*}"
     if ! ldconfig -p 2>/dev/null | grep -q libopenblas.so.0; then apt_install libopenblas0-pthread; fi
+    # PyTorch runs the same training steps and kernels beside Tensorium's (Bench/torch_steps.py, Bench/TorchBaseline.cs).
+    python3 -c "import torch" 2>/dev/null || /usr/bin/python3 -c "import torch" 2>/dev/null || apt_install python3-torch
     # The machine's environment may pin OpenBLAS to an older core type; the baseline runs at its best.
     # "--alternating" times GEMM and OpenBLAS in alternating rounds in one process (Bench/AlternatingGemm.cs).
     if [ "$filter" = "Serving" ]; then

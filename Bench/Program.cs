@@ -7,6 +7,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains;
 using BenchmarkDotNet.Toolchains.CsProj;
 using BenchmarkDotNet.Toolchains.DotNetCli;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Tensorium.Bench;
 
 // Let OpenBLAS pick its kernels for this CPU: some environments pin OPENBLAS_CORETYPE (e.g. to
@@ -32,6 +33,10 @@ if (args is ["--alternating"])
     return;
 }
 
+// "--quick": in this process (nothing is built, so it can run while other builds are paused) with
+// fewer iterations: for a short, quiet comparison run, not for figures to keep.
+bool quick = args.Contains("--quick");
+args = [.. args.Where(a => a != "--quick")];
 int threads = BenchSettings.Threads;
 var job = Job.Default
     .WithLaunchCount(1)
@@ -45,6 +50,8 @@ var job = Job.Default
         new EnvironmentVariable(BenchSettings.ThreadsVariable, threads.ToString()))
     .WithToolchain(BenchProjectGenerator.Toolchain())
     .WithId($"{threads}threads");
+if (quick)
+    job = job.WithWarmupCount(2).WithIterationCount(5).WithToolchain(InProcessEmitToolchain.Instance).WithId($"{threads}threads-quick");
 
 var config = DefaultConfig.Instance
     .AddJob(job.AsDefault())
@@ -56,6 +63,7 @@ if (!OpenBlas.IsAvailable)
 
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(BenchSettings).Assembly).Run(args, config).ToList();
 Roofline.Write(summaries, threads);
+TorchBaseline.Report(summaries, threads);
 
 namespace Tensorium.Bench
 {

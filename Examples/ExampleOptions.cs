@@ -3,7 +3,7 @@ using Tensorium.Data;
 using Tensorium.Layers;
 using Tensorium.Models;
 
-/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --checkpoint DIR, --device D.</summary>
+/// <summary>Command-line options shared by the examples: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --checkpoint DIR, --device D, --graph FILE, --profile.</summary>
 sealed class ExampleOptions
 {
     public string DataDirectory { get; private set; } = "/usr/share/datasets/fashion-mnist";
@@ -21,6 +21,17 @@ sealed class ExampleOptions
     public string? GraphFile { get; private set; }
     /// <summary>Where the classifiers train: cpu (default), opencl[:N] or cuda[:N].</summary>
     public Device Device { get; private set; } = Device.Cpu;
+    /// <summary>--profile: profile a few training steps (<see cref="StepProfile"/>) into the run folder.</summary>
+    public bool Profile { get; private set; }
+
+    private readonly Dictionary<string, RunOutputs> _runs = [];
+
+    /// <summary>The run folder of example <paramref name="name"/>, made on first use, so its profile and its outputs land together.</summary>
+    public RunOutputs Run(string name)
+    {
+        if (!_runs.TryGetValue(name, out var run)) _runs[name] = run = new RunOutputs(this, name);
+        return run;
+    }
 
     public static ExampleOptions Parse(string[] args)
     {
@@ -39,7 +50,8 @@ sealed class ExampleOptions
                 case "--checkpoint": o.CheckpointDirectory = Value(); break;
                 case "--device": o.Device = ParseDevice(Value()); break;
                 case "--graph": o.GraphFile = Value(); break;
-                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --checkpoint DIR, --device D, --graph FILE)");
+                case "--profile": o.Profile = true; break;
+                default: throw new ArgumentException($"unknown option {args[i]} (known: --data DIR, --epochs N, --limit N, --steps N, --out DIR, --text FILE, --checkpoint DIR, --device D, --graph FILE, --profile)");
             }
         }
         return o;
@@ -94,7 +106,7 @@ sealed class ExampleOptions
     public RunOutputs SaveOutputs(ModelCard card, Module model, History history, ConfusionMatrix? confusion = null)
     {
         string name = card.Name;
-        var run = new RunOutputs(this, name);
+        var run = Run(name);
         string title = $"{name}: loss and accuracy per epoch";
         history.WriteCsv(run.InRun($"{name}-history.csv"));
         history.WriteSvg(run.InRun($"{name}-history.svg"), title);

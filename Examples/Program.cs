@@ -69,7 +69,7 @@ static class ExampleCommand
 static class Usage
 {
     public const string Text = """
-        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--checkpoint DIR] [--device D] [--graph FILE]
+        usage: Tensorium.Examples [EXAMPLE] [--data DIR] [--epochs N] [--limit N] [--steps N] [--out DIR] [--text FILE] [--checkpoint DIR] [--device D] [--graph FILE] [--profile]
         examples:
           cnn          Keras tutorial CNN on Fashion-MNIST (the default)
           mlp          784-128-10 perceptron on Fashion-MNIST, plain SGD
@@ -96,5 +96,7 @@ static class Usage
                         (checked at start: a device that is not present is an error)
           --graph FILE  autograd: the first step's tape as Graphviz DOT in FILE.dot, and FILE.svg
                         when Graphviz's dot is installed
+          --profile     profile training steps 3-7: op table printed and, with a Chrome trace
+                        (ui.perfetto.dev), written to the run folder as NAME-profile.txt/.trace.json
         """;
 }

@@ -70,6 +70,7 @@ static class Seq2SeqExample
         using var testSourceTensor = Tensor.FromArray(testSource, TestCount, Length);
         Console.WriteLine($"before training: exact match {GreedyAccuracy(model, testSourceTensor, testTarget).Exact:F4} on {TestCount} held-out strings");
         Console.WriteLine($"training {epochs} x {stepsPerEpoch} steps of {BatchSize} freshly generated strings (seeded)");
+        var profile = StepProfile.For(options, "seq2seq");
         var clock = Stopwatch.StartNew();
         var (exact, perDigit) = (0.0, 0.0);
         int step = 0;
@@ -87,7 +88,9 @@ static class Seq2SeqExample
                     lossSum += SequenceTraining.Step(loss, model, optimizer, schedule);
                     lossCount++;
                 }
-                if (++step % 50 == 0 || step == totalSteps)
+                step++;
+                profile?.AfterStep(step);
+                if (step % 50 == 0 || step == totalSteps)
                 {
                     Console.WriteLine($"step {step,5}/{totalSteps}  loss {lossSum / lossCount:F4}  lr {optimizer.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F0} s");
                     lossSum = 0;
@@ -97,10 +100,11 @@ static class Seq2SeqExample
             (exact, perDigit) = GreedyAccuracy(model, testSourceTensor, testTarget);
             Console.WriteLine($"epoch {epoch}/{epochs}: greedy decoding on {TestCount} held-out strings: exact match {exact:F4}, digits right {perDigit:F4}");
         }
+        profile?.Finish();
         Console.WriteLine($"final exact-match accuracy {exact:F4} (digits right {perDigit:F4}) after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
         ShowExamples(model);
 
-        new RunOutputs(options, "seq2seq").SaveModel(Card(exact), model, "exact_match", higherIsBetter: true);
+        options.Run("seq2seq").SaveModel(Card(exact), model, "exact_match", higherIsBetter: true);
         return 0;
     }
 

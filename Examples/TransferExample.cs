@@ -64,12 +64,15 @@ static class TransferExample
         var frozenBefore = ((Conv2d)model[0]).Weight.ToArray<float>();
 
         using var fineTuner = new Tensorium.Optim.Adam(trainable, learningRate: 1e-3);
-        var trainerB = new Trainer(model, fineTuner, (p, y) => p.CrossEntropy(y), [new Accuracy()]);
+        // --profile looks at the fine-tuning steps: the frozen base's backward stops at the head.
+        var profile = StepProfile.For(options, "transfer");
+        var trainerB = new Trainer(model, fineTuner, (p, y) => p.CrossEntropy(y), [new Accuracy()]) { OnStep = profile == null ? null : profile.AfterStep };
         var before = trainerB.Evaluate(options.Limit(testB));
         Console.WriteLine($"before fine-tuning (random head): accuracy on classes 5-9 {before["accuracy"]:F4}  loss {before["loss"]:F4}");
 
         Console.WriteLine($"\n3. Fine-tuning the dense layers on classes 5-9 ({epochs} epoch{(epochs == 1 ? "" : "s")})");
         var history = trainerB.Fit(options.Limit(trainB), epochs, batchSize: 64, validation: options.Limit(testB));
+        profile?.Finish();
         var after = trainerB.Evaluate(options.Limit(testB));
         bool unchanged = frozenBefore.AsSpan().SequenceEqual(((Conv2d)model[0]).Weight.ToArray<float>());
         Console.WriteLine($"after fine-tuning: accuracy on classes 5-9 {after["accuracy"]:F4}  loss {after["loss"]:F4}  (before: {before["accuracy"]:F4}); frozen conv weights unchanged: {unchanged}");

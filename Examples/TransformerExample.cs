@@ -63,6 +63,7 @@ static class TransformerExample
         var validationBatches = MakeValidationBatches(validIds);
         Console.WriteLine($"training {epochs} x {stepsPerEpoch} steps of {BatchSize} windows of {Context} characters; validation on {ValidationBatches * BatchSize} fixed windows");
         Console.WriteLine($"before training: validation {Bpc(Validate(model, validationBatches)):F3} bits/char (uniform guessing: {Math.Log2(tokenizer.VocabSize):F3})");
+        var profile = StepProfile.For(options, "transformer");
         var clock = Stopwatch.StartNew();
         double lastValidation = double.NaN;
         int step = 0;
@@ -83,6 +84,7 @@ static class TransformerExample
                     lossCount++;
                 }
                 step++;
+                profile?.AfterStep(step);
                 if (step % 25 == 0 || step == totalSteps)
                 {
                     double seconds = clock.Elapsed.TotalSeconds;
@@ -95,11 +97,12 @@ static class TransformerExample
             lastValidation = Bpc(Validate(model, validationBatches));
             Console.WriteLine($"epoch {epoch}/{epochs}: validation {lastValidation:F3} bits/char");
         }
+        profile?.Finish();
         foreach (var (x, y) in validationBatches) { x.Dispose(); y.Dispose(); }
         Console.WriteLine($"final validation loss {lastValidation:F3} bits/char after {totalSteps} steps ({clock.Elapsed.TotalSeconds:F0} s)");
 
         // The tokenizer's alphabet is in the card: the model is useless without it.
-        new RunOutputs(options, "transformer").SaveModel(Card(tokenizer.Alphabet, lastValidation), model, "validation_bits_per_char", higherIsBetter: false);
+        options.Run("transformer").SaveModel(Card(tokenizer.Alphabet, lastValidation), model, "validation_bits_per_char", higherIsBetter: false);
 
         Console.WriteLine("\nSamples (temperature 0.8, seed 42):");
         var generator = new Generator(42);

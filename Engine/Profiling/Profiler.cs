@@ -36,7 +36,7 @@ public sealed class Profiler : IDisposable
     private Profiler() { }
 
     /// <summary>Whether any profiler is open: the one static check an op pays when none is.</summary>
-    internal static bool IsOpen => _open != null;
+    public static bool IsAnyOpen => _open != null;
 
     /// <summary>Opens a session that records every op until it is disposed.</summary>
     public static Profiler Start()

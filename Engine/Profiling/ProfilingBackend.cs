@@ -36,13 +36,15 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     }
 
     /// <summary>Waits for the device, stops the clock and records the op.</summary>
-    private void End(long start, string name, double flops, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs, long extraBytes = 0)
+    private void End(long start, string name, double flops, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs, long extraBytes = 0,
+        Storage? uploaded = null)
     {
         if (_synchronize) device.Synchronize();
         var duration = Stopwatch.GetElapsedTime(start);
         long bytes = extraBytes;
         var shapes = new List<string>(inputs.Length);
-        DType? dtype = null;
+        DType? dtype = uploaded?.DType;
+        if (uploaded != null) shapes.Add($"[{uploaded.Count}]");
         foreach (var t in inputs)
             if (t != null)
             {
@@ -68,7 +70,7 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     {
         long start = Begin();
         backend.Upload(dst, src);
-        End(start, "Upload", 0, [], [], 2L * src.Length);
+        End(start, "Upload", 0, [], [], 2L * src.Length, uploaded: dst);
     }
 
     public void Download(Tensor src, Span<byte> dst)
