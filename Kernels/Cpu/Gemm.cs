@@ -129,6 +129,15 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     /// </summary>
     internal static bool UseVector512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
+    /// <summary>
+    /// Rows of A (per thread) up to which a row-major B is read in place rather than packed: one
+    /// A block (<see cref="MC"/> rows for float) uses a packed B panel only once, too little to pay
+    /// for the copy (packing was a third of the time of a [128 x 2048] x [2048 x 128] product; in
+    /// place, that product ran 1.45x faster, a 512-row one about 10% slower). A field so tests
+    /// can force either path (0 always packs).
+    /// </summary>
+    internal static int DirectBMaxRows = 144;
+
     /// <summary>Below this many flops a call runs on one thread: a thread hand-off costs several microseconds.</summary>
     private const long ParallelMinFlops = 3_000_000;
 
@@ -277,20 +286,27 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
         T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
         T* packB = packA + packASize;
 
+        // B as it lies, without packing, where the packed copy would be reused too little to pay
+        // for itself: a B of whole micro-tile columns (no edge strip) multiplied by few rows of A
+        // (the weight gradient of a layer, [in, tokens] x [tokens, out]). The kernel then reads
+        // each k row of a strip ldb apart (from L2 rather than L1: it still runs near full speed).
+        // ldb == nr would read as "packed" below, so that case packs.
+        bool direct = !transB && n % nr == 0 && m <= DirectBMaxRows && ldb != nr;
         for (int jc = 0; jc < n; jc += nc)
         {
             int ncCur = Math.Min(nc, n - jc);
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
-                PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, packB);
+                if (direct) packB = b + (long)pc * ldb + jc;
+                else PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, packB);
                 // Only the first k-block applies the caller's beta; later ones add on top.
                 T betaCur = pc == 0 ? beta : T.One;
                 for (int ic = 0; ic < m; ic += mc)
                 {
                     int mcCur = Math.Min(mc, m - ic);
                     PackA(transA, a, lda, ic, mcCur, pc, kcCur, packA);
-                    MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, betaCur, c + (long)ic * ldc + jc, ldc, wide);
+                    MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, direct ? ldb : nr, betaCur, c + (long)ic * ldc + jc, ldc, wide);
                 }
             }
         }
@@ -307,7 +323,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     private static int RoundUp(int x, int unit) => (x + unit - 1) / unit * unit;
 
     /// <summary>Runs the micro-kernel over every MR x NR tile of one packed A block times one packed B panel.</summary>
-    private static void MacroKernel(int mc, int nc, int kc, T alpha, T* packA, T* packB, T beta, T* c, int ldc, bool wide)
+    private static void MacroKernel(int mc, int nc, int kc, T alpha, T* packA, T* packB, int ldb, T beta, T* c, int ldc, bool wide)
     {
         int nr = wide ? NR512 : NR256;
         // Partial tiles at the right and bottom edges are computed into this buffer (with beta = 0)
@@ -316,7 +332,8 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
         for (int jr = 0; jr < nc; jr += nr)
         {
             int ncTile = Math.Min(nr, nc - jr);
-            T* bStrip = packB + (long)jr * kc;
+            // Packed strips lie kc x nr apart; unpacked B (ldb is its row length) is read in place.
+            T* bStrip = ldb == nr ? packB + (long)jr * kc : packB + jr;
             for (int ir = 0; ir < mc; ir += MR)
             {
                 int mrTile = Math.Min(MR, mc - ir);
@@ -324,13 +341,13 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
                 T* cTile = c + (long)ir * ldc + jr;
                 if (mrTile == MR && ncTile == nr)
                 {
-                    if (wide) MicroKernel512(kc, aStrip, bStrip, cTile, ldc, alpha, beta);
-                    else MicroKernel256(kc, aStrip, bStrip, cTile, ldc, alpha, beta);
+                    if (wide) MicroKernel512(kc, aStrip, bStrip, ldb, cTile, ldc, alpha, beta);
+                    else MicroKernel256(kc, aStrip, bStrip, ldb, cTile, ldc, alpha, beta);
                 }
                 else
                 {
-                    if (wide) MicroKernel512(kc, aStrip, bStrip, edge, nr, alpha, T.Zero);
-                    else MicroKernel256(kc, aStrip, bStrip, edge, nr, alpha, T.Zero);
+                    if (wide) MicroKernel512(kc, aStrip, bStrip, ldb, edge, nr, alpha, T.Zero);
+                    else MicroKernel256(kc, aStrip, bStrip, ldb, edge, nr, alpha, T.Zero);
                     for (int i = 0; i < mrTile; i++)
                     {
                         T* cRow = cTile + (long)i * ldc;
@@ -367,11 +384,9 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
             {
                 T* src = a + (long)(p0 + p) * lda + i0;
                 T* d = dst + p * MR;
+                // One block move of MR values per strip (a constant size: the JIT emits two vector moves).
                 for (int s = 0; s < fullStrips; s++, src += MR, d += stripSize)
-                {
-                    d[0] = src[0]; d[1] = src[1]; d[2] = src[2];
-                    d[3] = src[3]; d[4] = src[4]; d[5] = src[5];
-                }
+                    Unsafe.CopyBlockUnaligned(d, src, (uint)(MR * sizeof(T)));
                 if (rest > 0)
                     for (int r = 0; r < MR; r++) d[r] = r < rest ? src[r] : T.Zero;
             }
@@ -515,7 +530,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     /// does 12 FMAs. Loads are unaligned-tolerant; the packed buffers are 64-byte aligned anyway.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel256(int kc, T* a, T* b, T* c, int ldc, T alpha, T beta)
+    private static void MicroKernel256(int kc, T* a, T* b, long ldb, T* c, int ldc, T alpha, T beta)
     {
         int w = Vector256<T>.Count;
         if (Sse.IsSupported)
@@ -534,28 +549,28 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
         {
             if (Sse.IsSupported) Sse.Prefetch0((byte*)a + PrefetchBytes);
             Vector256<T> b0, b1, x;
-            b0 = Vector256.Load(b + 0 * w); b1 = Vector256.Load(b + 1 * w);   // step p + 0
+            b0 = Vector256.Load(b + 0 * ldb); b1 = Vector256.Load(b + 0 * ldb + w);   // step p + 0
             x = Vector256.Create(a[0]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector256.Create(a[1]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector256.Create(a[2]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
             x = Vector256.Create(a[3]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
             x = Vector256.Create(a[4]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector256.Create(a[5]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            b0 = Vector256.Load(b + 2 * w); b1 = Vector256.Load(b + 3 * w);   // step p + 1
+            b0 = Vector256.Load(b + 1 * ldb); b1 = Vector256.Load(b + 1 * ldb + w);   // step p + 1
             x = Vector256.Create(a[6]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector256.Create(a[7]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector256.Create(a[8]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
             x = Vector256.Create(a[9]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
             x = Vector256.Create(a[10]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector256.Create(a[11]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            b0 = Vector256.Load(b + 4 * w); b1 = Vector256.Load(b + 5 * w);   // step p + 2
+            b0 = Vector256.Load(b + 2 * ldb); b1 = Vector256.Load(b + 2 * ldb + w);   // step p + 2
             x = Vector256.Create(a[12]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector256.Create(a[13]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector256.Create(a[14]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
             x = Vector256.Create(a[15]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
             x = Vector256.Create(a[16]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector256.Create(a[17]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            b0 = Vector256.Load(b + 6 * w); b1 = Vector256.Load(b + 7 * w);   // step p + 3
+            b0 = Vector256.Load(b + 3 * ldb); b1 = Vector256.Load(b + 3 * ldb + w);   // step p + 3
             x = Vector256.Create(a[18]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector256.Create(a[19]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector256.Create(a[20]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
@@ -563,7 +578,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
             x = Vector256.Create(a[22]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector256.Create(a[23]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
             a += 4 * MR;
-            b += 8 * w;
+            b += 4 * ldb;
         }
         for (; p < kc; p++) // the last kc % 4 steps
         {
@@ -575,7 +590,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
             x = Vector256.Create(a[4]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector256.Create(a[5]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
             a += MR;
-            b += 2 * w;
+            b += ldb;
         }
 
         Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
@@ -611,7 +626,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
     /// AVX-512 has 32 registers, so a taller tile would fit; 6 rows keeps the two kernels alike.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel512(int kc, T* a, T* b, T* c, int ldc, T alpha, T beta)
+    private static void MicroKernel512(int kc, T* a, T* b, long ldb, T* c, int ldc, T alpha, T beta)
     {
         int w = Vector512<T>.Count;
         if (Sse.IsSupported)
@@ -628,28 +643,28 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
         {
             if (Sse.IsSupported) Sse.Prefetch0((byte*)a + PrefetchBytes);
             Vector512<T> b0, b1, x;
-            b0 = Vector512.Load(b + 0 * w); b1 = Vector512.Load(b + 1 * w);   // step p + 0
+            b0 = Vector512.Load(b + 0 * ldb); b1 = Vector512.Load(b + 0 * ldb + w);   // step p + 0
             x = Vector512.Create(a[0]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector512.Create(a[1]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector512.Create(a[2]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
             x = Vector512.Create(a[3]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
             x = Vector512.Create(a[4]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector512.Create(a[5]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            b0 = Vector512.Load(b + 2 * w); b1 = Vector512.Load(b + 3 * w);   // step p + 1
+            b0 = Vector512.Load(b + 1 * ldb); b1 = Vector512.Load(b + 1 * ldb + w);   // step p + 1
             x = Vector512.Create(a[6]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector512.Create(a[7]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector512.Create(a[8]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
             x = Vector512.Create(a[9]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
             x = Vector512.Create(a[10]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector512.Create(a[11]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            b0 = Vector512.Load(b + 4 * w); b1 = Vector512.Load(b + 5 * w);   // step p + 2
+            b0 = Vector512.Load(b + 2 * ldb); b1 = Vector512.Load(b + 2 * ldb + w);   // step p + 2
             x = Vector512.Create(a[12]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector512.Create(a[13]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector512.Create(a[14]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
             x = Vector512.Create(a[15]); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
             x = Vector512.Create(a[16]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector512.Create(a[17]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            b0 = Vector512.Load(b + 6 * w); b1 = Vector512.Load(b + 7 * w);   // step p + 3
+            b0 = Vector512.Load(b + 3 * ldb); b1 = Vector512.Load(b + 3 * ldb + w);   // step p + 3
             x = Vector512.Create(a[18]); c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
             x = Vector512.Create(a[19]); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
             x = Vector512.Create(a[20]); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
@@ -657,7 +672,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
             x = Vector512.Create(a[22]); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
             x = Vector512.Create(a[23]); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
             a += 4 * MR;
-            b += 8 * w;
+            b += 4 * ldb;
         }
         for (; p < kc; p++) // the last kc % 4 steps
         {
@@ -675,7 +690,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IFloatingPointIeee
             x = Vector512.Create(a[5]);
             c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
             a += MR;
-            b += 2 * w;
+            b += ldb;
         }
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         bool betaZero = T.IsZero(beta);

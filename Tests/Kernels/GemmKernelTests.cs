@@ -116,6 +116,46 @@ public unsafe class GemmKernelTests
         AssertPaddingUntouched(c, m, n, ldc, marker);
     }
 
+    /// <summary>
+    /// Both micro-kernel widths (256-bit, and 512-bit where the CPU has it), each with B packed and
+    /// with a row-major B read in place (GemmCore.DirectBMaxRows), on shapes whose columns fill whole
+    /// micro-tiles (the in-place path's condition) with and without padded leading dimensions.
+    /// </summary>
+    [Test]
+    public void Sgemm_KernelWidthsAndUnpackedB_MatchReference()
+    {
+        var core = typeof(Gemm).Assembly.GetType("Tensorium.Kernels.Cpu.GemmCore`1")!.MakeGenericType(typeof(float));
+        var wide = core.GetField("UseVector512", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        var direct = core.GetField("DirectBMaxRows", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        object savedWide = wide.GetValue(null)!, savedDirect = direct.GetValue(null)!;
+        try
+        {
+            foreach (bool use512 in (bool)savedWide ? new[] { false, true } : new[] { false })
+                foreach (int directRows in new[] { 0, 600 })
+                {
+                    wide.SetValue(null, use512);
+                    direct.SetValue(null, directRows);
+                    foreach (var (m, n, k, pad) in new[] { (150, 64, 40, 0), (12, 32, 513, 5), (7, 96, 300, 3), (581, 32, 70, 0) })
+                        foreach (bool ta in new[] { false, true })
+                        {
+                            var rng = new Random(m + n + k);
+                            var (ar, ac) = Stored(ta, m, k);
+                            int lda = ac + pad, ldb = n + pad, ldc = n + pad;
+                            float[] a = RandomFloats(rng, (long)ar * lda), b = RandomFloats(rng, (long)k * ldb), c = RandomFloats(rng, (long)m * ldc);
+                            double[] want = Reference(ta, false, m, n, k, 1.25, a, 0, lda, b, 0, ldb, 0.5, c, 0, ldc);
+                            fixed (float* pa = a, pb = b, pc = c)
+                                Gemm.Sgemm(ta, false, m, n, k, 1.25f, pa, lda, pb, ldb, 0.5f, pc, ldc);
+                            AssertClose(want, c, 0, m, n, ldc, 2e-5 * (k + 1), $"{m}x{n}x{k} tA {ta} pad {pad}, 512-bit {use512}, direct B up to {directRows} rows");
+                        }
+                }
+        }
+        finally
+        {
+            wide.SetValue(null, savedWide);
+            direct.SetValue(null, savedDirect);
+        }
+    }
+
     [Test]
     public void Sgemm_BetaOne_Accumulates()
     {
