@@ -19,11 +19,13 @@ namespace Tensorium.Bench;
 /// </summary>
 public static class ServingLoad
 {
+    /// <summary>The batch size of the offline figure, and the server's largest batch.</summary>
+    private const int Batch = 64;
+
     /// <summary>Runs the load test; the exit code is 1 when any request failed.</summary>
     public static int Run(string[] args)
     {
         int requests = Option(args, "--requests", 20_000), clients = Option(args, "--clients", 64), delayMs = Option(args, "--max-delay-ms", 5);
-        const int batch = 64;
         // Client, server and model share this machine's cores: say how busy it was, since the figures depend on it.
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {load} at the start; client and server run in this process");
@@ -31,26 +33,31 @@ public static class ServingLoad
         using var model = ModelFiles.Load(ModelFiles.CardPath(folder, "cnn"));
 
         // Offline: the same model's Predict on batches of 64, as a program embedding it would run it.
-        var images = Enumerable.Range(0, batch).Select(i => Image(i)).ToArray();
-        using var input = Tensor.FromArray(images.SelectMany(i => i).ToArray(), batch, 1, 28, 28);
-        for (int i = 0; i < 3; i++) model.Classify(input);
-        var clock = Stopwatch.StartNew();
-        int offlineBatches = 0;
-        while (clock.Elapsed < TimeSpan.FromSeconds(5) || offlineBatches < 10) { model.Classify(input); offlineBatches++; }
-        double batchSeconds = clock.Elapsed.TotalSeconds / offlineBatches;
-        double offline = batch / batchSeconds;
-        Console.WriteLine($"offline: Predict on batches of {batch}: {offline:N0} images/s ({batchSeconds * 1000:F1} ms a batch, {offlineBatches} batches)");
+        var images = Enumerable.Range(0, Batch).Select(i => Image(i)).ToArray();
+        using var input = Tensor.FromArray(images.SelectMany(i => i).ToArray(), Batch, 1, 28, 28);
+        // Warm up first: the JIT recompiles the kernels' hot loops in the first seconds (tiering).
+        for (var warm = Stopwatch.StartNew(); warm.Elapsed < TimeSpan.FromSeconds(2);) model.Classify(input);
+        double OfflineBatchSeconds()
+        {
+            var clock = Stopwatch.StartNew();
+            int batches = 0;
+            while (clock.Elapsed < TimeSpan.FromSeconds(3) || batches < 10) { model.Classify(input); batches++; }
+            double seconds = clock.Elapsed.TotalSeconds / batches;
+            Console.WriteLine($"offline: Predict on batches of {Batch}: {Batch / seconds:N0} images/s ({seconds * 1000:F1} ms a batch, {batches} batches)");
+            return seconds;
+        }
+        double offlineBefore = OfflineBatchSeconds();
 
         var options = new ServingOptions
         {
             ModelsDirectory = folder, Port = 0, LoopbackOnly = true, HotReload = false,
-            MaxBatchSize = batch, MaxDelay = TimeSpan.FromMilliseconds(delayMs), QueueCapacity = 4 * clients,
+            MaxBatchSize = Batch, MaxDelay = TimeSpan.FromMilliseconds(delayMs), QueueCapacity = 4 * clients,
         };
         var app = ServingHost.Build(options, configure: b => b.Logging.SetMinimumLevel(LogLevel.Warning));
         app.StartAsync().GetAwaiter().GetResult();
         try
         {
-            return Load(app, requests, clients, images, offline, batchSeconds, delayMs).GetAwaiter().GetResult();
+            return Load(app, requests, clients, images, offlineBefore, OfflineBatchSeconds, delayMs).GetAwaiter().GetResult();
         }
         finally
         {
@@ -59,8 +66,14 @@ public static class ServingLoad
         }
     }
 
+    /// <summary>
+    /// Warms the server up, runs the timed load and reports it. The offline figure it is compared
+    /// with is the mean of <paramref name="offlineBefore"/> (seconds a batch) and a second
+    /// measurement (<paramref name="offlineAgain"/>) right after the load, so that a change in
+    /// how busy the machine is during the run shows as two different offline figures.
+    /// </summary>
     private static async Task<int> Load(Microsoft.AspNetCore.Builder.WebApplication app, int requests, int clients, float[][] images,
-        double offline, double batchSeconds, int delayMs)
+        double offlineBefore, Func<double> offlineAgain, int delayMs)
     {
         var address = ServingHost.Address(app);
         // Like wrk: every request is encoded once, up front, and each client keeps one connection
@@ -95,11 +108,12 @@ public static class ServingLoad
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         Console.WriteLine($"process CPU (client and server): {cpu.TotalSeconds:F1} s ({cpu.TotalSeconds / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores), {cpu.TotalMilliseconds * 1000 / requests:F0} us a request; GC gen0/1/2: {GC.CollectionCount(0) - gcBefore[0]}/{GC.CollectionCount(1) - gcBefore[1]}/{GC.CollectionCount(2) - gcBefore[2]}; methods JIT-compiled: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore}");
         string after = (await Get(http, new Uri(address, "/metrics"))).Text;
+        double batchSeconds = (offlineBefore + offlineAgain()) / 2, offline = Batch / batchSeconds;
 
         Array.Sort(latencies);
         double throughput = requests / seconds, p50 = latencies[requests / 2], p99 = latencies[(int)(requests * 0.99)];
         double p99Goal = delayMs + 2 * batchSeconds * 1000;
-        Console.WriteLine($"served: {requests:N0} requests from {clients} clients in {seconds:F1} s: {throughput:N0} requests/s ({throughput / offline:P0} of offline)");
+        Console.WriteLine($"served: {requests:N0} requests from {clients} clients in {seconds:F1} s: {throughput:N0} requests/s ({throughput / offline:P0} of offline, {offline:N0} images/s in the mean of both)");
         Console.WriteLine($"latency: p50 {p50:F1} ms, p99 {p99:F1} ms (goal: p99 <= max delay {delayMs} ms + 2 x {batchSeconds * 1000:F1} ms = {p99Goal:F1} ms)");
         Console.WriteLine($"errors: {errors}{(warmupErrors > 0 ? $" (and {warmupErrors} while warming up)" : "")}");
         Console.WriteLine("batch sizes (forward passes during the run):");

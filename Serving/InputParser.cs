@@ -153,16 +153,15 @@ public static class InputParser
         {
             if (n > 0 && !Expect(body, ref i, ","u8)) return null;
             SkipWhitespace(body, ref i);
-            int start = i;
-            while (i < body.Length && (IsDigit(body[i]) || body[i] is (byte)'-' or (byte)'+' or (byte)'.' or (byte)'e' or (byte)'E')) i++;
-            if (!JsonNumber.TryParse(body[start..i], out double d) || !float.IsFinite((float)d)) return null;
+            if (!JsonNumber.TryParsePrefix(body[i..], out double d, out int length) || !float.IsFinite((float)d)) return null;
             values[n] = (float)d;
+            i += length;
+            // Only a separator may follow a number: "1.5.3" or "2x" are not JSON.
+            if (i < body.Length && body[i] is not ((byte)',' or (byte)']' or (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')) return null;
         }
         if (!Expect(body, ref i, "]"u8) || !Expect(body, ref i, "}"u8)) return null;
         SkipWhitespace(body, ref i);
         return i == body.Length ? values : null;
-
-        static bool IsDigit(byte c) => (uint)(c - '0') <= 9;
     }
 
     /// <summary>Skips JSON whitespace, then <paramref name="literal"/>: false when something else comes.</summary>

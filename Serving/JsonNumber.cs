@@ -28,7 +28,20 @@ public static class JsonNumber
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, out double value)
     {
+        if (TryParsePrefix(text, out value, out int length) && length == text.Length) return true;
         value = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// <see cref="TryParse"/> for the number <paramref name="text"/> starts with, which is
+    /// <paramref name="length"/> bytes long: what follows it is the caller's to check (a comma,
+    /// a bracket, whitespace), so numbers in a JSON array are read in one pass.
+    /// </summary>
+    public static bool TryParsePrefix(ReadOnlySpan<byte> text, out double value, out int length)
+    {
+        value = 0;
+        length = 0;
         int i = 0;
         bool negative = i < text.Length && text[i] == '-';
         if (negative) i++;
@@ -64,7 +77,7 @@ public static class JsonNumber
             if (i == digits) return false;   // "1e" is not JSON
             exponent += negativeExponent ? -written : written;
         }
-        if (i != text.Length) return false;
+        length = i;
         if (mantissa == 0) value = 0;
         else if (exponent is < -22 or > 22) return false;
         else value = exponent < 0 ? mantissa / PowersOfTen[-exponent] : mantissa * PowersOfTen[exponent];

@@ -70,6 +70,9 @@ public class InputParserTests
     [TestCase("1e")]
     [TestCase("+1")]
     [TestCase("0.5 0.5")]
+    [TestCase("1.5.3")]
+    [TestCase("2x")]
+    [TestCase("0.5e")]
     public void InvalidNumbersInAFlatExampleAreNotJson(string number) =>
         Assert.That(Refused($"{{\"inputs\": [{Values(15)}, {number}]}}"), Does.Contain("not valid JSON"));
 

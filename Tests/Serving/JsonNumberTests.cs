@@ -61,4 +61,14 @@ public class JsonNumberTests
     [TestCase("1,")]
     public void WhatIsNotAJsonNumberIsNotTaken(string text) =>
         Assert.That(Fast(text), Is.Null);
+
+    [TestCase("0.25,", 0.25, 4)]
+    [TestCase("-1e2]", -100.0, 4)]
+    [TestCase("7 ", 7.0, 1)]
+    [TestCase("1.5.3", 1.5, 3)]
+    public void APrefixIsReadUpToWhatFollowsTheNumber(string text, double expected, int length)
+    {
+        Assert.That(JsonNumber.TryParsePrefix(Encoding.ASCII.GetBytes(text), out double v, out int read), Is.True);
+        Assert.That((v, read), Is.EqualTo((expected, length)));
+    }
 }

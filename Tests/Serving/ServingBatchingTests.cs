@@ -36,17 +36,10 @@ public class ServingBatchingTests
     public async Task RequestsThatWaitedBehindABusyModelRunTogetherAsSoonAsItIsFree()
     {
         using var folder = new DataTempFolder();
-        TinyModels.SaveGatedClassifier(folder.Path);
-        GatedClassifier? gated = null;
-        var registry = ModelRegistry.WithBuiltIns();
-        registry.Register(TinyModels.GatedArchitecture, _ => gated = new GatedClassifier());
         var delay = TimeSpan.FromMilliseconds(500);
-        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"), registry),
-            new ServingOptions { MaxDelay = delay }, new ServingMetrics());
+        var (served, gated) = TinyModels.ServeGatedClassifier(folder.Path, new ServingOptions { MaxDelay = delay });
         try
         {
-            gated!.Entered.Reset();   // loading ran one check example through it
-            gated.Gate.Reset();
             var first = served.Batcher.Enqueue(TinyModels.Image(1), 1, CancellationToken.None)!;
             Assert.That(gated.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True, "the first batch never reached the forward pass");
 

@@ -51,14 +51,7 @@ public class ServingReloadTests
     public async Task ARetiredModelOutlivesABatchWhoseClientLeftDuringTheForwardPass()
     {
         using var folder = new DataTempFolder();
-        TinyModels.SaveGatedClassifier(folder.Path);
-        GatedClassifier? gated = null;
-        var registry = ModelRegistry.WithBuiltIns();
-        registry.Register(TinyModels.GatedArchitecture, _ => gated = new GatedClassifier());
-        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny"), registry),
-            new ServingOptions { MaxDelay = TimeSpan.Zero }, new ServingMetrics());
-        gated!.Entered.Reset();   // loading ran one check example through it
-        gated.Gate.Reset();
+        var (served, gated) = TinyModels.ServeGatedClassifier(folder.Path, new ServingOptions { MaxDelay = TimeSpan.Zero });
 
         // What PredictAsync does: hold the model, queue the example, wait for the answer.
         Assert.That(served.TryAcquire(), Is.True);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Tensorium.Layers;
 using Tensorium.Models;
+using Tensorium.Serving;
 
 namespace Tensorium.Tests.Serving;
 
@@ -61,6 +62,22 @@ public static class TinyModels
     {
         using var model = new GatedClassifier();
         ModelFiles.Save(directory, ClassifierCard(name) with { Architecture = GatedArchitecture }, model);
+    }
+
+    /// <summary>
+    /// Saves a <see cref="GatedClassifier"/> in <paramref name="directory"/> and serves it outside a host (a
+    /// <see cref="ServedModel"/> with its batcher), its gate closed: each forward pass waits until the test opens it.
+    /// </summary>
+    public static (ServedModel Served, GatedClassifier Gated) ServeGatedClassifier(string directory, ServingOptions options)
+    {
+        SaveGatedClassifier(directory);
+        GatedClassifier? gated = null;
+        var registry = ModelRegistry.WithBuiltIns();
+        registry.Register(GatedArchitecture, _ => gated = new GatedClassifier());
+        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(directory, "tiny"), registry), options, new ServingMetrics());
+        gated!.Entered.Reset();   // loading ran one check example through it
+        gated.Gate.Reset();
+        return (served, gated);
     }
 
     /// <summary>A 4x4 image whose pixels are <paramref name="seed"/>-dependent values in [0, 1].</summary>
