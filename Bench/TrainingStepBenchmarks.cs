@@ -21,8 +21,17 @@ public class TrainingStepBenchmarks
     private bool _clip;
 
     /// <summary>Which example's training step.</summary>
-    [Params("cnn", "mlp", "lstm", "transformer", "seq2seq", "transfer", "cifar")]
+    [ParamsSource(nameof(Models))]
     public string Model { get; set; } = "cnn";
+
+    /// <summary>The environment variable that limits the run to some models (comma-separated), e.g. for one short quiet run each.</summary>
+    public const string ModelsVariable = "TENSORIUM_BENCH_MODELS";
+
+    /// <summary>Every example's model, or those named in <see cref="ModelsVariable"/>.</summary>
+    public static IEnumerable<string> Models() =>
+        Environment.GetEnvironmentVariable(ModelsVariable) is { Length: > 0 } names
+            ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : ["cnn", "mlp", "lstm", "transformer", "seq2seq", "transfer", "cifar"];
 
     /// <summary>Builds the model, its optimizer and one batch.</summary>
     [GlobalSetup]
