@@ -47,7 +47,8 @@ public sealed class Batcher
         _owner = owner;
         _options = options;
         _metrics = metrics;
-        _maxDelayTicks = (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
+        // Capped (at about 146 years) so that adding it to a timestamp cannot overflow.
+        _maxDelayTicks = (long)Math.Min(options.MaxDelay.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4);
         _input = model.Card.Input.DType == "float32" ? new float[options.MaxBatchSize * model.Card.Input.ElementCount] : [];
         new Thread(Work) { IsBackground = true, Name = $"Tensorium batcher '{model.Name}'" }.Start();
     }
@@ -160,7 +161,7 @@ public sealed class Batcher
                 long remaining = deadline - Stopwatch.GetTimestamp();
                 if (remaining <= 0) break;
                 // Whole milliseconds, rounded up: a wait of 0 would spin on the lock for the last one.
-                Monitor.Wait(_gate, (int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency));
+                Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency)));
             }
             int examples = 0;
             while (_queue.TryPeek(out var next) && (batch.Count == 0 || examples + next.Count <= _options.MaxBatchSize))

@@ -61,6 +61,28 @@ public class ServingBatchingTests
     }
 
     [Test]
+    public async Task AnEndlessMaxDelayWaitsForAFullBatch()
+    {
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        var served = new ServedModel(ModelFiles.Load(ModelFiles.CardPath(folder.Path, "tiny")),
+            new ServingOptions { MaxDelay = TimeSpan.MaxValue, MaxBatchSize = 2 }, new ServingMetrics());
+        try
+        {
+            var first = served.Batcher.Enqueue(TinyModels.Image(1), 1, CancellationToken.None)!;
+            await Task.Delay(200);
+            Assert.That(served.Batcher.Waiting, Is.EqualTo(1), "the first request did not wait for company");
+            var second = served.Batcher.Enqueue(TinyModels.Image(2), 1, CancellationToken.None)!;
+            var answers = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.That(answers.Select(a => a.BatchSize), Is.All.EqualTo(2));
+        }
+        finally
+        {
+            served.Retire();
+        }
+    }
+
+    [Test]
     public async Task AFullQueueAnswers503WithRetryAfter()
     {
         using var folder = new DataTempFolder();
