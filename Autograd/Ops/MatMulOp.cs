@@ -51,8 +51,10 @@ public static class MatMulOp
                     // A matrix shared by a batch (a Linear layer's weight over [batch, tokens, in]):
                     // the batch sum of a_i^T g_i is one GEMM over the stacked rows, A^T G with
                     // depth batch*m, rather than a batch of shallow products summed afterwards.
-                    using var rowsA = a2.Reshape(-1, a2.Layout.Shape[^1]);
-                    using var rowsG = g2.Reshape(-1, g2.Layout.Shape[^1]);
+                    // Sizes spelled out rather than -1, which cannot be inferred when k or n is 0.
+                    int stacked = a2.Layout.Shape[..^1].Aggregate(1, (x, y) => x * y);
+                    using var rowsA = a2.Reshape(stacked, a2.Layout.Shape[^1]);
+                    using var rowsG = g2.Reshape(stacked, g2.Layout.Shape[^1]);
                     using var at = rowsA.Transpose(0, 1);
                     using var full = Forward(at, rowsG);
                     gb = full.Reshape(b.Layout.Shape);

@@ -73,7 +73,8 @@ public static unsafe class Elementwise
         nint pa = (nint)a, pb = (nint)b, py = (nint)y;
         // Contiguous operands merge into one long row: cut rows into pieces, so such a row is
         // still shared among threads (a piece of RowPiece elements is worth a hand-off).
-        int pieces = (len + RowPiece - 1) / RowPiece, piece = (len + pieces - 1) / pieces;
+        // An empty row (a shape with a 0) is still one piece, of no elements.
+        int pieces = Math.Max(1, (len + RowPiece - 1) / RowPiece), piece = (len + pieces - 1) / pieces;
         CpuParallel.For(index.RowCount * pieces, task =>
         {
             int row = task / pieces, start = task % pieces * piece, n = Math.Min(piece, len - start);

@@ -122,6 +122,21 @@ public class BinaryTests(Device device)
         using (var ge = x.Ge(0.5)) Assert.That(ge.ToDoubleArray(), Is.EqualTo(new double[] { 0, 0, 1, 1 }));
     }
 
+    private static IEnumerable<BinaryCase> AllCases() => Arithmetic.Concat(Comparisons);
+
+    [TestCaseSource(nameof(AllCases))]
+    public void EmptyOperandsGiveEmptyResults(BinaryCase c)
+    {
+        foreach (var (sa, sb, expected) in new (int[], int[], int[])[] { ([0, 3], [0, 3], [0, 3]), ([3, 0], [3, 0], [3, 0]), ([0, 3], [1, 3], [0, 3]), ([2, 0, 4], [4], [2, 0, 4]) })
+        {
+            using var a = Tensor.Zeros(sa, DType.Float32, device);
+            using var b = Tensor.Ones(sb, DType.Float32, device);
+            using var y = c.Op(a, b);
+            Assert.That(y.Shape, Is.EqualTo(expected), $"{c.Name} of {Layout.Format(sa)} and {Layout.Format(sb)}");
+            Assert.That(y.ToDoubleArray(), Is.Empty);
+        }
+    }
+
     [Test]
     public void NaNInMaximumMinimumAndComparisons()
     {

@@ -162,6 +162,25 @@ public class MatMulTests(Device device)
     [Test] public void GradientVectorBatched() => Reference.AssertGradients(x => x[0].MatMul(x[1]), Ref.Leaf([4], device, 1), Ref.Leaf([2, 4, 3], device, 2));
 
     [Test]
+    public void GradientWithAnEmptyDimensionAndASharedMatrix()
+    {
+        // A batch against one matrix takes the stacked-rows path of the weight gradient; an empty
+        // k or n must still give empty gradients of the inputs' shapes (zeros where k is 0).
+        foreach (var (sa, sb) in new (int[], int[])[] { ([2, 3, 0], [0, 4]), ([2, 3, 4], [4, 0]) })
+        {
+            using var scope = new TensorScope();
+            var a = Tensor.Ones(sa, DType.Float64, device);
+            var b = Tensor.Ones(sb, DType.Float64, device);
+            a.RequiresGrad = true;
+            b.RequiresGrad = true;
+            a.MatMul(b).Sum().Backward();
+            Assert.That(a.Grad!.Shape, Is.EqualTo(sa));
+            Assert.That(b.Grad!.Shape, Is.EqualTo(sb));
+            Assert.That(a.Grad.ToDoubleArray().Concat(b.Grad.ToDoubleArray()), Is.All.EqualTo(0.0));
+        }
+    }
+
+    [Test]
     public void GradientOnlyOneSide()
     {
         using var w = Ref.Make(Reference.Values(8, 3), [4, 2], device, DType.Float64);
