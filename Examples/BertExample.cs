@@ -58,7 +58,8 @@ static class BertExample
         var test = order.Take(testCount).Select(i => verses[i]).ToList();
         var train = order.Skip(testCount).Take(trainCount).Select(i => verses[i]).ToList();
         var testSet = order.Take(testCount).ToHashSet();
-        var unlabelled = Enumerable.Range(0, verses.Count).Where(i => !testSet.Contains(i)).Select(i => verses[i].Text).ToList();
+        var unlabelled = Enumerable.Range(0, verses.Count).Where(i => !testSet.Contains(i)).Select(i => verses[i].Text)
+            .Take(options.MaxExamples is int n ? 10 * n : int.MaxValue).ToList();     // a --limit run pretrains on less text too
         Console.WriteLine($"{verses.Count:N0} verses in {Books.Length} books, {Groups.Length} classes: {string.Join(", ", Groups.Select(g => g.Name))}");
         Console.WriteLine($"classification: {train.Count:N0} training verses, {test.Count:N0} test verses; pretraining text: the {unlabelled.Count:N0} verses outside the test set");
 

@@ -85,7 +85,7 @@ static class Usage
           --data DIR    dataset directory (default /usr/share/datasets/fashion-mnist)
           --epochs N    epochs (transformer, seq2seq: evaluation rounds; bert: fine-tuning epochs)
           --limit N     use only the first N examples (N characters of text for transformer; bert: N labelled
-                        training verses, and as many test verses, 100 to 2000)
+                        training verses, as many test verses (100 to 2000) and 10 N verses of pretraining text)
           --steps N     optimizer steps per epoch (transformer, seq2seq; bert: pretraining steps in all)
           --out DIR     where outputs go (default artifacts/examples): each run in runs/NAME-TIME,
                         and NAME.safetensors replaced only by a run that scores at least as well
