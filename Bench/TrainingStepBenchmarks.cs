@@ -144,6 +144,7 @@ public class TrainingStepBenchmarks
             string table = $"{model}: 5 training steps\n{profiler.Table()}";
             Console.WriteLine(table);
             if (path == null) return;
+            if (Path.GetDirectoryName(Path.GetFullPath(path)) is string folder) Directory.CreateDirectory(folder);
             File.WriteAllText(path + ".txt", table);
             profiler.WriteChromeTrace(path + ".trace.json");
             Console.WriteLine($"wrote {path}.txt and {path}.trace.json");
