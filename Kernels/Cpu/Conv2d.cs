@@ -265,16 +265,23 @@ public static unsafe class Conv2d
         // d weight[OutC, K] = sum over images of dy[OutC, P] * colᵀ[P, K]. Laying a group of images
         // side by side, col as [K, group*P] and dy as [OutC, group*P], turns that sum into the
         // inner dimension of ONE GEMM: no per-thread partial sums, and the GEMM's fixed summation
-        // order makes the result deterministic. Groups accumulate into gradWeight in order.
+        // order makes the result deterministic. Groups accumulate in order.
+        // The GEMM computes the transpose, d weightᵀ[K, OutC] = col * dyᵀ, into scratch: both
+        // products read their long rows the same way, but the GEMM runs the transposed B of OutC
+        // rows faster than one of K rows (288 for a 32-channel 3x3 filter): 15-35% faster in our
+        // timings of the CNN's shapes (64 x 288 and 64 x 576, inner 3872 and 576). The small
+        // transpose into gradWeight at the end is noise next to it.
         else if (perImage <= GroupElements)
         {
             int group = GroupSize(batch, perImage);
+            long groupWidth = (long)group * p;
+            T* col = ThreadScratch.Work<T>(((long)k + outC) * groupWidth + (long)k * outC);
+            T* gradWeightT = col + ((long)k + outC) * groupWidth; // [K, OutC]
             bool accumulate = false;
             for (int n0 = 0; n0 < batch; n0 += group)
             {
                 int count = Math.Min(group, batch - n0);
                 int width = count * p; // columns of the side-by-side matrices
-                T* col = ThreadScratch.Work<T>((long)k * width + (long)outC * width);
                 T* dyWide = col + (long)k * width;
                 CpuParallel.For(count, i =>
                 {
@@ -286,9 +293,12 @@ public static unsafe class Conv2d
                         Im2Col(g, input + n * inImage, col + i * p, 0, p, width);
                     PackImage(gradOutput + n * outImage, p, outC, dyWide + i * p, width);
                 }, perImage);
-                MatMul(false, true, outC, k, width, dyWide, width, col, width, accumulate, gradWeight, k);
+                MatMul(false, true, k, outC, width, col, width, dyWide, width, accumulate, gradWeightT, outC);
                 accumulate = true;
             }
+            for (int oc = 0; oc < outC; oc++)
+                for (int r = 0; r < k; r++)
+                    gradWeight[(long)oc * k + r] = gradWeightT[(long)r * outC + oc];
         }
         else
         {
