@@ -104,6 +104,23 @@ public class ProfilerTests
     }
 
     [Test]
+    public void ABroadcastInputCountsTheBytesItReadsOnce()
+    {
+        using var x = Tensor.Uniform([3, 5]);
+        using var bias = Tensor.Uniform([5]);
+        using var scale = Tensor.Uniform([3, 1]);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            x.Add(bias).Dispose();
+            x.Mul(scale).Dispose();
+        }
+        // x and the output are 15 float32 each; the bias is read as [3, 5] with stride 0 on its rows but holds 5 values, the scale 3.
+        Assert.That(profile.Ops.Single(op => op.Name == "Binary.Add").Bytes, Is.EqualTo(4L * (15 + 5 + 15)));
+        Assert.That(profile.Ops.Single(op => op.Name == "Binary.Mul").Bytes, Is.EqualTo(4L * (15 + 3 + 15)));
+    }
+
+    [Test]
     public void TheTableGroupsCallsByOpAndShapeSlowestFirst()
     {
         using var x = Tensor.Uniform([64, 64]);
