@@ -24,6 +24,8 @@ public static class InputParser
     public static ParsedInputs Parse(ReadOnlySpan<byte> body, ModelCard card, int maxExamples)
     {
         string where = $"POST /v1/models/{card.Name}/predict";
+        // A UTF-8 byte order mark (some Windows tools write one) is not JSON, but says nothing either: skip it as JsonDocument does.
+        if (body.StartsWith(Encoding.UTF8.Preamble)) body = body[Encoding.UTF8.Preamble.Length..];
         try
         {
             return ParseJson(body, card, maxExamples, where);

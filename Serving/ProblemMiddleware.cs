@@ -38,5 +38,28 @@ public sealed class ProblemMiddleware(RequestDelegate next)
         context.RequestServices.GetService<Microsoft.Extensions.Options.IOptions<KestrelServerOptions>>()?.Value.Limits.MaxRequestBodySize;
 
     private static Task Write(HttpContext context, int status, string title, string detail) =>
-        Results.Problem(detail: detail, statusCode: status, title: title, instance: context.Request.Path).ExecuteAsync(context);
+        WithContentLength(context, () => Results.Problem(detail: detail, statusCode: status, title: title, instance: context.Request.Path).ExecuteAsync(context));
+
+    /// <summary>
+    /// Runs <paramref name="write"/> into a buffer, then sends what it wrote with its length, as
+    /// the predict answers are: a problem is small, and a client then reads one plain body instead
+    /// of a chunked one.
+    /// </summary>
+    public static async Task WithContentLength(HttpContext context, Func<Task> write)
+    {
+        var response = context.Response;
+        var body = response.Body;
+        using var buffer = new MemoryStream();
+        response.Body = buffer;   // the writer's JSON goes to the buffer, and no header is sent yet
+        try
+        {
+            await write();
+        }
+        finally
+        {
+            response.Body = body;
+        }
+        response.ContentLength = buffer.Length;
+        await body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+    }
 }

@@ -50,7 +50,13 @@ public static class ServingHost
         var app = builder.Build();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseExceptionHandler();      // anything unforeseen: a 500 problem+json, never a stack trace
-        app.UseStatusCodePages();       // unknown routes and methods: 404/405 problem+json
+        // Unknown routes and methods: 404/405 problem+json, with its length like every other answer.
+        app.UseStatusCodePages(pages => ProblemMiddleware.WithContentLength(pages.HttpContext, () =>
+            pages.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = pages.HttpContext,
+                ProblemDetails = { Status = pages.HttpContext.Response.StatusCode },
+            }).AsTask()));
         app.UseMiddleware<ProblemMiddleware>();
         WebPage.Map(app);
         HealthEndpoints.Map(app);

@@ -46,18 +46,15 @@ public sealed record MachinePeaks(int Threads, double Gflops, double CopyGBytesP
     }
 
     /// <summary>Measures both roofs now on <paramref name="threads"/> threads (about a second), without any cache.</summary>
+    /// <remarks>
+    /// The width goes to the measuring loops directly: <see cref="CpuParallel.Threads"/> is never
+    /// changed, so measurements running at the same time (one per thread count) and every other
+    /// kernel keep the user's setting.
+    /// </remarks>
     public static MachinePeaks Measure(int threads)
     {
-        int saved = CpuParallel.Threads;
-        try
-        {
-            CpuParallel.Threads = threads;
-            return new MachinePeaks(threads, MeasureGflops(threads), MeasureCopy());
-        }
-        finally
-        {
-            CpuParallel.Threads = saved;
-        }
+        if (threads <= 0) throw new ArgumentException($"MachinePeaks.Measure: threads must be positive, got {threads}.");
+        return new MachinePeaks(threads, MeasureGflops(threads), MeasureCopy(threads));
     }
 
     /// <summary>
@@ -81,11 +78,13 @@ public sealed record MachinePeaks(int Threads, double Gflops, double CopyGBytesP
     /// Copies <paramref name="bytes"/> bytes (so reads and writes that many), split across the
     /// kernel threads: what this machine streams, the reference for bandwidth-bound kernels.
     /// </summary>
-    public static unsafe void Copy(void* source, void* destination, long bytes)
+    public static unsafe void Copy(void* source, void* destination, long bytes) => Copy(source, destination, bytes, CpuParallel.Threads);
+
+    /// <summary><see cref="Copy(void*, void*, long)"/> split across <paramref name="threads"/> threads.</summary>
+    private static unsafe void Copy(void* source, void* destination, long bytes, int threads)
     {
-        int threads = CpuParallel.Threads;
         long part = ((bytes + threads - 1) / threads + 63) & ~63L;   // cache-line multiples: no line written by two threads
-        CpuParallel.For(threads, t =>
+        CpuParallel.ForOnThreads(threads, threads, t =>
         {
             long start = t * part, count = Math.Min(part, bytes - start);
             if (count > 0) Buffer.MemoryCopy((byte*)source + start, (byte*)destination + start, count, count);
@@ -106,7 +105,7 @@ public sealed record MachinePeaks(int Threads, double Gflops, double CopyGBytesP
         for (int attempt = 0; attempt < 10; attempt++, Thread.Sleep(50))
         {
             var rates = new double[threads];
-            CpuParallel.For(threads, t =>
+            CpuParallel.ForOnThreads(threads, threads, t =>
             {
                 const long steps = 20_000_000;
                 long start = Stopwatch.GetTimestamp();
@@ -157,8 +156,8 @@ public sealed record MachinePeaks(int Threads, double Gflops, double CopyGBytesP
         }
     }
 
-    /// <summary>Best of five copies of 64 MiB (far past any cache) on the kernel threads: bytes read plus written per second.</summary>
-    private static unsafe double MeasureCopy()
+    /// <summary>Best of five copies of 64 MiB (far past any cache) on <paramref name="threads"/> threads: bytes read plus written per second.</summary>
+    private static unsafe double MeasureCopy(int threads)
     {
         const int bytes = 64 << 20;
         void* source = NativeMemory.AlignedAlloc(bytes, 64), destination = NativeMemory.AlignedAlloc(bytes, 64);
@@ -170,7 +169,7 @@ public sealed record MachinePeaks(int Threads, double Gflops, double CopyGBytesP
             for (int i = 0; i < 5; i++)
             {
                 long start = Stopwatch.GetTimestamp();
-                Copy(source, destination, bytes);
+                Copy(source, destination, bytes, threads);
                 best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
             }
             return 2.0 * bytes / best / 1e9;

@@ -64,7 +64,20 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
             TimeSpan.Zero, duration, flops, bytes, Environment.CurrentManagedThreadId), start);
     }
 
-    private static long BytesOf(Tensor t) => (long)t.Count * t.DType.SizeInBytes();
+    /// <summary>
+    /// The bytes <paramref name="t"/>'s elements occupy: only the distinct elements its view
+    /// touches, so a broadcast input (stride 0 along the expanded dims, e.g. the bias of
+    /// x + b) counts once, as it is read from memory, not once per output element.
+    /// </summary>
+    private static long BytesOf(Tensor t)
+    {
+        if (t.Count == 0) return 0;
+        var layout = t.Layout;
+        long distinct = 1;
+        for (int d = 0; d < layout.Rank; d++)
+            if (layout.Strides[d] != 0) distinct *= layout.Shape[d];
+        return distinct * t.DType.SizeInBytes();
+    }
 
     public void Upload(Storage dst, ReadOnlySpan<byte> src)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tensorium.Kernels.Cpu;
 using Tensorium.Profiling;
 
 namespace Tensorium.Tests.Engine;
@@ -101,6 +102,42 @@ public class ProfilerTests
         Assert.That(outer.Ops.Select(op => op.Name), Is.EqualTo(new[] { "Unary.Exp", "Unary.Log", "Unary.Sqrt" }));
         Assert.That(inner.Ops[0].Start, Is.LessThan(outer.Ops[1].Start), "each session counts time from its own start");
         Assert.That(Device.Cpu.Backend, Is.SameAs(CpuBackend.Instance));
+    }
+
+    [Test]
+    public void ABroadcastInputCountsTheBytesItReadsOnce()
+    {
+        using var x = Tensor.Uniform([3, 5]);
+        using var bias = Tensor.Uniform([5]);
+        using var scale = Tensor.Uniform([3, 1]);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        {
+            x.Add(bias).Dispose();
+            x.Mul(scale).Dispose();
+        }
+        // x and the output are 15 float32 each; the bias is read as [3, 5] with stride 0 on its rows but holds 5 values, the scale 3.
+        Assert.That(profile.Ops.Single(op => op.Name == "Binary.Add").Bytes, Is.EqualTo(4L * (15 + 5 + 15)));
+        Assert.That(profile.Ops.Single(op => op.Name == "Binary.Mul").Bytes, Is.EqualTo(4L * (15 + 3 + 15)));
+    }
+
+    [Test]
+    public void MeasuringPeaksLeavesTheKernelThreadSettingAlone()
+    {
+        int setting = CpuParallel.Threads;
+        int other = setting == 1 ? 2 : 1;
+        bool changed = false;
+        var measuring = Task.Run(() => MachinePeaks.Measure(other));
+        while (!measuring.IsCompleted)
+        {
+            // Every kernel that runs meanwhile (the serving batcher's, another test's) reads this setting.
+            changed |= CpuParallel.Threads != setting;
+            Thread.Sleep(1);
+        }
+        var peaks = measuring.Result;
+        Assert.That(changed, Is.False, "a measurement changed CpuParallel.Threads while other kernels ran");
+        Assert.That(CpuParallel.Threads, Is.EqualTo(setting));
+        Assert.That((peaks.Threads, peaks.Gflops > 0, peaks.CopyGBytesPerSecond > 0), Is.EqualTo((other, true, true)));
     }
 
     [Test]

@@ -47,6 +47,19 @@ public class InputParserTests
     }
 
     [Test]
+    public void ALeadingByteOrderMarkIsSkipped()
+    {
+        byte[] bom = [0xEF, 0xBB, 0xBF];
+        foreach (string body in new[] { $"{{\"inputs\": [{Values(16)}]}}", $"{{\"inputs\": [[{Values(16)}], [{Values(16, "1")}]]}}" })
+        {
+            var parsed = InputParser.Parse([.. bom, .. Encoding.UTF8.GetBytes(body)], TinyModels.ClassifierCard(), 4);
+            Assert.That(parsed.Values, Is.EqualTo(Parse(body).Values), body);
+        }
+        // Only one mark, and only at the start: anything else is still not JSON.
+        Assert.Throws<ProblemException>(() => InputParser.Parse([.. bom, .. bom, .. Encoding.UTF8.GetBytes("{\"inputs\": [0]}")], TinyModels.ClassifierCard(), 4));
+    }
+
+    [Test]
     public void NumbersInEveryJsonSpelling()
     {
         string[] texts = ["0", "-0", "1", "0.5", "5e-1", "5E-1", "0.05e+1", "1e0", "0.1234567890123456789", "0.000000000000000000000000000001", "1e-45"];

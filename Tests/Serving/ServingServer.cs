@@ -68,6 +68,8 @@ public sealed class ServingServer : IAsyncDisposable
         string text = await response.Content.ReadAsStringAsync();
         Assert.That((int)response.StatusCode, Is.EqualTo(status), text);
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), text);
+        Assert.That((response.Headers.TransferEncodingChunked, response.Content.Headers.ContentLength), Is.EqualTo(((bool?)null, (long?)System.Text.Encoding.UTF8.GetByteCount(text))),
+            "a problem is sent with its length, not chunked");
         var problem = JsonDocument.Parse(text).RootElement;
         Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo(status));
         Assert.That(problem.GetProperty("title").GetString(), Is.Not.Empty);
