@@ -65,10 +65,12 @@ public class WordPieceTokenizerTests
         Assert.That(pair.TokenTypeIds, Is.EqualTo(new long[] { 0, 0, 0, 0, 1, 1, 1, 1, 1, 0 }));
         Assert.That(pair.AttentionMask, Is.EqualTo(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 }));
 
-        // longest_first: pieces come off the longer sentence first (4 vs 2, then 3 vs 2, then 2 vs 2, then the first).
+        // longest_first: pieces come off the longer sentence first (4 vs 2, then 3 vs 2), the second on a tie (2 vs 2).
         var cut = tokenizer.Encode("he said", "unwanted!", maxLength: 6);
-        Assert.That(cut.InputIds, Is.EqualTo(new long[] { 2, 16, 3, 9, 6, 3 }));
-        Assert.That(cut.TokenTypeIds, Is.EqualTo(new long[] { 0, 0, 0, 1, 1, 1 }));
+        Assert.That(cut.InputIds, Is.EqualTo(new long[] { 2, 16, 17, 3, 9, 3 }));
+        Assert.That(cut.TokenTypeIds, Is.EqualTo(new long[] { 0, 0, 0, 0, 1, 1 }));
+        Assert.That(tokenizer.Encode("he said", "low lowest", maxLength: 6).InputIds, Is.EqualTo(new long[] { 2, 16, 17, 3, 13, 3 }), "a tie from the start");
+        Assert.That(tokenizer.Encode("he said", "low lowest", maxLength: 5).InputIds, Is.EqualTo(new long[] { 2, 16, 3, 13, 3 }), "2 vs 2, then 2 vs 1");
         Assert.That(tokenizer.Encode("unwanted running lowest", maxLength: 4).InputIds, Is.EqualTo(new long[] { 2, 9, 6, 3 }));
         var e = Assert.Throws<ArgumentException>(() => tokenizer.Encode("he", "said", maxLength: 2));
         Assert.That(e!.Message, Does.Contain("maxLength 2 leaves no room"));
