@@ -33,6 +33,8 @@ public class WordPieceTokenizerTests
         Assert.That(basic.Tokenize("\U00020001x"), Is.EqualTo(new[] { "\U00020001", "x" }), "extension B, beyond the BMP");
         Assert.That(basic.Tokenize("a\u0000b\u200Bc\uFFFD d\u0007"), Is.EqualTo(new[] { "abc", "d" }), "NUL, format, U+FFFD and control removed");
         Assert.That(basic.Tokenize("a\u00A0b\u3000c"), Is.EqualTo(new[] { "a", "b", "c" }), "Unicode spaces split");
+        Assert.That(basic.Tokenize("a\u2028b\u2029c\u2003d"), Is.EqualTo(new[] { "a", "b", "c", "d" }), "line and paragraph separators split, as str.split()");
+        Assert.That(basic.Tokenize("\u304C\uD55C"), Is.EqualTo(new[] { "\u304C\uD55C" }), "kana with dakuten and Hangul keep their marks (no NFD)");
         Assert.That(basic.Tokenize("$5+3^2=`x` \u00BFqu\u00E9?"), Is.EqualTo(new[] { "$", "5", "+", "3", "^", "2", "=", "`", "x", "`", "\u00BF", "que", "?" }));
     }
 
@@ -46,6 +48,10 @@ public class WordPieceTokenizerTests
         Assert.That(tokenizer.Tokenize("UNwant\u00C9d,running"), Is.EqualTo(new[] { "un", "##want", "##ed", ",", "runn", "##ing" }));
         Assert.That(tokenizer.Tokenize("lowest low"), Is.EqualTo(new[] { "lowest", "low" }), "longest match first");
         Assert.That(tokenizer.Tokenize("he said [MASK] \u535A!"), Is.EqualTo(new[] { "he", "said", "[MASK]", "\u535A", "!" }), "special tokens are kept whole");
+        Assert.That(tokenizer.Tokenize("he said [MASK]."), Is.EqualTo(new[] { "he", "said", "[MASK]", "." }), "a special token touching punctuation");
+        Assert.That(new BasicTokenizer(neverSplit: WordPieceTokenizer.SpecialTokens).Tokenize("Paris is the capital of [MASK]."),
+            Is.EqualTo(new[] { "paris", "is", "the", "capital", "of", "[MASK]", "." }), "Hugging Face's fill-mask sentence");
+        Assert.That(tokenizer.Tokenize("[CLS]he[SEP][MASK]"), Is.EqualTo(new[] { "[CLS]", "he", "[SEP]", "[MASK]" }), "special tokens inside words");
         Assert.That(tokenizer.Tokenize(string.Concat(Enumerable.Repeat("want", 25)) + "x"), Is.EqualTo(new[] { "[UNK]" }), "101 characters");
         Assert.That(new WordPieceTokenizer(Vocabulary, maxCharsPerWord: 3).Tokenize("want wa"), Is.EqualTo(new[] { "[UNK]", "wa" }));
         Assert.That(Tokenizer(lowerCase: false).Tokenize("Want want"), Is.EqualTo(new[] { "[UNK]", "want" }), "cased: no 'Want' piece");
