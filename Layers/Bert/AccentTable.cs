@@ -11,8 +11,10 @@ namespace Tensorium.Bert;
 /// <code>
 /// for each code point c in those blocks: s = NFD(c) without category Mn; keep (c, s) when s != c and len(s) == 1
 /// </code>
-/// Letters elsewhere keep their accents (NFD would also split Hangul syllables into jamo, as
-/// Hugging Face's tokenizer does; this table does not).
+/// Only those three scripts: precomposed letters elsewhere keep their marks, where Hugging
+/// Face's NFD would strip them (Japanese kana with dakuten or handakuten, が to か, ぱ to は) or
+/// split them (Hangul syllables into jamo); combining marks written separately are dropped in
+/// every script.
 /// </summary>
 internal static class AccentTable
 {

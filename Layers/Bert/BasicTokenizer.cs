@@ -15,8 +15,8 @@ public sealed class BasicTokenizer
 
     /// <summary>Creates the tokenizer.</summary>
     /// <param name="lowerCase">Lower-case the text (uncased BERTs).</param>
-    /// <param name="stripAccents">Remove accents (NFD, then drop combining marks); null: when lower-casing, as Hugging Face.</param>
-    /// <param name="neverSplit">Tokens kept as they are (the special tokens, e.g. [MASK] written in the text).</param>
+    /// <param name="stripAccents">Remove accents: combining marks are dropped and the precomposed Latin, Greek and Cyrillic letters lose theirs (see <see cref="AccentTable"/>; other scripts keep theirs, e.g. Japanese kana with dakuten, which Hugging Face's NFD would strip); null: when lower-casing, as Hugging Face.</param>
+    /// <param name="neverSplit">Tokens kept as they are wherever they appear, even touching other text (the special tokens, e.g. [MASK] written in the text).</param>
     public BasicTokenizer(bool lowerCase = true, bool? stripAccents = null, IEnumerable<string>? neverSplit = null)
     {
         LowerCase = lowerCase;
@@ -29,10 +29,45 @@ public sealed class BasicTokenizer
     /// <summary>Whether accents are removed.</summary>
     public bool StripAccents { get; }
 
-    /// <summary>The words and punctuation marks of <paramref name="text"/>, in order.</summary>
+    /// <summary>
+    /// The words and punctuation marks of <paramref name="text"/>, in order. The never-split
+    /// tokens are cut out of the text first, wherever they occur (Hugging Face's added-token
+    /// split), so "capital of [MASK]." keeps [MASK] whole before its full stop.
+    /// </summary>
     public List<string> Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        var result = new List<string>();
+        int start = 0;
+        while (true)
+        {
+            var (at, token) = NextNeverSplit(text, start);
+            TokenizeWords(text[start..at], result);
+            if (token == null) return result;
+            result.Add(token);
+            start = at + token.Length;
+        }
+    }
+
+    /// <summary>Where the first never-split token at or after <paramref name="start"/> begins (the longest one there), or the text's end and null.</summary>
+    private (int At, string? Token) NextNeverSplit(string text, int start)
+    {
+        int at = text.Length;
+        string? found = null;
+        foreach (var token in _neverSplit)
+        {
+            if (token.Length == 0) continue;
+            int i = text.IndexOf(token, start, StringComparison.Ordinal);
+            if (i < 0 || i > at || (i == at && found != null && token.Length <= found.Length)) continue;
+            at = i;
+            found = token;
+        }
+        return (at, found);
+    }
+
+    /// <summary>Cleans, spaces, lower-cases and punctuation-splits a stretch of text that holds no never-split token.</summary>
+    private void TokenizeWords(string text, List<string> into)
+    {
         var spaced = new StringBuilder(text.Length + 8);
         foreach (var rune in text.EnumerateRunes())
         {
@@ -41,22 +76,20 @@ public sealed class BasicTokenizer
             else if (IsCjk(rune.Value)) spaced.Append(' ').Append(rune.ToString()).Append(' ');
             else spaced.Append(rune.ToString());
         }
-        var result = new List<string>();
         foreach (var word in spaced.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (_neverSplit.Contains(word))
-            {
-                result.Add(word);
-                continue;
-            }
             string w = LowerCase ? word.ToLowerInvariant() : word;
             if (StripAccents) w = RemoveAccents(w);
-            SplitOnPunctuation(w, result);
+            SplitOnPunctuation(w, into);
         }
-        return result;
     }
 
-    /// <summary>Without accents: combining marks dropped, precomposed letters replaced by their base letter (é -> e; see <see cref="AccentTable"/>).</summary>
+    /// <summary>
+    /// Without accents: combining marks dropped, precomposed Latin, Greek and Cyrillic letters
+    /// replaced by their base letter (é -> e; see <see cref="AccentTable"/>). Globalization is
+    /// invariant, so there is no NFD: precomposed letters of other scripts keep their marks
+    /// (Japanese が stays が where Hugging Face gives か; Hangul syllables stay whole).
+    /// </summary>
     private static string RemoveAccents(string word)
     {
         var builder = new StringBuilder(word.Length);
@@ -83,9 +116,13 @@ public sealed class BasicTokenizer
         if (current.Length > 0) into.Add(current.ToString());
     }
 
-    /// <summary>Space, tab, newline, carriage return and Unicode space separators.</summary>
+    /// <summary>
+    /// Space, tab, newline, carriage return and the Unicode separators (Zs, and the line and
+    /// paragraph separators U+2028/U+2029), which Python's str.split() also splits on.
+    /// </summary>
     private static bool IsWhitespace(Rune r) =>
-        r.Value is ' ' or '\t' or '\n' or '\r' || Rune.GetUnicodeCategory(r) == UnicodeCategory.SpaceSeparator;
+        r.Value is ' ' or '\t' or '\n' or '\r' || Rune.GetUnicodeCategory(r) is UnicodeCategory.SpaceSeparator
+            or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     /// <summary>Unicode "C*" categories (control, format, ...) except the whitespace controls.</summary>
     private static bool IsControl(Rune r)

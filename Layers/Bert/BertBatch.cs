@@ -44,7 +44,20 @@ public sealed class BertBatch : IDisposable
             encodings[r].AttentionMask.CopyTo(mask, r * length);
         }
         paddedIds = ids;
-        return new BertBatch(Tensor.FromArray(ids, rows, length), Tensor.FromArray(types, rows, length), Tensor.FromArray(mask, rows, length));
+        Tensor? idTensor = null, typeTensor = null;
+        try
+        {
+            idTensor = Tensor.FromArray(ids, rows, length);
+            typeTensor = Tensor.FromArray(types, rows, length);
+            return new BertBatch(idTensor, typeTensor, Tensor.FromArray(mask, rows, length));
+        }
+        catch
+        {
+            // A later allocation failed: free the tensors already made.
+            idTensor?.Dispose();
+            typeTensor?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Frees the three tensors.</summary>

@@ -59,13 +59,21 @@ public sealed class BertModel : Module
     {
         using var mask = attentionMask == null ? null : ExtendedAttentionMask(attentionMask, inputIds, _embeddings.WordWeight.DType);
         var x = _embeddings.Forward(inputIds, tokenTypeIds);
-        foreach (BertLayer layer in _layers.Layers)
+        try
         {
-            var next = layer.Forward(x, mask);
-            x.Dispose();   // the tape keeps what backward needs
-            x = next;
+            foreach (BertLayer layer in _layers.Layers)
+            {
+                var next = layer.Forward(x, mask);
+                x.Dispose();   // the tape keeps what backward needs
+                x = next;
+            }
+            return x;
         }
-        return x;
+        catch
+        {
+            x.Dispose();   // a layer failed: the hidden state it was given is ours to free
+            throw;
+        }
     }
 
     /// <summary>The pooled output [B, H]: tanh(dense(h[:, 0])), the [CLS] position of <paramref name="lastHiddenState"/>.</summary>

@@ -12,12 +12,14 @@ public sealed record MaskedTokens(long[] InputIds, long[] Labels);
 
 /// <summary>
 /// BERT's masking for masked-LM pretraining (as Hugging Face's DataCollatorForLanguageModeling):
-/// each token that is not [CLS], [SEP], [PAD] or [MASK] is selected with probability 0.15; a
-/// selected token becomes [MASK] 80% of the time, a random token 10% of the time (drawn from the
-/// vocabulary without the special tokens) and stays as it is 10% of the time, so the model
-/// cannot tell which tokens to predict by looking for [MASK]. Only selected positions have a
-/// label; the others get -100, which the cross-entropy loss ignores. [UNK] is a word like any
-/// other here, as in Hugging Face. The draws come from a <see cref="Generator"/>'s Philox stream,
+/// each token that is not one of the special tokens ([CLS], [SEP], [PAD], [MASK], [UNK]: Hugging
+/// Face leaves out all its special ids, [UNK] among them) is selected with probability 0.15; a
+/// selected token becomes [MASK] 80% of the time, a random token 10% of the time and stays as it
+/// is 10% of the time, so the model cannot tell which tokens to predict by looking for [MASK].
+/// The random token is drawn uniformly from the vocabulary without the five special tokens,
+/// unlike Hugging Face, which draws from the whole vocabulary and so now and then puts a [PAD]
+/// or [CLS] mid-sentence. Only selected positions have a label; the others get -100, which the
+/// cross-entropy loss ignores. The draws come from a <see cref="Generator"/>'s Philox stream,
 /// so a seed gives the same masks on every machine.
 /// </summary>
 public static class MaskedLanguageModeling
@@ -50,8 +52,7 @@ public static class MaskedLanguageModeling
         for (int i = 0; i < n; i++)
         {
             long id = ids[i];
-            bool eligible = id != tokenizer.PadId && id != tokenizer.ClsId && id != tokenizer.SepId && id != tokenizer.MaskId;
-            if (!eligible || !selected[i])
+            if (tokenizer.IsSpecial(id) || !selected[i])
             {
                 labels[i] = IgnoreIndex;
                 continue;

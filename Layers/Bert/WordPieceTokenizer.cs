@@ -155,8 +155,9 @@ public sealed class WordPieceTokenizer
 
     /// <summary>
     /// [CLS] <paramref name="text"/> [SEP] (and <paramref name="pair"/> [SEP] in segment 1 when
-    /// given), truncated to <paramref name="maxLength"/> positions when given (from the longer
-    /// sentence first, as Hugging Face's longest_first), padded with [PAD] to
+    /// given), truncated to <paramref name="maxLength"/> positions when given (a piece at a time
+    /// from the longer sentence, from the second when they are as long, as Hugging Face's
+    /// longest_first), padded with [PAD] to
     /// <paramref name="maxLength"/> when <paramref name="padToMaxLength"/>.
     /// </summary>
     public BertEncoding Encode(string text, string? pair = null, int? maxLength = null, bool padToMaxLength = false) =>
@@ -174,8 +175,8 @@ public sealed class WordPieceTokenizer
         if (maxLength is int max)
             while (a + b + specials > max)
             {
-                if (a >= b) a--;
-                else b--;
+                if (a > b) a--;
+                else b--;   // equal lengths: the second sentence gives way, as in Hugging Face
             }
         int length = a + b + specials, total = padToMaxLength ? maxLength!.Value : length;
         var ids = new long[total];

@@ -253,4 +253,19 @@ public class BertModelTests
         }
         Assert.That(Loss(), Is.LessThan(first * 0.8));
     }
+
+    [Test]
+    public void ALayerThatThrowsLeavesNoBuffersBehind()
+    {
+        using var model = new BertModel(BertFixture.Config, addPoolingLayer: false, generator: new Generator(5));
+        // A disposed weight in the last layer makes it throw on its first op, after the layers before it ran.
+        string name = $"encoder.layer.{BertFixture.Config.NumHiddenLayers - 1}.attention.self.query.weight";
+        model.NamedParameters().Single(p => p.Name == name).Parameter.Dispose();
+        using var ids = Tensor.FromArray(new long[] { 2, 5, 6, 3 }, 1, 4);
+        long before = Reference.SettledLiveBuffers();
+        using (new EvaluationScope())
+        using (Tape.NoGrad())
+            Assert.Catch<ObjectDisposedException>(() => model.Forward(ids, null, null));
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before), "the hidden state the failing layer was given is freed");
+    }
 }

@@ -33,6 +33,8 @@ public class WordPieceTokenizerTests
         Assert.That(basic.Tokenize("\U00020001x"), Is.EqualTo(new[] { "\U00020001", "x" }), "extension B, beyond the BMP");
         Assert.That(basic.Tokenize("a\u0000b\u200Bc\uFFFD d\u0007"), Is.EqualTo(new[] { "abc", "d" }), "NUL, format, U+FFFD and control removed");
         Assert.That(basic.Tokenize("a\u00A0b\u3000c"), Is.EqualTo(new[] { "a", "b", "c" }), "Unicode spaces split");
+        Assert.That(basic.Tokenize("a\u2028b\u2029c\u2003d"), Is.EqualTo(new[] { "a", "b", "c", "d" }), "line and paragraph separators split, as str.split()");
+        Assert.That(basic.Tokenize("\u304C\uD55C"), Is.EqualTo(new[] { "\u304C\uD55C" }), "kana with dakuten and Hangul keep their marks (no NFD)");
         Assert.That(basic.Tokenize("$5+3^2=`x` \u00BFqu\u00E9?"), Is.EqualTo(new[] { "$", "5", "+", "3", "^", "2", "=", "`", "x", "`", "\u00BF", "que", "?" }));
     }
 
@@ -46,6 +48,10 @@ public class WordPieceTokenizerTests
         Assert.That(tokenizer.Tokenize("UNwant\u00C9d,running"), Is.EqualTo(new[] { "un", "##want", "##ed", ",", "runn", "##ing" }));
         Assert.That(tokenizer.Tokenize("lowest low"), Is.EqualTo(new[] { "lowest", "low" }), "longest match first");
         Assert.That(tokenizer.Tokenize("he said [MASK] \u535A!"), Is.EqualTo(new[] { "he", "said", "[MASK]", "\u535A", "!" }), "special tokens are kept whole");
+        Assert.That(tokenizer.Tokenize("he said [MASK]."), Is.EqualTo(new[] { "he", "said", "[MASK]", "." }), "a special token touching punctuation");
+        Assert.That(new BasicTokenizer(neverSplit: WordPieceTokenizer.SpecialTokens).Tokenize("Paris is the capital of [MASK]."),
+            Is.EqualTo(new[] { "paris", "is", "the", "capital", "of", "[MASK]", "." }), "Hugging Face's fill-mask sentence");
+        Assert.That(tokenizer.Tokenize("[CLS]he[SEP][MASK]"), Is.EqualTo(new[] { "[CLS]", "he", "[SEP]", "[MASK]" }), "special tokens inside words");
         Assert.That(tokenizer.Tokenize(string.Concat(Enumerable.Repeat("want", 25)) + "x"), Is.EqualTo(new[] { "[UNK]" }), "101 characters");
         Assert.That(new WordPieceTokenizer(Vocabulary, maxCharsPerWord: 3).Tokenize("want wa"), Is.EqualTo(new[] { "[UNK]", "wa" }));
         Assert.That(Tokenizer(lowerCase: false).Tokenize("Want want"), Is.EqualTo(new[] { "[UNK]", "want" }), "cased: no 'Want' piece");
@@ -65,10 +71,12 @@ public class WordPieceTokenizerTests
         Assert.That(pair.TokenTypeIds, Is.EqualTo(new long[] { 0, 0, 0, 0, 1, 1, 1, 1, 1, 0 }));
         Assert.That(pair.AttentionMask, Is.EqualTo(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 }));
 
-        // longest_first: pieces come off the longer sentence first (4 vs 2, then 3 vs 2, then 2 vs 2, then the first).
+        // longest_first: pieces come off the longer sentence first (4 vs 2, then 3 vs 2), the second on a tie (2 vs 2).
         var cut = tokenizer.Encode("he said", "unwanted!", maxLength: 6);
-        Assert.That(cut.InputIds, Is.EqualTo(new long[] { 2, 16, 3, 9, 6, 3 }));
-        Assert.That(cut.TokenTypeIds, Is.EqualTo(new long[] { 0, 0, 0, 1, 1, 1 }));
+        Assert.That(cut.InputIds, Is.EqualTo(new long[] { 2, 16, 17, 3, 9, 3 }));
+        Assert.That(cut.TokenTypeIds, Is.EqualTo(new long[] { 0, 0, 0, 0, 1, 1 }));
+        Assert.That(tokenizer.Encode("he said", "low lowest", maxLength: 6).InputIds, Is.EqualTo(new long[] { 2, 16, 17, 3, 13, 3 }), "a tie from the start");
+        Assert.That(tokenizer.Encode("he said", "low lowest", maxLength: 5).InputIds, Is.EqualTo(new long[] { 2, 16, 3, 13, 3 }), "2 vs 2, then 2 vs 1");
         Assert.That(tokenizer.Encode("unwanted running lowest", maxLength: 4).InputIds, Is.EqualTo(new long[] { 2, 9, 6, 3 }));
         var e = Assert.Throws<ArgumentException>(() => tokenizer.Encode("he", "said", maxLength: 2));
         Assert.That(e!.Message, Does.Contain("maxLength 2 leaves no room"));
