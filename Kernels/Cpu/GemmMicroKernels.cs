@@ -6,11 +6,9 @@ using static Tensorium.Kernels.Cpu.Fused;
 
 namespace Tensorium.Kernels.Cpu;
 
-/// <summary>
-/// GemmCore's register-blocked micro-kernels, one per vector width (256 and 512 bits), and the
-/// row stores they end with. Kept apart from the blocking and packing in Gemm.cs: these are the
-/// innermost loops, unrolled by hand because the JIT does not unroll them.
-/// </summary>
+// GemmCore's register-blocked micro-kernels, one per vector width (256 and 512 bits), and the
+// row stores they end with. Kept apart from the blocking and packing in Gemm.cs: these are the
+// innermost loops, unrolled by hand because the JIT does not unroll them.
 internal static unsafe partial class GemmCore<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     // ------------------------------------------------------------------------------------------

@@ -1,0 +1,232 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+using static Tensorium.Kernels.Cpu.Fused;
+using Tensorium.Kernels.Ops;
+
+namespace Tensorium.Kernels.Cpu;
+
+// Conv2d's im2col and col2im: an image unfolded into the columns a GEMM multiplies by the
+// weights (one row per filter tap, one column per output pixel, 0 in the padding), and such
+// columns added back into an image for the input gradient, with the row copies they use.
+public static unsafe partial class Conv2d
+{
+    /// <summary>
+    /// Writes columns [p0, p0 + cols) of one image's im2col matrix into <paramref name="col"/>
+    /// ([ColumnRows, cols], row-major, rows <paramref name="ld"/> elements apart). Row r = (c*KH + kh)*KW + kw holds, for every output pixel
+    /// (oh, ow), the input value that filter tap (c, kh, kw) multiplies, or 0 where that falls in
+    /// the padding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2Col<T>(in Conv2dGeometry g, T* image, T* col, int p0, int cols, int ld)
+        where T : unmanaged, INumber<T>
+    {
+        if (IsPlainWholeImage(g, p0, cols))
+        {
+            Im2ColPlain(g, image, col, ld);
+            return;
+        }
+        int h = g.InHeight, w = g.InWidth, ow = g.OutWidth, sw = g.StrideW;
+        T* dst = col;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            T* plane = image + (long)c * h * w;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++)
+                {
+                    int iwOffset = kw * g.DilationW - g.PadW; // input column of output column 0
+                    ValidColumns(iwOffset, sw, w, ow, out int validLo, out int validHi);
+                    // Walk the slab one output row at a time (a slab may start or end mid-row).
+                    int pos = p0, end = p0 + cols;
+                    while (pos < end)
+                    {
+                        int oh = pos / ow, owStart = pos - oh * ow, owEnd = Math.Min(ow, owStart + (end - pos));
+                        T* seg = dst + (pos - p0) - owStart; // seg[x] is the value for output column x
+                        int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
+                        int lo = Math.Max(owStart, validLo), hi = Math.Min(owEnd, validHi);
+                        if ((uint)ih >= (uint)h || lo >= hi)
+                        {
+                            Zero(seg + owStart, owEnd - owStart); // row of padding
+                        }
+                        else
+                        {
+                            Zero(seg + owStart, lo - owStart);
+                            T* src = plane + (long)ih * w + iwOffset;
+                            if (sw == 1)
+                                Copy(src + lo, seg + lo, hi - lo);
+                            else
+                                for (int x = lo; x < hi; x++) seg[x] = src[x * sw];
+                            Zero(seg + hi, owEnd - hi);
+                        }
+                        pos += owEnd - owStart;
+                    }
+                    dst += ld;
+                }
+        }
+    }
+
+    /// <summary>
+    /// The reverse of <see cref="Im2Col{T}"/>: adds every entry of columns [p0, p0 + cols) of a
+    /// column-gradient matrix onto the input pixel it was copied from; padding entries are dropped.
+    /// Overlapping filter windows make several entries land on one pixel, hence "add".
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Col2ImAdd<T>(in Conv2dGeometry g, T* col, T* image, int p0, int cols, int ld)
+        where T : unmanaged, INumber<T>
+    {
+        if (IsPlainWholeImage(g, p0, cols))
+        {
+            Col2ImAddPlain(g, col, image, ld);
+            return;
+        }
+        int h = g.InHeight, w = g.InWidth, ow = g.OutWidth, sw = g.StrideW;
+        T* srcRow = col;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            T* plane = image + (long)c * h * w;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++)
+                {
+                    int iwOffset = kw * g.DilationW - g.PadW;
+                    ValidColumns(iwOffset, sw, w, ow, out int validLo, out int validHi);
+                    int pos = p0, end = p0 + cols;
+                    while (pos < end)
+                    {
+                        int oh = pos / ow, owStart = pos - oh * ow, owEnd = Math.Min(ow, owStart + (end - pos));
+                        T* seg = srcRow + (pos - p0) - owStart;
+                        int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
+                        int lo = Math.Max(owStart, validLo), hi = Math.Min(owEnd, validHi);
+                        if ((uint)ih < (uint)h && lo < hi)
+                        {
+                            T* dst = plane + (long)ih * w + iwOffset;
+                            if (sw == 1)
+                                AddTo(seg + lo, dst + lo, hi - lo);
+                            else
+                                for (int x = lo; x < hi; x++) dst[x * sw] += seg[x];
+                        }
+                        pos += owEnd - owStart;
+                    }
+                    srcRow += ld;
+                }
+        }
+    }
+
+    /// <summary>
+    /// True for the common case the plain loops below handle: a whole image, no padding and
+    /// horizontal stride 1, so every tap reads a full, contiguous input segment per output row.
+    /// </summary>
+    private static bool IsPlainWholeImage(in Conv2dGeometry g, int p0, int cols)
+        => p0 == 0 && cols == g.OutPlane && g.PadH == 0 && g.PadW == 0 && g.StrideW == 1;
+
+    /// <summary>
+    /// <see cref="Im2Col{T}"/> for an unpadded, horizontal-stride-1 whole image. Small images give
+    /// short rows (11 elements for 13x13 with a 3x3 filter) and hundreds of thousands of them per
+    /// batch, so the general path's per-row bookkeeping (a division, the padding bounds) cost as
+    /// much as the copying; here a row is one or two vector copies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2ColPlain<T>(in Conv2dGeometry g, T* image, T* col, int ld) where T : unmanaged, INumber<T>
+    {
+        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight;
+        long rowStep = (long)g.StrideH * w;
+        T* dst = col;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            T* plane = image + (long)c * g.InHeight * w;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++, dst += ld)
+                {
+                    T* src = plane + (long)kh * g.DilationH * w + kw * g.DilationW;
+                    T* d = dst;
+                    for (int y = 0; y < oh; y++, src += rowStep, d += ow)
+                        CopyRow(src, d, ow);
+                }
+        }
+    }
+
+    /// <summary>The reverse of <see cref="Im2ColPlain{T}"/>, adding each column entry onto its pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Col2ImAddPlain<T>(in Conv2dGeometry g, T* col, T* image, int ld) where T : unmanaged, INumber<T>
+    {
+        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight;
+        long rowStep = (long)g.StrideH * w;
+        T* src = col;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            T* plane = image + (long)c * g.InHeight * w;
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++, src += ld)
+                {
+                    T* dst = plane + (long)kh * g.DilationH * w + kw * g.DilationW;
+                    T* s = src;
+                    for (int y = 0; y < oh; y++, dst += rowStep, s += ow)
+                        AddTo(s, dst, ow);
+                }
+        }
+    }
+
+    /// <summary>
+    /// Copies a short row. When it is at least one vector long, the last vector is stored at
+    /// count - lanes, overlapping the previous one, instead of finishing element by element
+    /// (rewriting a few elements with the same values is harmless for a copy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int lanes = Vector256<T>.Count;
+        if (!Vector256.IsHardwareAccelerated || count < lanes)
+        {
+            for (int i = 0; i < count; i++) dst[i] = src[i];
+            return;
+        }
+        int j = 0;
+        for (; j < count - lanes; j += lanes) Vector256.Load(src + j).Store(dst + j);
+        Vector256.Load(src + count - lanes).Store(dst + count - lanes);
+    }
+
+    // Row segments in im2col/col2im are often short (a 13x13 image gives 11-element rows), so
+    // these inline loops beat a library call whose fixed cost would dominate.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= count - Vector256<T>.Count; i += Vector256<T>.Count) Vector256.Load(src + i).Store(dst + i);
+        for (; i < count; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= count - Vector256<T>.Count; i += Vector256<T>.Count) (Vector256.Load(dst + i) + Vector256.Load(src + i)).Store(dst + i);
+        for (; i < count; i++) dst[i] += src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero<T>(T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= count - Vector256<T>.Count; i += Vector256<T>.Count) Vector256<T>.Zero.Store(dst + i);
+        for (; i < count; i++) dst[i] = T.Zero;
+    }
+
+    /// <summary>
+    /// Output columns [lo, hi) whose input column <c>x*stride + offset</c> lies inside [0, width);
+    /// the others read padding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ValidColumns(int offset, int stride, int width, int outWidth, out int lo, out int hi)
+    {
+        lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        int last = width - 1 - offset; // largest x*stride allowed
+        hi = last < 0 ? 0 : Math.Min(outWidth, last / stride + 1);
+    }
+}
