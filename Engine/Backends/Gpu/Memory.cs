@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using Tensorium.Kernels.Cpu;
@@ -62,17 +61,28 @@ internal static class GpuMemory
     private static readonly IlgpuKernel<Action<Index1D, ArrayView<long>, ArrayView<long>, StridedLayout>> CopyInt64ToInt64 =
         IlgpuKernels.Auto<Index1D, ArrayView<long>, ArrayView<long>, StridedLayout>(Memory.CopyStrided<long, long, Casts>);
 
-    public static void Upload(IlgpuBackend backend, Storage dst, ReadOnlySpan<byte> src)
+    /// <summary>
+    /// Copies host bytes into the storage. ILGPU copies through the raw address of the host memory,
+    /// so <paramref name="src"/> is pinned for the copy: a managed array that a garbage collection
+    /// moved halfway through (one on another thread is enough) would otherwise be read from where
+    /// it used to be.
+    /// </summary>
+    public static unsafe void Upload(IlgpuBackend backend, Storage dst, ReadOnlySpan<byte> src)
     {
         if (src.IsEmpty) return;
-        backend.Bytes(dst).SubView(0, src.Length).CopyFromCPU(ref MemoryMarshal.GetReference(src), src.Length);
+        fixed (byte* pinned = src)
+            backend.Bytes(dst).SubView(0, src.Length).CopyFromCPU(ref *pinned, src.Length);
     }
 
-    /// <summary>Copies the bytes from the tensor's first element; waits for the kernels that write them (the default stream runs in order).</summary>
-    public static void Download(IlgpuBackend backend, Tensor src, Span<byte> dst)
+    /// <summary>
+    /// Copies the bytes from the tensor's first element; waits for the kernels that write them (the
+    /// default stream runs in order). <paramref name="dst"/> is pinned for the copy, as in <see cref="Upload"/>.
+    /// </summary>
+    public static unsafe void Download(IlgpuBackend backend, Tensor src, Span<byte> dst)
     {
         if (dst.IsEmpty) return;
-        backend.View<byte>(src, "download").SubView(0, dst.Length).CopyToCPU(ref MemoryMarshal.GetReference(dst), dst.Length);
+        fixed (byte* pinned = dst)
+            backend.View<byte>(src, "download").SubView(0, dst.Length).CopyToCPU(ref *pinned, dst.Length);
     }
 
     public static void Fill(IlgpuBackend backend, Tensor dst, double value)

@@ -135,4 +135,37 @@ public class MemoryTests
         Assert.That(pool.LiveBuffers, Is.EqualTo(live));
         Emulated.Synchronize();
     }
+
+    /// <summary>
+    /// Uploads and downloads while another thread forces garbage collections: ILGPU copies through
+    /// the raw address of host memory, so an unpinned managed array that a collection moves
+    /// mid-copy is read from, or written to, where it used to be. Before the backend pinned its
+    /// host spans this turned up as rare NaNs and zeros in the op suite's emulated fixtures.
+    /// </summary>
+    [Test]
+    public void TransfersSurviveCollectionsOnAnotherThread()
+    {
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested) GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            for (int round = 0; round < 300; round++)
+            {
+                // Small arrays live in gen0, which a collection compacts (moves).
+                var values = Enumerable.Range(0, 2048).Select(i => (double)(round * 2048 + i)).ToArray();
+                using var onDevice = Tensor.FromSpan<double>(values, [values.Length], Emulated);   // straight from the managed array
+                var back = onDevice.ToArray<double>();
+                Assert.That(back, Is.EqualTo(values), $"round {round}");
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+    }
 }
