@@ -149,6 +149,9 @@ public static class ServingLoad
         double p99Goal = delayMs + 2 * batchSeconds * 1000;
         Console.WriteLine($"served: {requests:N0} requests from {clients} clients in {seconds:F1} s: {throughput:N0} requests/s ({throughput / offlineRate:P0} of offline, {offlineRate:N0} images/s in the mean of both)");
         Console.WriteLine($"latency: p50 {p50:F1} ms, p99 {p99:F1} ms (goal: p99 <= max delay {delayMs} ms + 2 x {batchSeconds * 1000:F1} ms = {p99Goal:F1} ms)");
+        // The tail's shape: with 64 clients a forward pass answers about 64 requests at once, so the
+        // slowest 1% is the few slowest batch cycles of the run (a pause of the machine shows here).
+        Console.WriteLine($"  p90 {latencies[(int)(requests * 0.9)]:F1} ms, p95 {latencies[(int)(requests * 0.95)]:F1} ms, p99.9 {latencies[(int)(requests * 0.999)]:F1} ms, max {latencies[^1]:F1} ms");
         Console.WriteLine($"errors: {errors}{(warmupErrors > 0 ? $" (and {warmupErrors} while warming up)" : "")}");
         Console.WriteLine("batch sizes (forward passes during the run):");
         foreach (var (range, count) in BatchHistogram(before, after)) Console.WriteLine($"  {range,-9} {count,8:N0}");
