@@ -47,6 +47,7 @@ public static class ServingLoad
         // Warm up first: the JIT recompiles the kernels' hot loops in the first seconds (tiering).
         for (var warm = Stopwatch.StartNew(); warm.Elapsed < TimeSpan.FromSeconds(2);) model.Classify(input);
         (CpuParallel.Threads, CpuParallel.WorkerSpin) = (servedThreads, servedSpin);
+        EndpointCost(model.Card, images[0]);
         double OfflineBatchSeconds()
         {
             (CpuParallel.Threads, CpuParallel.WorkerSpin) = (offlineThreads, offlineSpin);
@@ -249,6 +250,32 @@ public static class ServingLoad
             if (count > 0) yield return (lower + 1 == bound || (lower == 0 && bound == 1) ? $"{bound}" : $"{lower + 1}-{bound}", count);
             lower = bound;
         }
+    }
+
+    /// <summary>
+    /// Times the predict endpoint's own work on one request, alone on this thread: reading the
+    /// body's 784 numbers (InputParser) and writing the answer (PredictAnswer), so the run's
+    /// Kestrel figure can be split into ours and the HTTP stack's.
+    /// </summary>
+    private static void EndpointCost(ModelCard card, float[] image)
+    {
+        byte[] body = System.Text.Encoding.UTF8.GetBytes("{\"inputs\":[" + string.Join(",", image.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]}");
+        var inputs = InputParser.Parse(body, card, Batch);
+        float[] logits = [.. Enumerable.Range(0, 10).Select(i => i * 0.1f)];
+        float[] probabilities = [.. logits.Select(l => MathF.Exp(l) / logits.Sum(MathF.Exp))];
+        var output = new BatchOutput(logits, probabilities, 10, Batch);
+        var answer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        double Micros(Action step)
+        {
+            for (int i = 0; i < 2000; i++) step();   // warm (tiering)
+            var clock = Stopwatch.StartNew();
+            const int times = 5000;
+            for (int i = 0; i < times; i++) step();
+            return clock.Elapsed.TotalMicroseconds / times;
+        }
+        double parse = Micros(() => InputParser.Parse(body, card, Batch));
+        double write = Micros(() => { answer.ResetWrittenCount(); PredictAnswer.Write(answer, card, inputs, output); });
+        Console.WriteLine($"endpoint's own work a request, alone: parse {body.Length:N0} bytes {parse:F1} us, write the {answer.WrittenCount}-byte answer {write:F1} us");
     }
 
     /// <summary>The folder holding cnn.json + cnn.safetensors: the trained example's, or a fresh one in a temp folder.</summary>
