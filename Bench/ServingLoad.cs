@@ -13,10 +13,10 @@ namespace Tensorium.Bench;
 /// <summary>
 /// <c>./build.sh bench Serving</c>: a bounded load run against the serving host on loopback. The
 /// CNN (artifacts/examples/cnn if trained, else the same architecture with fresh weights) is
-/// measured offline first (Predict on batches of 64, in this process), then served and hit by
-/// concurrent clients with one image per request; the run stops after a fixed number of
-/// requests and reports throughput, p50/p99 latency, the batch-size histogram and errors, next
-/// to the offline figure. Options: --requests N (20000), --clients N (64), --max-delay-ms N (5),
+/// served and hit by concurrent clients with one image per request; the run stops after a
+/// fixed number of requests and reports throughput, latency percentiles, the batch-size
+/// histogram, errors and where the CPU went, next to the same model's offline figure (Predict
+/// on batches of 64 in this process, measured right before and right after the load). Options: --requests N (20000), --clients N (64), --max-delay-ms N (5),
 /// --max-batch N (64: the server's; the offline figure stays at 64), and for experiments the served
 /// model's --model-threads N and its workers' --spin-us N (CpuParallel.Threads and WorkerSpin).
 /// </summary>
