@@ -19,6 +19,21 @@ public static class CpuParallel
     }
 
     /// <summary>
+    /// How long an idle worker thread spins after a parallel loop, waiting for the next, before it
+    /// sleeps (default 0.5 ms). Kernels run back to back in a training step, and a spinning worker
+    /// takes the next loop at once; a server whose cores also run the HTTP requests between
+    /// forward passes may want it shorter (zero: workers sleep at once), so the spin does not
+    /// take the CPU those requests need.
+    /// </summary>
+    public static TimeSpan WorkerSpin
+    {
+        get => TimeSpan.FromSeconds((double)Volatile.Read(ref WorkerPool.SpinTicks) / System.Diagnostics.Stopwatch.Frequency);
+        set => Volatile.Write(ref WorkerPool.SpinTicks, value >= TimeSpan.Zero
+            ? (long)(value.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "CpuParallel.WorkerSpin: expected zero or more."));
+    }
+
+    /// <summary>
     /// Runs <paramref name="body"/> for every index in [0, count). Runs inline when
     /// <paramref name="count"/> is 1, one thread is allowed, or <paramref name="workPerItem"/>
     /// times count is below about a hundred thousand operations.

@@ -19,8 +19,8 @@ namespace Tensorium.Kernels.Cpu;
 /// </remarks>
 internal static class WorkerPool
 {
-    /// <summary>How long an idle worker spins, waiting for the next loop, before it sleeps.</summary>
-    private static readonly long SpinTicks = Stopwatch.Frequency / 2000;   // 0.5 ms
+    /// <summary>How long an idle worker spins, waiting for the next loop, before it sleeps (<see cref="CpuParallel.WorkerSpin"/>).</summary>
+    internal static long SpinTicks = Stopwatch.Frequency / 2000;   // 0.5 ms
 
     private static readonly object Gate = new();
     private static Worker[] _workers = [];
@@ -150,7 +150,7 @@ internal static class WorkerPool
         {
             while (true)
             {
-                long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+                long deadline = Stopwatch.GetTimestamp() + Volatile.Read(ref SpinTicks);
                 while (Stopwatch.GetTimestamp() < deadline)
                 {
                     if (Interlocked.Exchange(ref _next, null) is { } loop) return loop;

@@ -26,6 +26,30 @@ public class CpuParallelTests
     }
 
     [Test]
+    public void WorkersThatSleepAtOnceStillRunEveryIndex()
+    {
+        // WorkerSpin zero (a server's setting): each loop wakes the sleeping workers; no index may be lost.
+        var spin = CpuParallel.WorkerSpin;
+        try
+        {
+            CpuParallel.WorkerSpin = TimeSpan.Zero;
+            Assert.That(CpuParallel.WorkerSpin, Is.EqualTo(TimeSpan.Zero));
+            for (int loop = 0; loop < 200; loop++)
+            {
+                var runs = new int[64];
+                CpuParallel.For(64, i => Interlocked.Increment(ref runs[i]));
+                Assert.That(runs, Is.All.EqualTo(1));
+            }
+            Assert.Throws<ArgumentOutOfRangeException>(() => CpuParallel.WorkerSpin = TimeSpan.FromTicks(-1));
+        }
+        finally
+        {
+            CpuParallel.WorkerSpin = spin;
+        }
+        Assert.That(CpuParallel.WorkerSpin.TotalMicroseconds, Is.EqualTo(spin.TotalMicroseconds).Within(1));
+    }
+
+    [Test]
     public void TwoWaySplitRunsOnTwoThreadsAtOnce()
     {
         // Each half waits for the other to start: run one after the other, the first would time out.
