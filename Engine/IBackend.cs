@@ -60,6 +60,19 @@ internal interface IBackend
     void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols);
 
     /// <summary>
+    /// Layer normalisation of each row of x (contiguous, seen as [g.Rows, g.Cols]): y = (x - mean) rstd · weight + bias,
+    /// rstd = 1 / sqrt(biased var + eps). weight and bias are contiguous [g.Cols] or null (1 and 0); writes y (x's
+    /// shape, contiguous) and mean, rstd [g.Rows] for the backward pass.
+    /// </summary>
+    void LayerNorm(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd);
+    /// <summary>
+    /// Gradients of <see cref="LayerNorm"/> from its input x, weight (or null), the saved mean and rstd and gradY
+    /// (contiguous, x's shape): writes each of gradX (x's shape), gradWeight and gradBias ([g.Cols]) that is not null.
+    /// </summary>
+    void LayerNormBackward(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gradY,
+        Tensor? gradX, Tensor? gradWeight, Tensor? gradBias);
+
+    /// <summary>
     /// Fused softmax cross-entropy. logits is contiguous [rows, classes], labels contiguous int64 [rows].
     /// Writes loss [rows], each row's label-smoothed loss -(1-ε) logp[label] - (ε/classes) Σ logp (0 where
     /// the label is ignoreIndex), and logSumExp [rows], kept for the backward pass. A label outside

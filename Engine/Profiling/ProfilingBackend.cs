@@ -208,6 +208,23 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
         End(start, "MaxPool2dBackward", gradOutput.Count, [gradOutput, argmax], [gradInput]);
     }
 
+    /// <summary>About 8 operations per element: the two row passes (sum, squared deviation) and the normalise-scale-shift.</summary>
+    public void LayerNorm(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd)
+    {
+        long start = Begin();
+        backend.LayerNorm(g, x, weight, bias, y, mean, rstd);
+        End(start, "LayerNorm", 8.0 * g.Rows * g.Cols, [x, weight, bias], [y, mean, rstd]);
+    }
+
+    /// <summary>About 12 operations per element: recomputing x̂, the two row sums, dx, and the column sums.</summary>
+    public void LayerNormBackward(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gradY,
+        Tensor? gradX, Tensor? gradWeight, Tensor? gradBias)
+    {
+        long start = Begin();
+        backend.LayerNormBackward(g, x, weight, mean, rstd, gradY, gradX, gradWeight, gradBias);
+        End(start, "LayerNormBackward", 12.0 * g.Rows * g.Cols, [x, weight, mean, rstd, gradY], [gradX, gradWeight, gradBias]);
+    }
+
     public void Softmax(bool log, Tensor x, Tensor y, int rows, int cols)
     {
         long start = Begin();

@@ -47,17 +47,7 @@ public sealed class LayerNorm : Module
             throw new ArgumentException($"LayerNorm: expected input [..., {string.Join(", ", NormalizedShape)}], got {Layout.Format(input.Layout.Shape)}.");
         if (!input.DType.IsFloating())
             throw new ArgumentException($"LayerNorm: expected a floating input, got {input.DType.Name()}.");
-        var axes = Enumerable.Range(input.Rank - k, k).ToArray();
-        using var mean = input.Mean(axes, keepDim: true);
-        using var variance = input.Var(axes, keepDim: true, correction: 0);
-        using var centered = input - mean;
-        using var shifted = variance + Eps;
-        using var inverseStd = shifted.Rsqrt();
-        if (_weight == null) return centered * inverseStd;
-        using var normalized = centered * inverseStd;
-        // weight and bias have the trailing shape, so plain broadcasting lines them up.
-        if (_bias == null) return normalized * _weight;
-        using var scaled = normalized * _weight;
-        return scaled + _bias;
+        // One fused op each way (LayerNormOp), not the eight elementwise and reduction ops it composes.
+        return input.LayerNorm(NormalizedShape, _weight, _bias, Eps);
     }
 }

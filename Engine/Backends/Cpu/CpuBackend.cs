@@ -51,6 +51,13 @@ internal sealed class CpuBackend : IBackend
     public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput) =>
         CpuPool.MaxPool2dBackward(g, gradOutput, argmax, gradInput);
 
+    // LayerNorm.cs
+    public void LayerNorm(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd) =>
+        CpuLayerNorm.Forward(g, x, weight, bias, y, mean, rstd);
+    public void LayerNormBackward(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gradY,
+        Tensor? gradX, Tensor? gradWeight, Tensor? gradBias) =>
+        CpuLayerNorm.Backward(g, x, weight, mean, rstd, gradY, gradX, gradWeight, gradBias);
+
     // Softmax.cs
     public void Softmax(bool log, Tensor x, Tensor y, int rows, int cols) => CpuSoftmax.Forward(log, x, y, rows, cols);
     public void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols) =>

@@ -105,6 +105,13 @@ internal sealed class IlgpuBackend : IBackend
     public void MaxPool2dBackward(Pool2dGeometry g, Tensor gradOutput, Tensor argmax, Tensor gradInput) =>
         GpuPool.MaxPool2dBackward(this, g, gradOutput, argmax, gradInput);
 
+    // LayerNorm.cs
+    public void LayerNorm(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd) =>
+        GpuLayerNorm.Forward(this, g, x, weight, bias, y, mean, rstd);
+    public void LayerNormBackward(LayerNormGeometry g, Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gradY,
+        Tensor? gradX, Tensor? gradWeight, Tensor? gradBias) =>
+        GpuLayerNorm.Backward(this, g, x, weight, mean, rstd, gradY, gradX, gradWeight, gradBias);
+
     // Softmax.cs
     public void Softmax(bool log, Tensor x, Tensor y, int rows, int cols) => GpuSoftmax.Forward(this, log, x, y, rows, cols);
     public void SoftmaxBackward(bool log, Tensor y, Tensor gradY, Tensor gradX, int rows, int cols) =>
