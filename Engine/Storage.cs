@@ -44,6 +44,13 @@ public sealed class Storage
 
     internal void Retain() => Interlocked.Increment(ref _refCount);
 
+    /// <summary>
+    /// True when one tensor handle alone holds this memory: no view, no saved copy on a tape, no
+    /// other owner can read or write it. Backward uses it to keep a fresh gradient as a leaf's
+    /// .Grad instead of copying it.
+    /// </summary>
+    internal bool HasSingleOwner => Volatile.Read(ref _refCount) == 1;
+
     internal void Release()
     {
         if (Interlocked.Decrement(ref _refCount) == 0) Free();

@@ -55,18 +55,16 @@ public static class CrossEntropyOp
                 rowLogits = matrix.AsContiguous(op);
                 using var flat = labels.Reshape(rows);
                 rowLabels = flat.AsContiguous(op, DType.Int64);
-                OpChecks.LabelsInRange(op, rowLabels, classes, ignoreIndex);
+                int keptLabels = OpChecks.LabelsInRange(op, rowLabels, classes, ignoreIndex);
                 using var perRow = Tensor.Empty([rows], logits.DType, logits.Device);
                 logSumExp = Tensor.Empty([rows], logits.DType, logits.Device);
                 if (rows > 0)
                     logits.Backend(op).CrossEntropy(rowLogits, rowLabels, perRow, logSumExp, rows, classes, ignoreIndex, labelSmoothing);
                 if (reduction == Reduction.Mean)
                 {
-                    // The mean is over the labels that count, kept as a tensor (the count is not read back).
-                    using var ignore = rowLabels.ScalarLike(ignoreIndex);
-                    using var kept = rowLabels.Ne(ignore);
-                    using var keptCount = kept.Sum();
-                    counted = scope.Keep(keptCount.To(logits.DType));
+                    // The mean is over the labels that count; the range check above counted them
+                    // as it read every label, so one scalar holds the count backward divides by.
+                    counted = scope.Keep(Tensor.Full([], keptLabels, logits.DType, logits.Device));
                     using var sum = perRow.Sum();
                     loss = sum / counted;   // 0/0 = NaN when every label is ignored, like PyTorch
                 }

@@ -55,8 +55,12 @@ public static class MatMulOp
                     int stacked = a2.Layout.Shape[..^1].Aggregate(1, (x, y) => x * y);
                     using var rowsA = a2.Reshape(stacked, a2.Layout.Shape[^1]);
                     using var rowsG = g2.Reshape(stacked, g2.Layout.Shape[^1]);
-                    using var at = rowsA.Transpose(0, 1);
-                    using var full = Forward(at, rowsG);
+                    using var full = WeightGradient(rowsA, rowsG, b2);
+                    gb = full.Reshape(b.Layout.Shape);
+                }
+                else if (b.RequiresGrad && a2.Rank == 2 && b2.Rank == 2)
+                {
+                    using var full = WeightGradient(a2, g2, b2);
                     gb = full.Reshape(b.Layout.Shape);
                 }
                 else if (b.RequiresGrad)
@@ -69,6 +73,29 @@ public static class MatMulOp
                 return [ga, gb];
             }, a, b);
         }
+    }
+
+    /// <summary>
+    /// The gradient of a matrix operand b [k, n] shared by the rows of a [rows, k] with output
+    /// gradient g [rows, n]: aᵀ g, in the memory order b itself has. When b is a transposed view
+    /// (a Linear layer's Wᵀ, with W [n, k] row-major) the product is computed as (gᵀ a)ᵀ: the
+    /// gradient then reaches W through the transpose's backward as a row-major [n, k] tensor, and
+    /// lands in W.Grad without a strided copy (a transposing copy of the whole weight every step,
+    /// which cost a Linear layer's training step as much as the bias add and ReLU together).
+    /// </summary>
+    private static Tensor WeightGradient(Tensor a, Tensor g, Tensor b)
+    {
+        var strides = b.Layout.Strides;
+        int k = b.Layout.Shape[0], n = b.Layout.Shape[1];
+        bool columnMajor = k > 1 && n > 1 && strides[0] == 1 && strides[1] == k;
+        if (!columnMajor)
+        {
+            using var at = a.Transpose(0, 1);
+            return Forward(at, g);
+        }
+        using var gt = g.Transpose(0, 1);
+        using var product = Forward(gt, a);   // [n, k], row-major
+        return product.Transpose(0, 1);
     }
 
     private static (int[] Shape, int[] Batch, int M, int N, int K) Plan(Tensor a, Tensor b)

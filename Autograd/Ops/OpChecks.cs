@@ -64,13 +64,21 @@ internal static class OpChecks
     /// <summary>
     /// Throws for the first class label that is neither in [0, <paramref name="classes"/>) nor
     /// <paramref name="ignoreIndex"/>. <paramref name="labels"/> is a contiguous int64 tensor.
+    /// Returns how many labels are not the ignore index: the check reads every label anyway, so a
+    /// mean over the labels that count needs no tensor ops of its own to count them.
     /// </summary>
-    public static void LabelsInRange(string op, Tensor labels, int classes, int ignoreIndex)
+    public static int LabelsInRange(string op, Tensor labels, int classes, int ignoreIndex)
     {
+        int kept = 0;
         foreach (long label in HostValues(op, labels))
-            if (label != ignoreIndex && (ulong)label >= (ulong)classes)
+        {
+            if (label == ignoreIndex) continue;
+            if ((ulong)label >= (ulong)classes)
                 throw new ArgumentException(
                     $"{op}: label {label} is out of range for {classes} classes; expected labels in [0, {classes - 1}] or the ignore index {ignoreIndex}.");
+            kept++;
+        }
+        return kept;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Tensorium.Kernels.Ops;
 
@@ -55,6 +56,7 @@ public static unsafe class OptimizerSteps
             _momentum = Vector256.Create(c.Momentum), _keep = Vector256.Create(c.Keep);
         private readonly bool _decay = c.Decay, _useMomentum = c.UseMomentum, _nesterov = c.Nesterov;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> buf, ref Vector256<T> unused)
         {
             if (_decay) g += _wd * p;
@@ -75,6 +77,7 @@ public static unsafe class OptimizerSteps
             _wd = Vector256.Create(c.WeightDecay), _shrink = Vector256.Create(c.Shrink);
         private readonly bool _l2 = !decoupled && c.Decay, _decoupled = decoupled && c.Decay;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> m, ref Vector256<T> v)
         {
             if (_l2) g += _wd * p;
@@ -92,6 +95,7 @@ public static unsafe class OptimizerSteps
             _oneMinusAlpha = Vector256.Create(c.OneMinusAlpha), _eps = Vector256.Create(c.Eps), _momentum = Vector256.Create(c.Momentum);
         private readonly bool _decay = c.Decay, _useMomentum = c.UseMomentum;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Apply(ref Vector256<T> p, Vector256<T> g, ref Vector256<T> squareAvg, ref Vector256<T> buf)
         {
             if (_decay) g += _wd * p;
@@ -115,16 +119,16 @@ public static unsafe class OptimizerSteps
         CpuParallel.For(chunks, c =>
         {
             int start = c * Chunk;
-            RunRange(update, (T*)p + start, (T*)g + start, s1 == 0 ? null : (T*)s1 + start, s2 == 0 ? null : (T*)s2 + start, Math.Min(Chunk, count - start));
+            RunRange(in update, (T*)p + start, (T*)g + start, s1 == 0 ? null : (T*)s1 + start, s2 == 0 ? null : (T*)s2 + start, Math.Min(Chunk, count - start));
         }, Chunk * 4);
     }
 
-    private static void RunRange<T, TUpdate>(TUpdate update, T* p, T* g, T* s1, T* s2, int n)
+    private static void RunRange<T, TUpdate>(in TUpdate update, T* p, T* g, T* s1, T* s2, int n)
         where T : unmanaged, IFloatingPointIeee754<T> where TUpdate : struct, IUpdate<T>
     {
         int width = Vector256<T>.Count, i = 0;
         for (; i <= n - width; i += width)
-            UpdateVector(update, p + i, g + i, s1 == null ? null : s1 + i, s2 == null ? null : s2 + i);
+            UpdateVector(in update, p + i, g + i, s1 == null ? null : s1 + i, s2 == null ? null : s2 + i);
         int rest = n - i;
         if (rest == 0) return;
 
@@ -137,13 +141,16 @@ public static unsafe class OptimizerSteps
         Copy(g + i, tg, rest);
         if (s1 != null) Copy(s1 + i, t1, rest);
         if (s2 != null) Copy(s2 + i, t2, rest);
-        UpdateVector(update, tp, tg, s1 == null ? null : t1, s2 == null ? null : t2);
+        UpdateVector(in update, tp, tg, s1 == null ? null : t1, s2 == null ? null : t2);
         Copy(tp, p + i, rest);
         if (s1 != null) Copy(t1, s1 + i, rest);
         if (s2 != null) Copy(t2, s2 + i, rest);
     }
 
-    private static void UpdateVector<T, TUpdate>(TUpdate update, T* p, T* g, T* s1, T* s2)
+    // Inlined, with the update passed by reference: called once per vector, a real call copying
+    // the update's broadcast constants (up to eight vectors) each time cost more than the update.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateVector<T, TUpdate>(in TUpdate update, T* p, T* g, T* s1, T* s2)
         where T : unmanaged, IFloatingPointIeee754<T> where TUpdate : struct, IUpdate<T>
     {
         var pv = Vector256.Load(p);

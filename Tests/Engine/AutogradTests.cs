@@ -61,6 +61,41 @@ public class AutogradTests(Device device)
     }
 
     [Test]
+    public void WeightGradientThroughTransposeIsRowMajorAndAccumulates()
+    {
+        // y = x Wᵀ as a Linear layer computes it; dW = gᵀ x with g = 1 everywhere, so
+        // dW[o, i] = sum over rows of x[r, i]. Backward computes it in W's own memory order.
+        double[] xs = [1, 2, 3, -1, 0.5, 4, 2, -3];   // x [4, 2]
+        using var x = Tensor.FromSpan<double>(xs, [4, 2], device);
+        using var w = Tensor.FromSpan<double>([1, 2, 3, 4, 5, 6], [3, 2], device);
+        w.RequiresGrad = true;
+        using var wt = w.T;
+        using var y = x.MatMul(wt);
+        using var s = y.Sum();
+        s.Backward(retainGraph: true);
+        double[] column = [1 + 3 + 0.5 + 2, 2 - 1 + 4 - 3];
+        double[] expected = [.. column, .. column, .. column];
+        Assert.That(w.Grad!.Layout.IsContiguous, Is.True);
+        Assert.That(w.Grad.ToArray<double>(), Is.EqualTo(expected));
+        // The gradient kept as .Grad shares memory with nothing the tape saved: accumulating into it
+        // leaves the retained graph usable and its second backward adds the same amount.
+        s.Backward();
+        Assert.That(w.Grad.ToArray<double>(), Is.EqualTo(expected.Select(v => 2 * v).ToArray()));
+    }
+
+    [Test]
+    public void LeafGradientIsACopyOfAGradientTheCallerStillHolds()
+    {
+        using var x = Leaf(1, 2);
+        using var seed = Tensor.FromSpan<double>([3, 4], [2], device);
+        x.Backward(seed);
+        using (Tape.NoGrad())
+        using (var other = Tensor.FromSpan<double>([7, 7], [2], device))
+            seed.CopyFrom(other);
+        Assert.That(x.Grad!.ToArray<double>(), Is.EqualTo(new[] { 3.0, 4 }));
+    }
+
+    [Test]
     public void LeafGradAccumulatesAcrossGraphsUntilZeroGrad()
     {
         using var x = Leaf(1, 2);
