@@ -95,7 +95,7 @@ public static class Tape
             using (NoGrad())
             {
                 using (var seed = gradient != null ? gradient.View(gradient.Layout, "backward") : Tensor.Full(root.Layout.Shape.ToArray(), 1, root.DType, root.Device))
-                    Accumulate(grads, root, seed, null, []);
+                    Accumulate(grads, root, seed, null, [], fresh: gradient == null);
                 for (int i = entries.Count - 1; i >= 0; i--)
                 {
                     var entry = entries[i];
@@ -110,7 +110,10 @@ public static class Tape
                         for (int k = 0; k < entry.Inputs.Count; k++)
                             if (inputGrads[k] is { } g && entry.Inputs[k].RequiresGrad)
                             {
-                                Accumulate(grads, entry.Inputs[k], g, step, entry.Saved);
+                                // Fresh: made by this backward function (in the step scope, not a
+                                // tensor it captured) and returned for this input alone.
+                                bool fresh = step.Holds(g) && inputGrads.Count(other => ReferenceEquals(other, g)) == 1;
+                                Accumulate(grads, entry.Inputs[k], g, step, entry.Saved, fresh);
                                 entry.MarkGradientSent(k);
                             }
                     }
@@ -131,22 +134,24 @@ public static class Tape
 
     /// <summary>
     /// A leaf's first gradient as a tensor of its own: <paramref name="grad"/>'s memory itself when
-    /// nothing else holds it and it is one dense block (a fresh result of the backward function,
-    /// which the step scope is about to drop), else a contiguous copy. Taking it saves copying a
+    /// it is <paramref name="fresh"/> (made by the backward function in its step scope, which is
+    /// about to drop it, and returned for one input only), nothing else holds it and it is one
+    /// dense block; else a contiguous copy. A tensor a custom backward captured, or one it returned
+    /// for two inputs, would otherwise share its memory with the leaf's .Grad. Taking it saves copying a
     /// whole weight's gradient every step; a gradient shared with anything (the output gradient
     /// passed through, a saved tensor, a view) is copied, so accumulating into .Grad later never
     /// writes into memory someone else reads. A tensor the entry saved stays the tape's (a
     /// retained graph reads it again), even when its handle is the only one.
     /// </summary>
-    private static Tensor TakeOrCopy(Tensor grad, Tensor[] saved)
+    private static Tensor TakeOrCopy(Tensor grad, Tensor[] saved, bool fresh)
     {
-        if (Array.IndexOf(saved, grad) >= 0) return grad.ContiguousCopy("backward");
+        if (!fresh || Array.IndexOf(saved, grad) >= 0) return grad.ContiguousCopy("backward");
         var storage = grad.StorageFor("backward");
         bool whole = grad.Layout.IsContiguous && grad.Layout.Offset == 0 && grad.Count == storage.Count;
         return whole && storage.HasSingleOwner ? grad.View(grad.Layout, "backward") : grad.ContiguousCopy("backward");
     }
 
-    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor target, Tensor grad, TensorScope? step, Tensor[] saved)
+    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor target, Tensor grad, TensorScope? step, Tensor[] saved, bool fresh)
     {
         if (!grad.Layout.Shape.SequenceEqual(target.Layout.Shape))
             throw new InvalidOperationException($"backward: an op returned a gradient of shape {Layout.Format(grad.Layout.Shape)} for an input of shape {Layout.Format(target.Layout.Shape)}.");
@@ -155,7 +160,7 @@ public static class Tape
             // A leaf: its .Grad is its own buffer, so adding in place is safe.
             if (target.Grad == null)
             {
-                target.Grad = TakeOrCopy(grad, saved);
+                target.Grad = TakeOrCopy(grad, saved, fresh);
                 target.Grad.OwnedByParent = true;
             }
             else

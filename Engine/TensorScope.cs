@@ -22,6 +22,9 @@ public sealed class TensorScope : IDisposable
 
     internal static void Register(Tensor tensor) => _current?._tensors.Add(tensor);
 
+    /// <summary>Whether <paramref name="tensor"/> was made while this scope was current and is still its to dispose.</summary>
+    internal bool Holds(Tensor tensor) => _tensors.Exists(t => ReferenceEquals(t, tensor));
+
     /// <summary>
     /// Keeps <paramref name="tensor"/> alive past this scope by moving it to the enclosing scope
     /// (if any), together with the tensors its recorded graph saved for backward, so

@@ -40,21 +40,21 @@ public static class LayerNormOp
             var rows = x.AsContiguous(op);
             var w = weight?.AsContiguous(op);
             var b = bias?.AsContiguous(op);
-            var y = Tensor.Empty(shape, x.DType, x.Device);
-            var mean = Tensor.Empty([g.Rows], x.DType, x.Device);
-            var rstd = Tensor.Empty([g.Rows], x.DType, x.Device);
-            Tensor[] saved = w == null ? [rows, mean, rstd] : [rows, mean, rstd, w];
+            Tensor? y = null, mean = null, rstd = null;
             try
             {
+                y = Tensor.Empty(shape, x.DType, x.Device);
+                mean = Tensor.Empty([g.Rows], x.DType, x.Device);
+                rstd = Tensor.Empty([g.Rows], x.DType, x.Device);
                 if (g.Rows > 0) x.Backend(op).LayerNorm(g, rows, w, b, y, mean, rstd);
             }
             catch
             {
-                y.Dispose();
-                foreach (var t in saved) t.Dispose();
-                b?.Dispose();
+                // Everything made above goes back, an allocation that failed included.
+                foreach (var t in new[] { y, mean, rstd, rows, w, b }) t?.Dispose();
                 throw;
             }
+            Tensor[] saved = w == null ? [rows, mean, rstd] : [rows, mean, rstd, w];
             b?.Dispose();
             var inputs = new List<Tensor>(3) { x };
             if (weight != null) inputs.Add(weight);

@@ -28,6 +28,9 @@ public static unsafe class LayerNorm
     /// <summary>The most chunks the backward pass cuts the rows into for the weight and bias sums.</summary>
     private const int MaxChunks = 64;
 
+    /// <summary>The most elements the backward pass's partial sums take (4M: 16 MB in float32), however wide the rows.</summary>
+    private const long PartialBudget = 1L << 22;
+
     /// <summary>
     /// y = (x - mean) rstd · weight + bias per row, with rstd = 1 / sqrt(var + eps); writes each
     /// row's mean and rstd for the backward pass. <paramref name="weight"/> and
@@ -82,7 +85,8 @@ public static unsafe class LayerNorm
             return;
         }
         // Fixed chunks (a function of rows alone) with their own partial column sums: [chunk][weight | bias][cols].
-        int chunks = Math.Min(rows, MaxChunks), per = (rows + chunks - 1) / chunks;
+        // Wide rows get fewer chunks, so the partials stay within PartialBudget elements.
+        int chunks = (int)Math.Min(Math.Min(rows, MaxChunks), Math.Max(1, PartialBudget / (2L * cols))), per = (rows + chunks - 1) / chunks;
         chunks = (rows + per - 1) / per;
         long stride = 2L * cols;
         T[] rented = ArrayPool<T>.Shared.Rent(checked((int)(chunks * stride)));

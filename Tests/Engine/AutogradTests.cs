@@ -96,6 +96,44 @@ public class AutogradTests(Device device)
     }
 
     [Test]
+    public void LeafGradientSharesNoMemoryWithWhatACustomBackwardCapturedOrReturnedTwice()
+    {
+        // A custom op: output = input1 + input2, with the backward given.
+        static Tensor Custom(Tensor input1, Tensor input2, Func<Tensor, Tensor[], Tensor?[]> backward)
+        {
+            Tensor output;
+            using (Tape.NoGrad()) output = input1.Add(input2);
+            return Tape.Record("custom", output, [input1, input2], backward);
+        }
+
+        // A backward that returns a tensor it captured: accumulating into a's .Grad (a second
+        // backward) must leave that tensor alone.
+        using var a = Leaf(1, 2);
+        using var b = Leaf(3, 4);
+        using var captured = Tensor.FromSpan<double>([10, 20], [2], device);
+        for (int pass = 0; pass < 2; pass++)
+            using (var y = Custom(a, b, (_, _) => [captured, null]))
+            using (var s = y.Sum())
+                s.Backward();
+        Assert.That(captured.ToArray<double>(), Is.EqualTo(new[] { 10.0, 20 }));
+        Assert.That(a.Grad!.ToArray<double>(), Is.EqualTo(new[] { 20.0, 40 }));
+
+        // A backward that returns one fresh tensor for both inputs: a takes it, c = 3b holds it, and
+        // d = 5a later adds into a's .Grad before c's gradient reaches b.
+        using var a2 = Leaf(1, 2);
+        using var b2 = Leaf(3, 4);
+        using var c = b2 * 3.0;
+        using var d = a2 * 5.0;
+        using (var sum = Custom(a2, c, (g, _) => { var t = g * 1.0; return [t, t]; }))
+        using (var product = sum * d)
+        using (var total = product.Sum())
+            total.Backward();
+        // dL/dsum = d = [5, 10], so b2 gets 3 [5, 10]; a2 gets [5, 10] + 5 (a2 + c) = [55, 80].
+        Assert.That(b2.Grad!.ToArray<double>(), Is.EqualTo(new[] { 15.0, 30 }));
+        Assert.That(a2.Grad!.ToArray<double>(), Is.EqualTo(new[] { 55.0, 80 }));
+    }
+
+    [Test]
     public void LeafGradAccumulatesAcrossGraphsUntilZeroGrad()
     {
         using var x = Leaf(1, 2);
