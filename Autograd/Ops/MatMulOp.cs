@@ -46,21 +46,16 @@ public static class MatMulOp
                     using var summed = full.SumTo(a2.Layout.Shape);
                     ga = summed.Reshape(a.Layout.Shape);
                 }
-                if (b.RequiresGrad && a2.Rank > 2 && b2.Rank == 2)
+                if (b.RequiresGrad && a2.Rank >= 2 && b2.Rank == 2)
                 {
                     // A matrix shared by a batch (a Linear layer's weight over [batch, tokens, in]):
                     // the batch sum of a_i^T g_i is one GEMM over the stacked rows, A^T G with
                     // depth batch*m, rather than a batch of shallow products summed afterwards.
                     // Sizes spelled out rather than -1, which cannot be inferred when k or n is 0.
                     int stacked = a2.Layout.Shape[..^1].Aggregate(1, (x, y) => x * y);
-                    using var rowsA = a2.Reshape(stacked, a2.Layout.Shape[^1]);
-                    using var rowsG = g2.Reshape(stacked, g2.Layout.Shape[^1]);
+                    using var rowsA = a2.Rank == 2 ? a2.View(a2.Layout, op) : a2.Reshape(stacked, a2.Layout.Shape[^1]);
+                    using var rowsG = g2.Rank == 2 ? g2.View(g2.Layout, op) : g2.Reshape(stacked, g2.Layout.Shape[^1]);
                     using var full = WeightGradient(rowsA, rowsG, b2);
-                    gb = full.Reshape(b.Layout.Shape);
-                }
-                else if (b.RequiresGrad && a2.Rank == 2 && b2.Rank == 2)
-                {
-                    using var full = WeightGradient(a2, g2, b2);
                     gb = full.Reshape(b.Layout.Shape);
                 }
                 else if (b.RequiresGrad)
