@@ -31,16 +31,21 @@ public class BackendConv2dKernelTests(Device device)
         long perImage = (long)g.ColumnRows * g.OutPlane + (long)g.OutChannels * g.ColumnRows;
         try
         {
+            // The chunking is host code that does not depend on the dtype, so float32 runs with the
+            // default budget only; the CPU reference does not depend on the budget, so it runs once.
             foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-                foreach (long budget in new[] { saved, 2 * perImage, 1 })
+            {
+                var expected = Run(Device.Cpu, g, dtype);
+                long[] budgets = dtype == DType.Float64 ? [saved, 2 * perImage, 1] : [saved];
+                foreach (long budget in budgets)
                 {
                     GpuConv.ScratchElements = budget;
-                    var expected = Run(Device.Cpu, g, dtype);
                     var actual = Run(device, g, dtype);
                     double tol = dtype == DType.Float32 ? 1e-4 : 1e-12;
                     for (int i = 0; i < expected.Length; i++)
                         Reference.AssertClose(actual[i], expected[i], tol, tol, $"{dtype} budget={budget} {Names[i]}");
                 }
+            }
         }
         finally
         {
