@@ -47,6 +47,12 @@ public static unsafe partial class Conv2d
     /// </summary>
     private const int WideBelowPixels = 256;
 
+    /// <summary>
+    /// Output planes of at most this many pixels take the wide forward GEMM transposed (see
+    /// <see cref="ForwardCore{T}"/>).
+    /// </summary>
+    private const int TransposedMaxPixels = 64;
+
     /// <summary>Scratch budget for one im2col slab, in elements (1 MiB of float, 2 MiB of double).</summary>
     private const int SlabElements = 1 << 18;
 
@@ -117,9 +123,15 @@ public static unsafe partial class Conv2d
         {
             // The group's im2col matrices side by side, col[K, count*P], make ONE wide GEMM
             // wide[OutC, count*P] = weight * col. A per-image product has only P columns (121 for
-            // a 13x13 image, 9 for 5x5), too few for the GEMM's 16-column tiles to run at speed;
+            // a 13x13 image, 16 for 4x4), too few for the GEMM's 16-column tiles to run at speed;
             // the wide one runs near peak. Its result is channel-major across images, so a cheap
             // reorder (with the bias add fused in) writes NCHW.
+            // Tiny planes compute it transposed instead, wideᵀ[count*P, OutC] = colᵀ * weightᵀ,
+            // then reorder with a transpose: for the CIFAR CNN's 4x4 outputs (64 x 1024 x 576)
+            // the GEMM runs that way ~30% faster and the forward ~20% faster, while for 13x13
+            // (64 x 5408 x 288) both GEMMs run alike and the transposing reorder of the larger
+            // planes cost 30%.
+            bool transposed = p <= TransposedMaxPixels;
             int group = GroupSize(g.Batch, colImage + outImage);
             for (int n0 = 0; n0 < g.Batch; n0 += group)
             {
@@ -128,9 +140,17 @@ public static unsafe partial class Conv2d
                 T* wide = col + (long)k * width;
                 T* x = input + n0 * inImage;
                 CpuParallel.For(count, i => Im2Col(g, x + i * inImage, col + i * p, 0, p, width), colImage);
-                MatMul(false, false, outC, width, k, weight, k, col, width, false, wide, width);
                 T* y = output + n0 * outImage;
-                CpuParallel.For(count, i => UnpackImage(wide + i * p, width, y + i * outImage, p, outC, bias), outImage);
+                if (transposed)
+                {
+                    MatMul(true, true, width, outC, k, col, width, weight, k, false, wide, outC);
+                    CpuParallel.For(count, i => UnpackImageTransposed(wide + (long)i * p * outC, y + i * outImage, p, outC, bias), outImage);
+                }
+                else
+                {
+                    MatMul(false, false, outC, width, k, weight, k, col, width, false, wide, width);
+                    CpuParallel.For(count, i => UnpackImage(wide + i * p, width, y + i * outImage, p, outC, bias), outImage);
+                }
             }
             return; // bias already added
         }
@@ -351,6 +371,23 @@ public static unsafe partial class Conv2d
     {
         for (int c = 0; c < channels; c++)
             Copy(image + (long)c * p, wide + (long)c * ld, p);
+    }
+
+    /// <summary>
+    /// One image's block of a pixel-major wide result ([p, channels], rows channels apart) written
+    /// as its NCHW planes, adding bias[c] to channel c on the way (bias may be null):
+    /// image[c, j] = wideT[j, c] + bias[c]. Reads stride through a block of p * channels values,
+    /// small enough (4K for 64 channels of 4x4) to stay in the L1 cache; writes are contiguous.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackImageTransposed<T>(T* wideT, T* image, int p, int channels, T* bias) where T : unmanaged, INumber<T>
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            T* src = wideT + c, dst = image + (long)c * p;
+            T value = bias == null ? T.Zero : bias[c];
+            for (int j = 0; j < p; j++) dst[j] = src[(long)j * channels] + value;
+        }
     }
 
     /// <summary>
