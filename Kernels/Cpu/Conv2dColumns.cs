@@ -172,15 +172,23 @@ public static unsafe partial class Conv2d
     /// <summary>
     /// Copies a short row. When it is at least one vector long, the last vector is stored at
     /// count - lanes, overlapping the previous one, instead of finishing element by element
-    /// (rewriting a few elements with the same values is harmless for a copy).
+    /// (rewriting a few elements with the same values is harmless for a copy). A row shorter than
+    /// a 256-bit vector (4 floats for a 6x6 image and a 3x3 filter) takes one or two overlapping
+    /// 128-bit vectors the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyRow<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
     {
         int lanes = Vector256<T>.Count;
-        if (!Vector256.IsHardwareAccelerated || count < lanes)
+        if (!Vector256.IsHardwareAccelerated || count < Vector128<T>.Count)
         {
             for (int i = 0; i < count; i++) dst[i] = src[i];
+            return;
+        }
+        if (count < lanes)
+        {
+            Vector128.Load(src).Store(dst);
+            Vector128.Load(src + count - Vector128<T>.Count).Store(dst + count - Vector128<T>.Count);
             return;
         }
         int j = 0;
@@ -200,12 +208,24 @@ public static unsafe partial class Conv2d
         for (; i < count; i++) dst[i] = src[i];
     }
 
+    /// <summary>
+    /// dst += src. What is left after the 256-bit vectors takes one 128-bit vector when it can
+    /// (short rows, such as the 4 floats of a 6x6 image's col2im, are the common case), then
+    /// single elements: unlike a copy, an add cannot overlap.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddTo<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
+        {
             for (; i <= count - Vector256<T>.Count; i += Vector256<T>.Count) (Vector256.Load(dst + i) + Vector256.Load(src + i)).Store(dst + i);
+            if (i <= count - Vector128<T>.Count)
+            {
+                (Vector128.Load(dst + i) + Vector128.Load(src + i)).Store(dst + i);
+                i += Vector128<T>.Count;
+            }
+        }
         for (; i < count; i++) dst[i] += src[i];
     }
 
