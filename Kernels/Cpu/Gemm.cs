@@ -400,7 +400,11 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             if (rows == MR)
             {
                 T* r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
-                for (int p = 0; p < kc; p++, dst += MR)
+                int p = 0;
+                if (typeof(T) == typeof(float) && Avx.IsSupported)
+                    for (; p + 8 <= kc; p += 8, dst += 8 * MR)
+                        Pack6x8((float*)(r0 + p), lda, (float*)dst);
+                for (; p < kc; p++, dst += MR)
                 {
                     dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p];
                     dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p];
@@ -410,6 +414,36 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
                 for (int p = 0; p < kc; p++, dst += MR)
                     for (int r = 0; r < MR; r++) dst[r] = r < rows ? r0[(long)r * lda + p] : T.Zero;
         }
+    }
+
+    /// <summary>
+    /// Interleaves an MR (6) x 8 float block of A (rows ldSrc apart) into 8 groups of 6:
+    /// dst[6 * c + r] = src[r * ldSrc + c]. The same unpack/shuffle steps as
+    /// <see cref="Transpose8x8"/> on rows 0-3, with rows 4-5 paired by one unpack each; each
+    /// group is then stored as 4 + 2 values, so nothing is written past the block. Packing A
+    /// value by value took about as long as packing B (a straight copy) at 512^3.
+    /// </summary>
+    private static void Pack6x8(float* src, int ldSrc, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * (long)ldSrc), r3 = Avx.LoadVector256(src + 3 * (long)ldSrc);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * (long)ldSrc), r5 = Avx.LoadVector256(src + 5 * (long)ldSrc);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        // Per 128-bit lane l (columns 4l ..): s0 = rows 0-3 of column 4l, s1 of 4l+1, s2 of 4l+2, s3 of 4l+3.
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        // Rows 4-5 as pairs: u0 holds columns 4l and 4l+1 of lane l, u1 columns 4l+2 and 4l+3.
+        Vector256<double> u0 = Avx.UnpackLow(r4, r5).AsDouble(), u1 = Avx.UnpackHigh(r4, r5).AsDouble();
+        Vector128<double> u0Low = u0.GetLower(), u0High = u0.GetUpper(), u1Low = u1.GetLower(), u1High = u1.GetUpper();
+        Sse.Store(dst, s0.GetLower()); Sse2.StoreScalar((double*)(dst + 4), u0Low);
+        Sse.Store(dst + 6, s1.GetLower()); Sse2.StoreHigh((double*)(dst + 10), u0Low);
+        Sse.Store(dst + 12, s2.GetLower()); Sse2.StoreScalar((double*)(dst + 16), u1Low);
+        Sse.Store(dst + 18, s3.GetLower()); Sse2.StoreHigh((double*)(dst + 22), u1Low);
+        Sse.Store(dst + 24, s0.GetUpper()); Sse2.StoreScalar((double*)(dst + 28), u0High);
+        Sse.Store(dst + 30, s1.GetUpper()); Sse2.StoreHigh((double*)(dst + 34), u0High);
+        Sse.Store(dst + 36, s2.GetUpper()); Sse2.StoreScalar((double*)(dst + 40), u1High);
+        Sse.Store(dst + 42, s3.GetUpper()); Sse2.StoreHigh((double*)(dst + 46), u1High);
     }
 
     /// <summary>
