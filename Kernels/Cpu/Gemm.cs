@@ -105,7 +105,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     /// </summary>
     private const int KC = 256;
 
-    /// <summary>Rows of A per packed block: MC x KC x sizeof(T) = 144 KiB, well inside the 512 KiB L2.</summary>
+    /// <summary>Rows of A per packed block: MC x KC x sizeof(T) = 144 KiB, well inside the 512 KiB L2 (216 and 288 measured no faster on Zen 3).</summary>
     private static int MC => typeof(T) == typeof(float) ? 144 : 72;
 
     /// <summary>Columns of B per packed panel: KC x NC x sizeof(T) is about 4 MiB, a slice of L3.</summary>
@@ -170,7 +170,10 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         // thread; pick the grid that packs the least (with 2 threads: split m when n is smaller,
         // else split n). Packing is O(k(m + n)) against O(mnk) arithmetic, so this stays cheap.
         // (Measured on 2 cores: a variant where threads share one packed B and take row blocks
-        // dynamically was no faster at any size and slower below 1024^3, from its extra fork/joins.)
+        // dynamically was no faster at any size and slower below 1024^3, from its extra fork/joins.
+        // Measured again on the 2-vCPU Zen 3 VM, with B packed lazily strip by strip into one
+        // buffer all threads read and row blocks taken in one fork/join: 3-27% slower at the
+        // benchmark shapes, slowest where each thread reads most of the strips the other packed.)
         int nr = UseVector512 ? NR512 : NR256;
         ChooseGrid(threads, m, n, nr, out int tm, out int tn);
         int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
@@ -298,6 +301,9 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
+                // The whole panel at once: packing each strip just before the first A block uses
+                // it (as OpenBLAS's driver does) measured 1.5-2.5% slower on Zen 3, and
+                // prefetching the next strip while the kernel works on one was no faster.
                 if (direct) packB = b + (long)pc * ldb + jc;
                 else PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, packB);
                 // Only the first k-block applies the caller's beta; later ones add on top.
