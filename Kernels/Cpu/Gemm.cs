@@ -105,7 +105,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     /// </summary>
     private const int KC = 256;
 
-    /// <summary>Rows of A per packed block: MC x KC x sizeof(T) = 144 KiB, well inside the 512 KiB L2.</summary>
+    /// <summary>Rows of A per packed block: MC x KC x sizeof(T) = 144 KiB, well inside the 512 KiB L2 (216 and 288 measured no faster on Zen 3).</summary>
     private static int MC => typeof(T) == typeof(float) ? 144 : 72;
 
     /// <summary>Columns of B per packed panel: KC x NC x sizeof(T) is about 4 MiB, a slice of L3.</summary>
@@ -170,7 +170,10 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         // thread; pick the grid that packs the least (with 2 threads: split m when n is smaller,
         // else split n). Packing is O(k(m + n)) against O(mnk) arithmetic, so this stays cheap.
         // (Measured on 2 cores: a variant where threads share one packed B and take row blocks
-        // dynamically was no faster at any size and slower below 1024^3, from its extra fork/joins.)
+        // dynamically was no faster at any size and slower below 1024^3, from its extra fork/joins.
+        // Measured again on the 2-vCPU Zen 3 VM, with B packed lazily strip by strip into one
+        // buffer all threads read and row blocks taken in one fork/join: 3-27% slower at the
+        // benchmark shapes, slowest where each thread reads most of the strips the other packed.)
         int nr = UseVector512 ? NR512 : NR256;
         ChooseGrid(threads, m, n, nr, out int tm, out int tn);
         int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
@@ -298,6 +301,9 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
+                // The whole panel at once: packing each strip just before the first A block uses
+                // it (as OpenBLAS's driver does) measured 1.5-2.5% slower on Zen 3, and
+                // prefetching the next strip while the kernel works on one was no faster.
                 if (direct) packB = b + (long)pc * ldb + jc;
                 else PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, packB);
                 // Only the first k-block applies the caller's beta; later ones add on top.
@@ -400,7 +406,11 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             if (rows == MR)
             {
                 T* r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
-                for (int p = 0; p < kc; p++, dst += MR)
+                int p = 0;
+                if (typeof(T) == typeof(float) && Avx.IsSupported)
+                    for (; p + 8 <= kc; p += 8, dst += 8 * MR)
+                        Pack6x8((float*)(r0 + p), lda, (float*)dst);
+                for (; p < kc; p++, dst += MR)
                 {
                     dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p];
                     dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p];
@@ -410,6 +420,36 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
                 for (int p = 0; p < kc; p++, dst += MR)
                     for (int r = 0; r < MR; r++) dst[r] = r < rows ? r0[(long)r * lda + p] : T.Zero;
         }
+    }
+
+    /// <summary>
+    /// Interleaves an MR (6) x 8 float block of A (rows ldSrc apart) into 8 groups of 6:
+    /// dst[6 * c + r] = src[r * ldSrc + c]. The same unpack/shuffle steps as
+    /// <see cref="Transpose8x8"/> on rows 0-3, with rows 4-5 paired by one unpack each; each
+    /// group is then stored as 4 + 2 values, so nothing is written past the block. Packing A
+    /// value by value took about as long as packing B (a straight copy) at 512^3.
+    /// </summary>
+    private static void Pack6x8(float* src, int ldSrc, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * (long)ldSrc), r3 = Avx.LoadVector256(src + 3 * (long)ldSrc);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * (long)ldSrc), r5 = Avx.LoadVector256(src + 5 * (long)ldSrc);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        // Per 128-bit lane l (columns 4l ..): s0 = rows 0-3 of column 4l, s1 of 4l+1, s2 of 4l+2, s3 of 4l+3.
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        // Rows 4-5 as pairs: u0 holds columns 4l and 4l+1 of lane l, u1 columns 4l+2 and 4l+3.
+        Vector256<double> u0 = Avx.UnpackLow(r4, r5).AsDouble(), u1 = Avx.UnpackHigh(r4, r5).AsDouble();
+        Vector128<double> u0Low = u0.GetLower(), u0High = u0.GetUpper(), u1Low = u1.GetLower(), u1High = u1.GetUpper();
+        Sse.Store(dst, s0.GetLower()); Sse2.StoreScalar((double*)(dst + 4), u0Low);
+        Sse.Store(dst + 6, s1.GetLower()); Sse2.StoreHigh((double*)(dst + 10), u0Low);
+        Sse.Store(dst + 12, s2.GetLower()); Sse2.StoreScalar((double*)(dst + 16), u1Low);
+        Sse.Store(dst + 18, s3.GetLower()); Sse2.StoreHigh((double*)(dst + 22), u1Low);
+        Sse.Store(dst + 24, s0.GetUpper()); Sse2.StoreScalar((double*)(dst + 28), u0High);
+        Sse.Store(dst + 30, s1.GetUpper()); Sse2.StoreHigh((double*)(dst + 34), u0High);
+        Sse.Store(dst + 36, s2.GetUpper()); Sse2.StoreScalar((double*)(dst + 40), u1High);
+        Sse.Store(dst + 42, s3.GetUpper()); Sse2.StoreHigh((double*)(dst + 46), u1High);
     }
 
     /// <summary>
