@@ -182,23 +182,49 @@ public sealed record MachinePeaks(int Threads, double Gflops, double CopyGBytesP
     }
 
     // ------------------------------------------------------------------------------------------
-    // The cache file: { "<CPU model>|<cores> cores|<threads> threads": { "gflops": ..., "copy_gbytes_per_second": ... } }
+    // The cache file: { "<CPU>|<vector ISA>|<cores> cores|<threads> threads": { "gflops": ..., "copy_gbytes_per_second": ... } }
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>What the figures depend on: the CPU (a VM may move to another between runs), its cores and the threads.</summary>
-    private static string CacheKey(int threads) => $"{CpuModel()}|{Environment.ProcessorCount} cores|{threads} threads";
+    /// <summary>
+    /// What the figures depend on: the CPU (a VM may move to another between runs), the widest
+    /// vectors the kernels use on it, its cores and the threads.
+    /// </summary>
+    /// <remarks>
+    /// A VM's model name can be as vague as "AMD EPYC" for an AVX2-only Zen 3 and an AVX-512
+    /// Zen 4 alike, so the key adds the CPU's family, model and stepping and the vector ISA:
+    /// with the name alone, one machine's cached roofs were read on the other.
+    /// </remarks>
+    internal static string CacheKey(int threads) => $"{CpuName()}|{VectorIsa()}|{Environment.ProcessorCount} cores|{threads} threads";
 
-    private static string CpuModel()
+    /// <summary>The CPU's model name, with its family, model and stepping where /proc/cpuinfo gives them.</summary>
+    private static string CpuName()
     {
         try
         {
             if (File.Exists("/proc/cpuinfo"))
+            {
+                var fields = new Dictionary<string, string>();
                 foreach (var line in File.ReadLines("/proc/cpuinfo"))
-                    if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+                {
+                    if (line.Length == 0) break; // the first processor's block is enough
+                    int colon = line.IndexOf(':');
+                    if (colon > 0) fields.TryAdd(line[..colon].Trim(), line[(colon + 1)..].Trim());
+                }
+                if (fields.TryGetValue("model name", out var name))
+                    return fields.TryGetValue("cpu family", out var family) && fields.TryGetValue("model", out var model)
+                        ? $"{name} (family {family}, model {model}, stepping {fields.GetValueOrDefault("stepping", "?")})"
+                        : name;
+            }
         }
         catch (IOException) { }
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
+
+    /// <summary>The widest vectors the FMA peak is measured in (see <see cref="FmaChains"/>).</summary>
+    private static string VectorIsa() =>
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? "AVX-512"
+        : Avx2.IsSupported ? "AVX2"
+        : Vector256.IsHardwareAccelerated ? "256-bit" : "128-bit";
 
     private static MachinePeaks? ReadCache(int threads)
     {

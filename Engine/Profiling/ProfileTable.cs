@@ -72,7 +72,14 @@ public static class ProfileTable
         text.AppendLine(Invariant($"Profiled {elapsed.TotalMilliseconds:F1} ms: {rows.Sum(r => r.Calls)} op calls took {opTime.TotalMilliseconds:F1} ms ") +
             Invariant($"({Percent(elapsed > TimeSpan.Zero ? opTime / elapsed : 0)}; the rest is host code between ops)."));
         if (peaks != null)
+        {
             text.AppendLine(Invariant($"CPU roofs ({peaks.Threads} threads): FMA peak {peaks.Gflops:F1} GFLOP/s, memory copy {peaks.CopyGBytesPerSecond:F1} GB/s."));
+            // No op can beat the FMA peak, so one that did shows the roofs were measured while
+            // something else had the cores (they are kept between runs: see MachinePeaks).
+            if (rows.FirstOrDefault(r => r.Device == Device.Cpu && r.Gflops > peaks.Gflops) is Row faster)
+                text.AppendLine(Invariant($"The roofs look low: {faster.Name} ran at {faster.Gflops:F1} GFLOP/s, above the FMA peak. ") +
+                    $"They were probably measured on a busy machine; delete {MachinePeaks.CacheFile} to measure them again.");
+        }
         var byOp = ByOp(rows);
         text.AppendLine().AppendLine("By op (shapes together):");
         AppendRows(text, byOp, Math.Min(top, 15), opTime, peaks);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 using Tensorium.Kernels.Cpu;
 using Tensorium.Profiling;
@@ -163,6 +164,27 @@ public class ProfilerTests
         Assert.That(table, Does.Contain("FMA peak 100.0 GFLOP/s, memory copy 10.0 GB/s"));
         Assert.That(table, Does.Contain("[64, 64] x [64, 64]"));
         Assert.That(table, Does.Contain("Unary.Exp"));
+    }
+
+    [Test]
+    public void TheTableSaysWhenAnOpRanAboveTheFmaPeak()
+    {
+        using var x = Tensor.Uniform([64, 64]);
+        Profiler profile;
+        using (profile = Profiler.Start()) x.MatMul(x).Dispose();
+        // Roofs as a busy machine might have measured them: far below what any MatMul reaches.
+        var lowPeaks = new MachinePeaks(1, 1e-6, 10);
+        Assert.That(profile.Table(peaks: lowPeaks), Does.Contain("The roofs look low: MatMul ran at").And.Contain(MachinePeaks.CacheFile));
+        Assert.That(profile.Table(peaks: new MachinePeaks(1, 1e9, 10)), Does.Not.Contain("look low"));
+    }
+
+    [Test]
+    public void CachedRoofsAreKeyedByTheVectorIsaAndTheThreads()
+    {
+        // Two VMs both named "AMD EPYC", one AVX2-only and one with AVX-512, must not share roofs.
+        string key = MachinePeaks.CacheKey(2);
+        Assert.That(key, Does.Contain("|2 threads").And.Contain(Avx2.IsSupported ? "|AVX" : "-bit|"));
+        Assert.That(MachinePeaks.CacheKey(1), Is.Not.EqualTo(key));
     }
 
     /// <summary>
