@@ -24,14 +24,18 @@ public static unsafe class AlternatingGemm
     /// <summary>The GEMM benchmark's shapes with a speed goal: single products of 512 rows or more.</summary>
     private static readonly GemmShape[] Shapes = [.. GemmBenchmarks.Shapes.Where(s => s.Batch == 1 && s.M >= 512)];
 
-    /// <summary>Prints, per shape, the median GFLOP/s of each library and their ratio.</summary>
+    /// <summary>
+    /// Prints, per shape, the median GFLOP/s of each library and their ratio, then the median and
+    /// the middle half (25th to 75th percentile) of the rounds' own ratios.
+    /// </summary>
     public static void Run()
     {
         int threads = BenchSettings.Threads;
         CpuParallel.Threads = threads;
         OpenBlas.SetThreads(threads);
         Console.WriteLine($"GEMM, {threads} threads, {Rounds} alternating rounds per shape (medians)");
-        Console.WriteLine($"{"shape",-16} {"Tensorium",10} {"OpenBLAS",10} {"ratio",7}");
+        Console.WriteLine("GFLOP/s; ratio of the medians, then the median and middle half of the rounds' own ratios");
+        Console.WriteLine($"{"shape",-16} {"Tensorium",10} {"OpenBLAS",10} {"ratio",7} {"rounds",8} {"middle",11}");
         foreach (var (_, m, n, k) in Shapes)
         {
             float* a = NativeBuffers.Random<float>((long)m * k), b = NativeBuffers.Random<float>((long)k * n, 7);
@@ -53,7 +57,12 @@ public static unsafe class AlternatingGemm
             }
             Console.Error.Write("\r" + new string(' ', 40) + "\r");
             double oursRate = flops / Median(oursTimes) / 1e9, referenceRate = flops / Median(referenceTimes) / 1e9;
-            Console.WriteLine($"{$"{m}x{n}x{k}",-16} {oursRate,10:F1} {referenceRate,10:F1} {oursRate / referenceRate,7:F3}");
+            // Each round's own ratio, from two timings taken back to back: their spread shows how
+            // much the machine drifted while this shape ran.
+            var ratios = referenceTimes.Zip(oursTimes, (r, o) => r / o).ToList();
+            ratios.Sort();
+            string spread = $"{ratios[ratios.Count / 4]:F2}-{ratios[ratios.Count * 3 / 4]:F2}";
+            Console.WriteLine($"{$"{m}x{n}x{k}",-16} {oursRate,10:F1} {referenceRate,10:F1} {oursRate / referenceRate,7:F3} {Median(ratios),8:F3} {spread,11}");
             foreach (var p in new[] { a, b, c }) NativeBuffers.Free(p);
         }
     }
