@@ -1,4 +1,4 @@
-# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating] | demo | serve | pack | gpu-check
+# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating [steps]] | demo | serve | pack | gpu-check
 param([Parameter(Position = 0)][string]$Verb = "test", [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
@@ -33,7 +33,7 @@ switch ($Verb) {
     Remove-Item Env:OPENBLAS_CORETYPE -ErrorAction SilentlyContinue
     try {
       if ($filter -eq "Serving") { dotnet run -c Release --project Bench -- --serving @($Rest | Select-Object -Skip 1) }
-      elseif ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating }
+      elseif ($filter -eq "--alternating") { dotnet run -c Release --project Bench -- --alternating @($Rest | Select-Object -Skip 1) }
       else { dotnet run -c Release --project Bench -- --filter "*$filter*" }
     } finally { if ($coreType) { $env:OPENBLAS_CORETYPE = $coreType } }
     exit $LASTEXITCODE
@@ -59,5 +59,5 @@ switch ($Verb) {
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     exit $LASTEXITCODE
   }
-  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating] | demo | serve [--models DIR] [--port N] | pack | gpu-check"; exit 2 }
+  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating [steps]] | demo | serve [--models DIR] [--port N] | pack | gpu-check"; exit 2 }
 }

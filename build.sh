@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tensorium build script. Verbs: test | bench [filter | --alternating] | demo | serve | pack | gpu-check
+# Tensorium build script. Verbs: test | bench [filter | --alternating [steps]] | demo | serve | pack | gpu-check
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -48,12 +48,13 @@ case "$verb" in
     # PyTorch runs the same training steps and kernels beside Tensorium's (Bench/torch_steps.py, Bench/TorchBaseline.cs).
     python3 -c "import torch" 2>/dev/null || /usr/bin/python3 -c "import torch" 2>/dev/null || apt_install python3-torch
     # The machine's environment may pin OpenBLAS to an older core type; the baseline runs at its best.
-    # "--alternating" times GEMM and OpenBLAS in alternating rounds in one process (Bench/AlternatingGemm.cs).
+    # "--alternating" times GEMM and OpenBLAS in alternating rounds in one process (Bench/AlternatingGemm.cs),
+    # "--alternating steps" each example's training step and PyTorch's (Bench/AlternatingSteps.cs).
     if [ "$filter" = "Serving" ]; then
       # A bounded load run on loopback: 20,000 requests from 64 clients against the CNN, next to its offline Predict (Bench/ServingLoad.cs).
       dotnet run -c Release --project Bench -- --serving "${@:3}"
     elif [ "$filter" = "--alternating" ]; then
-      env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --alternating
+      env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --alternating "${@:3}"
     else
       env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*"
     fi
@@ -129,7 +130,7 @@ CS
     echo "pack: $(ls artifacts/packages | wc -l) files in artifacts/packages (Tensorium $version)"
     ;;
   *)
-    echo "usage: ./build.sh test | bench [filter | --alternating] | demo | serve [--models DIR] [--port N] | pack | gpu-check" >&2
+    echo "usage: ./build.sh test | bench [filter | --alternating [steps]] | demo | serve [--models DIR] [--port N] | pack | gpu-check" >&2
     exit 2
     ;;
 esac

@@ -32,6 +32,12 @@ if (args is ["--alternating"])
     if (OpenBlas.IsAvailable) AlternatingGemm.Run();
     return;
 }
+if (args is ["--alternating", "steps"])
+{
+    // Each example's training step and PyTorch's, in alternating rounds (TENSORIUM_BENCH_MODELS picks models).
+    AlternatingSteps.Run();
+    return;
+}
 
 // "--quick": in this process (nothing is built, so it can run while other builds are paused) with
 // fewer iterations: for a short, quiet comparison run, not for figures to keep.

@@ -87,7 +87,7 @@ public static class TorchBaseline
     /// The first of python3 on the PATH and Debian's /usr/bin/python3 that imports torch (a pyenv
     /// or virtual-environment python3 may shadow the one Debian's python3-torch is installed for).
     /// </summary>
-    private static string? FindPython()
+    internal static string? FindPython()
     {
         foreach (var candidate in new[] { "python3", "/usr/bin/python3" })
             try

@@ -17,6 +17,11 @@ MODE is one benchmark class (Bench/*Benchmarks.cs):
 Each case: warm-up, then timed repeats until --budget seconds (at least 5, at most 50 repeats); the
 median in seconds. One JSON object on stdout: {"torch": version, "threads": N, "results": {case: seconds}}.
 Run it with OPENBLAS_NUM_THREADS=1 (Tensorium's bench does) and the bench's thread count.
+
+With --serve the script times on request instead, for a caller that alternates with its own timings
+(Bench/AlternatingSteps.cs): it prints {"torch": version, "threads": N}, then for every line
+"CASE CALLS" on stdin (the case is built and warmed up on first use) the seconds per call over CALLS
+back-to-back calls, one number per line, until stdin closes.
 """
 import argparse
 import json
@@ -229,15 +234,40 @@ def attention_cases():
 MODES = {"steps": steps_cases, "conv": conv_cases, "pool": pool_cases, "softmax": softmax_cases, "attention": attention_cases}
 
 
+def serve(cases):
+    """Times CASE for CALLS calls per request line "CASE CALLS"; prints seconds per call."""
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    built = {}
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] not in cases or not parts[1].isdigit() or int(parts[1]) < 1:
+            raise SystemExit(f"torch_steps.py --serve: expected 'CASE CALLS' with a known case and CALLS >= 1, got {line.strip()!r}")
+        name, calls = parts[0], int(parts[1])
+        if name not in built:
+            built[name] = fn = cases[name]()
+            for _ in range(3):
+                fn()
+        fn = built[name]
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        print((time.perf_counter() - start) / calls, flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=sorted(MODES))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of timed repeats per case")
     parser.add_argument("--only", default="", help="comma-separated case names (default: all)")
+    parser.add_argument("--serve", action="store_true", help="time cases on request from stdin (see above)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.serve:
+        with torch.inference_mode(False):
+            serve(MODES[args.mode]())
+        return
     only = {c for c in args.only.split(",") if c}
     results = {}
     with torch.inference_mode(False):

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Tensorium.Kernels.Cpu;
+
+namespace Tensorium.Bench;
+
+/// <summary>
+/// Each example's training step against PyTorch's, timed in alternating rounds in one run
+/// (<c>./build.sh bench --alternating steps</c>): Tensorium's step in this process, PyTorch's in
+/// one <c>torch_steps.py --serve</c> process that times on request (see <see cref="AlternatingRounds"/>
+/// for why, next to <c>./build.sh bench TrainingStep</c>).
+/// </summary>
+public static class AlternatingSteps
+{
+    /// <summary>Prints, per model, both medians, their ratio and the rounds' own ratios.</summary>
+    public static void Run()
+    {
+        int threads = BenchSettings.Threads;
+        CpuParallel.Threads = threads;
+        if (TorchBaseline.FindPython() is not string python)
+        {
+            Console.WriteLine("PyTorch baseline skipped: no python3 with a working 'import torch' (Debian: apt-get install python3-torch).");
+            return;
+        }
+        using var torch = new TorchServer(python, "steps", threads);
+        Console.WriteLine($"Training steps, Tensorium vs PyTorch {torch.Version}, {threads} threads, {AlternatingRounds.Rounds} alternating rounds per model");
+        Console.WriteLine("ms per step (medians); ratio = PyTorch / Tensorium of the medians, then the median and middle half of the rounds' own ratios");
+        Console.WriteLine($"{"model",-12} {"Tensorium",10} {"PyTorch",10} {"ratio",7} {"rounds",8} {"middle",11}");
+        foreach (string model in TrainingStepBenchmarks.Models())
+        {
+            var bench = new TrainingStepBenchmarks { Model = model };
+            bench.Setup();   // builds the model and warms it up
+            try
+            {
+                // Steps per timing: about 0.3 s of Tensorium's, so a timing spans many scheduler ticks.
+                var clock = Stopwatch.StartNew();
+                bench.Step();
+                int calls = Math.Max(1, (int)Math.Ceiling(0.3 / clock.Elapsed.TotalSeconds));
+                torch.Time(model, calls);   // PyTorch builds and warms up its model on first use
+                var r = AlternatingRounds.Run(model,
+                    AlternatingRounds.Timer(bench.Step, calls),
+                    () => { double seconds = torch.Time(model, calls); AlternatingRounds.Pause(); return seconds; });
+                Console.WriteLine($"{model,-12} {r.OursSeconds * 1e3,10:F3} {r.ReferenceSeconds * 1e3,10:F3} {r.Ratio,7:F2} {r.RoundRatio,8:F2} {$"{r.LowRatio:F2}-{r.HighRatio:F2}",11}");
+            }
+            finally
+            {
+                bench.Cleanup();
+            }
+        }
+    }
+
+    /// <summary>A <c>torch_steps.py MODE --serve</c> process: cases timed on request, one line each way.</summary>
+    private sealed class TorchServer : IDisposable
+    {
+        private readonly Process _process;
+
+        /// <summary>PyTorch's version, from the script's first line.</summary>
+        public string Version { get; }
+
+        public TorchServer(string python, string mode, int threads)
+        {
+            string script = Path.Combine(AppContext.BaseDirectory, "torch_steps.py");
+            var info = new ProcessStartInfo(python, [script, mode, "--serve", "--threads", threads.ToString(CultureInfo.InvariantCulture)])
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false,
+            };
+            info.Environment["OPENBLAS_NUM_THREADS"] = "1";   // as TorchBaseline runs it: PyTorch's best on 2 cores
+            _process = Process.Start(info) ?? throw new InvalidOperationException($"AlternatingSteps: could not start {python} {script}.");
+            using var header = JsonDocument.Parse(ReadLine());
+            Version = header.RootElement.GetProperty("torch").GetString() ?? "?";
+        }
+
+        /// <summary>PyTorch's seconds per call of <paramref name="name"/> over <paramref name="calls"/> back-to-back calls.</summary>
+        public double Time(string name, int calls)
+        {
+            _process.StandardInput.WriteLine($"{name} {calls}");
+            _process.StandardInput.Flush();
+            return double.Parse(ReadLine(), CultureInfo.InvariantCulture);
+        }
+
+        private string ReadLine() =>
+            _process.StandardOutput.ReadLine()
+            ?? throw new InvalidOperationException($"AlternatingSteps: torch_steps.py --serve ended (exit code {(_process.WaitForExit(5000) ? _process.ExitCode : -1)}); its error is above.");
+
+        public void Dispose()
+        {
+            _process.StandardInput.Close();   // the script ends when its input does
+            if (!_process.WaitForExit(10_000)) _process.Kill();
+            _process.Dispose();
+        }
+    }
+}
