@@ -13,7 +13,7 @@ public static unsafe class AlternatingGemm
 
     /// <summary>
     /// Prints, per shape, the median GFLOP/s of each library and their ratio, then the median and
-    /// the middle half (25th to 75th percentile) of the rounds' own ratios.
+    /// the spread of the middle rounds' own ratios (see <see cref="AlternatingResult"/>).
     /// </summary>
     public static void Run()
     {
@@ -21,7 +21,7 @@ public static unsafe class AlternatingGemm
         CpuParallel.Threads = threads;
         OpenBlas.SetThreads(threads);
         Console.WriteLine($"GEMM, {threads} threads, {AlternatingRounds.Rounds} alternating rounds per shape (medians)");
-        Console.WriteLine("GFLOP/s; ratio of the medians, then the median and middle half of the rounds' own ratios");
+        Console.WriteLine("GFLOP/s; ratio of the medians, then the median and spread (3rd to 9th of 11) of the rounds' own ratios");
         Console.WriteLine($"{"shape",-16} {"Tensorium",10} {"OpenBLAS",10} {"ratio",7} {"rounds",8} {"middle",11}");
         foreach (var (_, m, n, k) in Shapes)
         {

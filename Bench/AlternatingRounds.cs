@@ -6,8 +6,8 @@ namespace Tensorium.Bench;
 /// <param name="OursSeconds">Tensorium's median seconds per call.</param>
 /// <param name="ReferenceSeconds">The reference's median seconds per call.</param>
 /// <param name="RoundRatio">The median of the rounds' ratios (reference time / Tensorium time).</param>
-/// <param name="LowRatio">The 25th percentile of those ratios.</param>
-/// <param name="HighRatio">Their 75th percentile.</param>
+/// <param name="LowRatio">The low end of the middle rounds' ratios (sorted, at a quarter of the rounds: the 3rd of 11).</param>
+/// <param name="HighRatio">The high end (at three quarters: the 9th of 11).</param>
 public sealed record AlternatingResult(double OursSeconds, double ReferenceSeconds, double RoundRatio, double LowRatio, double HighRatio)
 {
     /// <summary>Reference time over Tensorium time, of the medians: above 1, Tensorium is faster.</summary>

@@ -25,7 +25,7 @@ public static class AlternatingSteps
         }
         using var torch = new TorchServer(python, "steps", threads);
         Console.WriteLine($"Training steps, Tensorium vs PyTorch {torch.Version}, {threads} threads, {AlternatingRounds.Rounds} alternating rounds per model");
-        Console.WriteLine("ms per step (medians); ratio = PyTorch / Tensorium of the medians, then the median and middle half of the rounds' own ratios");
+        Console.WriteLine("ms per step (medians); ratio = PyTorch / Tensorium of the medians, then the median and spread (3rd to 9th of 11) of the rounds' own ratios");
         Console.WriteLine($"{"model",-12} {"Tensorium",10} {"PyTorch",10} {"ratio",7} {"rounds",8} {"middle",11}");
         foreach (string model in TrainingStepBenchmarks.Models())
         {
@@ -67,8 +67,24 @@ public static class AlternatingSteps
             };
             info.Environment["OPENBLAS_NUM_THREADS"] = "1";   // as TorchBaseline runs it: PyTorch's best on 2 cores
             _process = Process.Start(info) ?? throw new InvalidOperationException($"AlternatingSteps: could not start {python} {script}.");
-            using var header = JsonDocument.Parse(ReadLine());
-            Version = header.RootElement.GetProperty("torch").GetString() ?? "?";
+            try
+            {
+                string line = ReadLine();
+                try
+                {
+                    using var header = JsonDocument.Parse(line);
+                    Version = header.RootElement.GetProperty("torch").GetString() ?? "?";
+                }
+                catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+                {
+                    throw new InvalidOperationException($"AlternatingSteps: torch_steps.py --serve should first print {{\"torch\": version, ...}}, got '{line}'.", e);
+                }
+            }
+            catch
+            {
+                Dispose();   // no Python process is left running behind a failed start
+                throw;
+            }
         }
 
         /// <summary>PyTorch's seconds per call of <paramref name="name"/> over <paramref name="calls"/> back-to-back calls.</summary>
@@ -76,7 +92,10 @@ public static class AlternatingSteps
         {
             _process.StandardInput.WriteLine($"{name} {calls}");
             _process.StandardInput.Flush();
-            return double.Parse(ReadLine(), CultureInfo.InvariantCulture);
+            string line = ReadLine();
+            return double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0
+                ? seconds
+                : throw new InvalidOperationException($"AlternatingSteps: torch_steps.py --serve should answer '{name} {calls}' with seconds per call, got '{line}'.");
         }
 
         private string ReadLine() =>

@@ -32,10 +32,15 @@ if (args is ["--alternating"])
     if (OpenBlas.IsAvailable) AlternatingGemm.Run();
     return;
 }
-if (args is ["--alternating", "steps"])
+if (args is ["--alternating", var what, ..])
 {
     // Each example's training step and PyTorch's, in alternating rounds (TENSORIUM_BENCH_MODELS picks models).
-    AlternatingSteps.Run();
+    if (what == "steps" && args.Length == 2) AlternatingSteps.Run();
+    else
+    {
+        Console.Error.WriteLine($"Bench --alternating: expected nothing (GEMM) or 'steps', got '{string.Join(' ', args[1..])}'.");
+        Environment.ExitCode = 2;
+    }
     return;
 }
 

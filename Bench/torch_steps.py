@@ -20,8 +20,8 @@ Run it with OPENBLAS_NUM_THREADS=1 (Tensorium's bench does) and the bench's thre
 
 With --serve the script times on request instead, for a caller that alternates with its own timings
 (Bench/AlternatingSteps.cs): it prints {"torch": version, "threads": N}, then for every line
-"CASE CALLS" on stdin (the case is built and warmed up on first use) the seconds per call over CALLS
-back-to-back calls, one number per line, until stdin closes.
+"CASE CALLS" on stdin (the case is built and warmed up on first use) one untimed call, then the
+seconds per call over CALLS back-to-back calls, one number per line, until stdin closes.
 """
 import argparse
 import json
@@ -248,6 +248,7 @@ def serve(cases):
             for _ in range(3):
                 fn()
         fn = built[name]
+        fn()   # one untimed call first, as the caller's own timer makes (AlternatingRounds.Timer)
         start = time.perf_counter()
         for _ in range(calls):
             fn()

@@ -18,8 +18,8 @@ namespace Tensorium.Profiling;
 /// </summary>
 /// <remarks>
 /// Measuring takes about a second, so <see cref="For"/> measures once per process and thread count
-/// and keeps the figures in <see cref="CacheFile"/> (keyed by CPU model, core count and thread
-/// count); delete that file, or call <see cref="Measure"/>, to measure again (e.g. after a busy
+/// and keeps the figures in <see cref="CacheFile"/> (keyed by CPU, vector ISA, core count and
+/// thread count: see <see cref="CacheKey"/>); delete that file, or call <see cref="Measure"/>, to measure again (e.g. after a busy
 /// neighbour spoiled the first measurement).
 /// </remarks>
 /// <param name="Threads">The kernel threads both roofs were measured on.</param>

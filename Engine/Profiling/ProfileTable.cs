@@ -78,7 +78,7 @@ public static class ProfileTable
             // something else had the cores (they are kept between runs: see MachinePeaks).
             if (rows.FirstOrDefault(r => r.Device == Device.Cpu && r.Gflops > peaks.Gflops) is Row faster)
                 text.AppendLine(Invariant($"The roofs look low: {faster.Name} ran at {faster.Gflops:F1} GFLOP/s, above the FMA peak. ") +
-                    $"They were probably measured on a busy machine; delete {MachinePeaks.CacheFile} to measure them again.");
+                    $"If they came from the cache, they were probably measured on a busy machine: delete {MachinePeaks.CacheFile} to measure them again.");
         }
         var byOp = ByOp(rows);
         text.AppendLine().AppendLine("By op (shapes together):");

@@ -294,7 +294,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         // (the weight gradient of a layer, [in, tokens] x [tokens, out]). The kernel then reads
         // each k row of a strip ldb apart (from L2 rather than L1: it still runs near full speed).
         // ldb == nr would read as "packed" below, so that case packs. So does a row length of a
-        // multiple of 4 KiB (1024 floats): the strip's k rows would all fall in the same L1 cache
+        // multiple of 4 KiB (1024 floats, 512 doubles): the strip's k rows would all fall in the same L1 cache
         // set, 8 ways for a strip of 256 rows, and the in-place reads ran 1.5-1.7x slower than
         // with a row length 16 floats longer ([64 x 576] x [576 x 1024]: a conv layer's 4x4
         // outputs for 64 images side by side).

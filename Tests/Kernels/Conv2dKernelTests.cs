@@ -27,7 +27,10 @@ public unsafe class Conv2dKernelTests
         // Unpadded with horizontal stride 1 (the plain im2col path), with a vertical stride and
         // dilation; K = 8 takes the few-taps paths with leftover rows in both 4 x 3 blocks.
         yield return Case(new Conv2dGeometry(4, 2, 12, 11, 6, 2, 2, StrideH: 2, DilationH: 2, DilationW: 2), "plain-few-taps-strided-dilated");
+        // 32 output pixels, K = 45: the wide GEMM computed transposed (pixels x channels).
         yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, StrideH: 2, DilationW: 2), "plain-wide-gemm");
+        // 120 output pixels (over 64, under 256), K = 45: the wide GEMM as channels x pixels.
+        yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, PadH: 1), "wide-gemm-untransposed");
         // 20 images split into 16 uneven chunks for the few-taps weight gradient.
         yield return Case(new Conv2dGeometry(20, 1, 9, 9, 5, 3, 3), "few-taps-chunks");
         // Few taps but fewer output pixels than a vector: the wide-GEMM path instead.
@@ -62,10 +65,14 @@ public unsafe class Conv2dKernelTests
         AssertClose(y, ReferenceForward(g, x, w, b), 1e-12);
     }
 
-    [Test]
-    public void ForwardWithoutBias()
+    // No bias through each path that adds it itself: few taps (K = 27), the transposed wide GEMM
+    // (K = 36, 56 pixels) and the untransposed one (K = 36, 120 pixels).
+    [TestCase(3, 7)]
+    [TestCase(4, 7)]
+    [TestCase(4, 10)]
+    public void ForwardWithoutBias(int inChannels, int height)
     {
-        var g = new Conv2dGeometry(2, 3, 7, 8, 4, 3, 3, PadH: 1, PadW: 1);
+        var g = new Conv2dGeometry(2, inChannels, height, height + 1, 4, 3, 3, PadH: 1, PadW: 1);
         var rng = new Random(3);
         float[] x = RandomFloats(rng, InputSize(g)), w = RandomFloats(rng, WeightSize(g));
         float[] y = new float[OutputSize(g)];
