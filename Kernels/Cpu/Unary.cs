@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Tensorium.Kernels.Ops;
@@ -70,7 +71,9 @@ public static unsafe class Unary
     /// are repeated inline so the JIT keeps them in registers) with vector exp, so a row costs about
     /// as much as a float exp rather than a scalar double exp per element. (AVX2 once took four
     /// double lanes with the library's exp, which made GELU and its gradient the slowest ops of the
-    /// transformer step after the matrix products.)
+    /// transformer step after the matrix products.) The lane helpers are forced inline: as calls,
+    /// their vector arguments and results went through the stack, which halved the speed (1M
+    /// floats on 2 threads: GELU 2.8 -> 1.35 ms, its gradient 3.4 -> 2.2 ms).
     /// </summary>
     private static void GeluFloat(ReadOnlySpan<float> x, Span<float> y, bool gradient)
     {
@@ -111,6 +114,7 @@ public static unsafe class Unary
     /// Vector256.Exp, which computes in double): its arguments p - z^2 and -z^2 are at most about 0,
     /// and below ln(FLT_MIN) it gives 0, where the tail and density are negligible anyway.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GeluLanes(Vector256<float> x0, Vector256<float> x1, bool gradient, out Vector256<float> y0, out Vector256<float> y1)
     {
         var z0 = Vector256.Abs(x0) * Vector256.Create(0.70710678f);
@@ -133,6 +137,7 @@ public static unsafe class Unary
     }
 
     /// <summary>t = 1 / (1 + z/2) and the fit's polynomial p(t) (Horner's rule), for the tail t exp(p - z^2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> TailFit(Vector256<float> z, out Vector256<float> p)
     {
         var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.5f) * z);
@@ -149,6 +154,7 @@ public static unsafe class Unary
     }
 
     /// <summary>Phi(x) from the tail erfc(|x| / sqrt 2) = tail: 1 - tail/2 for x &gt;= 0, tail/2 below.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Cdf(Vector256<float> x, Vector256<float> tail)
     {
         var half = Vector256.Create(0.5f) * tail;
@@ -161,6 +167,7 @@ public static unsafe class Unary
     /// p - z^2 is formed with one rounding (a fused multiply-add), which keeps the tail's relative
     /// error about 1e-6 even where z^2 is large: within float GELU's tolerance, at four times the lanes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> GeluLanes(Vector512<float> x, bool gradient)
     {
         var z = Vector512.Abs(x) * Vector512.Create(0.70710678f);
