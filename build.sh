@@ -22,6 +22,8 @@ case "$verb" in
     [ -d /usr/share/datasets/fashion-mnist ] || apt_install dataset-fashion-mnist
     # The serving host's web page is checked in a real headless browser (skipped with a message without one).
     command -v chromium >/dev/null || command -v chromium-browser >/dev/null || apt_install chromium
+    # The BERT example's tests fine-tune on Bible verses (skipped with a message without the bible command).
+    command -v bible >/dev/null || apt_install bible-kjv bible-kjv-text
     # The GPU kernels need no driver here: the op suite runs them on ILGPU's CPU accelerator (the emulated device).
     log=$(mktemp)
     if ! dotnet build Tensorium.sln -c Release -clp:ErrorsOnly >"$log" 2>&1; then
