@@ -46,9 +46,8 @@ public static class AlternatingRounds
             Console.Error.Write($"\r{label}: round {round + 1}/{Rounds}");
         }
         Console.Error.Write("\r" + new string(' ', 60) + "\r");
-        var ratios = referenceTimes.Zip(oursTimes, (r, o) => r / o).ToList();
-        ratios.Sort();
-        return new AlternatingResult(Median(oursTimes), Median(referenceTimes), Median(ratios), ratios[ratios.Count / 4], ratios[ratios.Count * 3 / 4]);
+        var ratios = referenceTimes.Zip(oursTimes, (r, o) => r / o).Order().ToList();
+        return new AlternatingResult(Median(oursTimes), Median(referenceTimes), ratios[ratios.Count / 2], ratios[ratios.Count / 4], ratios[ratios.Count * 3 / 4]);
     }
 
     /// <summary>

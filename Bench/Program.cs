@@ -27,15 +27,12 @@ if (args is ["--profile", var profiled, ..])
     TrainingStepBenchmarks.Profile(profiled, args.Length > 2 ? args[2] : null);
     return;
 }
-if (args is ["--alternating"])
+if (args is ["--alternating", ..])
 {
-    if (OpenBlas.IsAvailable) AlternatingGemm.Run();
-    return;
-}
-if (args is ["--alternating", var what, ..])
-{
-    // Each example's training step and PyTorch's, in alternating rounds (TENSORIUM_BENCH_MODELS picks models).
-    if (what == "steps" && args.Length == 2) AlternatingSteps.Run();
+    // GEMM against OpenBLAS, or ("steps") each example's training step against PyTorch's, in
+    // alternating rounds (TENSORIUM_BENCH_MODELS picks the models).
+    if (args.Length == 1) { if (OpenBlas.IsAvailable) AlternatingGemm.Run(); }
+    else if (args is [_, "steps"]) AlternatingSteps.Run();
     else
     {
         Console.Error.WriteLine($"Bench --alternating: expected nothing (GEMM) or 'steps', got '{string.Join(' ', args[1..])}'.");
