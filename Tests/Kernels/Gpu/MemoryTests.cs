@@ -146,10 +146,19 @@ public class MemoryTests
     public void TransfersSurviveCollectionsOnAnotherThread()
     {
         using var stop = new CancellationTokenSource();
+        // A short sleep between collections: back to back, they stopped the copying thread so
+        // often that the test took over a minute. The race is narrow: with the pinning removed,
+        // neither version failed in our runs, so this guards against a copy that holds a raw
+        // address for long, not against every unpinned one.
         var collector = new Thread(() =>
         {
-            while (!stop.IsCancellationRequested) GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
+                Thread.Sleep(1);
+            }
         }) { IsBackground = true };
+        int collectionsBefore = GC.CollectionCount(0);
         collector.Start();
         try
         {
@@ -167,5 +176,6 @@ public class MemoryTests
             stop.Cancel();
             collector.Join();
         }
+        Assert.That(GC.CollectionCount(0) - collectionsBefore, Is.GreaterThan(100), "collections during the 300 round trips");
     }
 }
