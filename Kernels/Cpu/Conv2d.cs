@@ -25,33 +25,30 @@ namespace Tensorium.Kernels.Cpu;
 /// and d weight = d output * colᵀ summed over images.
 /// </para>
 /// <para>
-/// Small images (the usual CNN case) are processed a group at a time: the group's im2col
-/// matrices are built in parallel, one image per thread (so col2im's scatter-add never crosses
-/// threads). When an output plane has few pixels (121 for 13x13, 9 for 5x5) the group's
-/// matrices are laid side by side and ONE wide GEMM does the whole group, because per-image
-/// products that narrow run far below the GEMM's peak; its channel-major result is then reordered
-/// to NCHW. Larger planes get one GEMM per image, written in place. A first layer with few filter
-/// taps (1 channel, 3x3) skips the GEMM in the forward and weight-gradient passes for direct
-/// loops, since an inner or outer dimension of 9 is a shape the GEMM handles poorly. An image too
-/// large for the scratch budget is processed alone, its matrix built a slab of columns at a time,
-/// with the threads working inside the GEMM. Scratch comes from a per-thread buffer that is
-/// reused across calls.
+/// Small output planes (the usual CNN case: 121 pixels for 13x13, 16 for 4x4) are processed a
+/// few whole images per task, each task on one thread: im2col into the thread's own cache-sized
+/// matrix, one GEMM on that thread, then the result written out as NCHW (forward) or col2im'd
+/// onto the task's own images (input gradient). The images sit side by side in the matrix, so
+/// the product is wide enough for the GEMM's 16-column tiles even when one plane is not.
+/// Larger planes build a group's matrices in parallel, one image per thread (so col2im's
+/// scatter-add never crosses threads), then run a batched GEMM that spreads over the threads
+/// itself. The weight gradient sums over images, so it lays the group's matrices side by side
+/// and runs ONE GEMM whose inner dimension spans them. A first layer with few filter taps
+/// (1 channel, 3x3) skips the GEMM in the forward and weight-gradient passes for direct loops,
+/// since an inner or outer dimension of 9 is a shape the GEMM handles poorly. An image too large
+/// for the scratch budget is processed alone, its matrix built a slab of columns at a time, with
+/// the threads working inside the GEMM. Scratch comes from a per-thread buffer that is reused
+/// across calls.
 /// </para>
 /// </remarks>
 public static unsafe partial class Conv2d
 {
     /// <summary>
-    /// Output planes smaller than this many pixels go through one wide GEMM per group of images
-    /// (per-image GEMMs would be too narrow); larger ones take one GEMM per image, which is
-    /// already wide and needs no reordering of its result.
+    /// Output planes smaller than this many pixels are processed a few whole images per task (see
+    /// Conv2dSmallPlanes.cs); larger ones take one GEMM per image, which is already wide and is written
+    /// straight into the output.
     /// </summary>
     private const int WideBelowPixels = 256;
-
-    /// <summary>
-    /// Output planes of at most this many pixels take the wide forward GEMM transposed (see
-    /// <see cref="ForwardCore{T}"/>).
-    /// </summary>
-    private const int TransposedMaxPixels = 64;
 
     /// <summary>Scratch budget for one im2col slab, in elements (1 MiB of float, 2 MiB of double).</summary>
     private const int SlabElements = 1 << 18;
@@ -89,9 +86,11 @@ public static unsafe partial class Conv2d
     //
     // Regimes, chosen by the shape (see the class remarks):
     //  * few filter taps (forward, weight gradient): direct loops, parallel over images.
-    //  * small images: build the matrices of a group of images at once, one image per thread,
-    //    then hand the whole group to one wide GEMM (small planes) or one batched GEMM (larger
-    //    planes), which spreads the work over the threads itself. Parallelising only at one level
+    //  * small planes (forward, input gradient): a few whole images per task, im2col, GEMM and
+    //    write-out all on the task's thread, in its cache.
+    //  * other small images: build the matrices of a group of images at once, one image per
+    //    thread, then hand the group to one batched GEMM (or, for the weight gradient, one wide
+    //    GEMM), which spreads the work over the threads itself. Parallelising only at one level
     //    avoids nested thread pools fighting over the same cores.
     //  * an image too big for the scratch budget: one image at a time, its matrix built in slabs
     //    of columns, and the parallelism comes from inside each (large) GEMM.
@@ -119,41 +118,11 @@ public static unsafe partial class Conv2d
             }, outImage * k);
             return; // bias already added
         }
-        else if (p < WideBelowPixels && colImage + outImage <= GroupElements)
+        else if (p < WideBelowPixels && EnoughImagesForTasks(g.Batch) && ((long)k + outC) * TaskRowLength<T>(p) <= GroupElements)
         {
-            // The group's im2col matrices side by side, col[K, count*P], make ONE wide GEMM
-            // wide[OutC, count*P] = weight * col. A per-image product has only P columns (121 for
-            // a 13x13 image, 16 for 4x4), too few for the GEMM's 16-column tiles to run at speed;
-            // the wide one runs near peak. Its result is channel-major across images, so a cheap
-            // reorder (with the bias add fused in) writes NCHW.
-            // Tiny planes compute it transposed instead, wideᵀ[count*P, OutC] = colᵀ * weightᵀ,
-            // then reorder with a transpose: a GEMM of OutC rows and only ~1000 columns runs
-            // below one of ~1000 rows and OutC columns, and the transposing reorder of such small
-            // planes is cheap (fastest of several noisy runs on 2 cores, 64 images, 64 -> 64
-            // channels: 4x4 outputs 1.01 vs 1.04 ms, 3x3 outputs 0.47 vs 0.56 ms). For 13x13
-            // (64 x 5408 x 288) both GEMMs run alike and the larger planes' transposing reorder
-            // made the forward 30% slower.
-            bool transposed = p <= TransposedMaxPixels;
-            int group = GroupSize(g.Batch, colImage + outImage);
-            for (int n0 = 0; n0 < g.Batch; n0 += group)
-            {
-                int count = Math.Min(group, g.Batch - n0), width = count * p;
-                T* col = ThreadScratch.Work<T>(((long)k + outC) * width);
-                T* wide = col + (long)k * width;
-                T* x = input + n0 * inImage;
-                CpuParallel.For(count, i => Im2Col(g, x + i * inImage, col + i * p, 0, p, width), colImage);
-                T* y = output + n0 * outImage;
-                if (transposed)
-                {
-                    MatMul(true, true, width, outC, k, col, width, weight, k, false, wide, outC);
-                    CpuParallel.For(count, i => UnpackImageTransposed(wide + (long)i * p * outC, y + i * outImage, p, outC, bias), outImage);
-                }
-                else
-                {
-                    MatMul(false, false, outC, width, k, weight, k, col, width, false, wide, width);
-                    CpuParallel.For(count, i => UnpackImage(wide + i * p, width, y + i * outImage, p, outC, bias), outImage);
-                }
-            }
+            // Small output planes (121 pixels for 13x13, 16 for 4x4): a few whole images per task,
+            // see Conv2dSmallPlanes.cs.
+            ForwardSmallPlanes(g, input, weight, bias, output);
             return; // bias already added
         }
         else if (colImage <= GroupElements)
@@ -212,29 +181,9 @@ public static unsafe partial class Conv2d
             // dx[InC, H*W] = weightᵀ[InC, OutC] * dy[OutC, H*W], written directly.
             MatMulBatched(g.Batch, true, false, k, p, outC, weight, k, 0, gradOutput, p, outImage, y: gradInput, ldc: p, strideC: inImage);
         }
-        else if (p < WideBelowPixels && colImage + outImage <= GroupElements)
+        else if (p < WideBelowPixels && EnoughImagesForTasks(g.Batch) && ((long)k + outC) * TaskRowLength<T>(p) <= GroupElements)
         {
-            // As in the forward pass, one wide GEMM for the whole group: lay the group's output
-            // gradients side by side, dyWide[OutC, count*P], then d col[K, count*P] = weightᵀ * dyWide,
-            // then col2im each image's block of columns (one image per thread, so no two threads
-            // ever add onto the same pixel).
-            int group = GroupSize(g.Batch, colImage + outImage);
-            for (int n0 = 0; n0 < g.Batch; n0 += group)
-            {
-                int count = Math.Min(group, g.Batch - n0), width = count * p;
-                T* col = ThreadScratch.Work<T>(((long)k + outC) * width);
-                T* dyWide = col + (long)k * width;
-                T* dy = gradOutput + n0 * outImage;
-                CpuParallel.For(count, i => PackImage(dy + i * outImage, p, outC, dyWide + i * p, width), outImage);
-                MatMul(true, false, k, width, outC, weight, k, dyWide, width, false, col, width);
-                T* dx = gradInput + (long)n0 * inImage;
-                CpuParallel.For(count, i =>
-                {
-                    // col2im adds, and stride/padding may leave pixels no filter touched: start from zero.
-                    new Span<T>(dx + (long)i * inImage, inImage).Clear();
-                    Col2ImAdd(g, col + i * p, dx + (long)i * inImage, 0, p, width);
-                }, colImage);
-            }
+            BackwardInputSmallPlanes(g, gradOutput, weight, gradInput);
         }
         else if (colImage <= GroupElements)
         {
@@ -373,23 +322,6 @@ public static unsafe partial class Conv2d
     {
         for (int c = 0; c < channels; c++)
             Copy(image + (long)c * p, wide + (long)c * ld, p);
-    }
-
-    /// <summary>
-    /// One image's block of a pixel-major wide result ([p, channels], rows channels apart) written
-    /// as its NCHW planes, adding bias[c] to channel c on the way (bias may be null):
-    /// image[c, j] = wideT[j, c] + bias[c]. Reads stride through a block of p * channels values,
-    /// small enough (4K for 64 channels of 4x4) to stay in the L1 cache; writes are contiguous.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void UnpackImageTransposed<T>(T* wideT, T* image, int p, int channels, T* bias) where T : unmanaged, INumber<T>
-    {
-        for (int c = 0; c < channels; c++)
-        {
-            T* src = wideT + c, dst = image + (long)c * p;
-            T value = bias == null ? T.Zero : bias[c];
-            for (int j = 0; j < p; j++) dst[j] = src[(long)j * channels] + value;
-        }
     }
 
     /// <summary>

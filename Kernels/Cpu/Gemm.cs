@@ -40,6 +40,19 @@ public static unsafe class Gemm
         where T : unmanaged, IFloatingPointIeee754<T>
         => GemmCore<T>.RunBatched(batch, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC);
 
+    /// <summary>
+    /// <see cref="Run{T}"/> on the calling thread only: for a caller that already spreads its work
+    /// over the threads, one product per task (a nested parallel loop would fight it for the cores).
+    /// </summary>
+    internal static void RunOnThisThread<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, int lda, T* b, int ldb, T beta, T* c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        if (m > 0 && n > 0)
+            GemmCore<T>.RunSerialChecked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
     /// <summary>Single-precision GEMM (row-major, leading dimensions in elements).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
@@ -226,7 +239,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     }
 
     /// <summary>One thread's work, with the degenerate cases handled.</summary>
-    private static void RunSerialChecked(bool transA, bool transB, int m, int n, int k, T alpha,
+    internal static void RunSerialChecked(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
     {
         if (k == 0 || T.IsZero(alpha)) { ScaleC(m, n, beta, c, ldc); return; }

@@ -12,6 +12,18 @@ namespace Tensorium.Tests.Kernels;
 [TestFixture]
 public unsafe class Conv2dKernelTests
 {
+    private CpuThreads? _threads;
+
+    /// <summary>
+    /// Two threads on any machine, so each geometry takes the path its comment names (small
+    /// planes run a few images per task only when the batch has an image for every thread).
+    /// </summary>
+    [SetUp]
+    public void UseTwoThreads() => _threads = CpuThreads.Use(2);
+
+    [TearDown]
+    public void RestoreThreads() => _threads?.Dispose();
+
     public static IEnumerable<TestCaseData> Geometries()
     {
         yield return Case(new Conv2dGeometry(1, 1, 5, 7, 1, 3, 3), "basic");
@@ -27,13 +39,16 @@ public unsafe class Conv2dKernelTests
         // Unpadded with horizontal stride 1 (the plain im2col path), with a vertical stride and
         // dilation; K = 8 takes the few-taps paths with leftover rows in both 4 x 3 blocks.
         yield return Case(new Conv2dGeometry(4, 2, 12, 11, 6, 2, 2, StrideH: 2, DilationH: 2, DilationW: 2), "plain-few-taps-strided-dilated");
-        // 32 output pixels, K = 45: the wide GEMM computed transposed (pixels x channels).
-        yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, StrideH: 2, DilationW: 2), "plain-wide-gemm");
-        // 120 output pixels (over 64, under 256), K = 45: the wide GEMM as channels x pixels.
-        yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, PadH: 1), "wide-gemm-untransposed");
+        // 32 output pixels, K = 45: all 3 images in one task (96 of 96 columns used).
+        yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, StrideH: 2, DilationW: 2), "plain-small-planes");
+        // 120 output pixels, K = 45: one task of 360 columns padded to 368.
+        yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, PadH: 1), "small-planes-padded-columns");
+        // 16 output pixels, K = 864: 3 images per task, so 7 images make tasks of 3, 3 and 1 (the
+        // last one 16 columns, a single micro-tile strip).
+        yield return Case(new Conv2dGeometry(7, 96, 6, 6, 3, 3, 3), "small-planes-uneven-tasks");
         // 20 images split into 16 uneven chunks for the few-taps weight gradient.
         yield return Case(new Conv2dGeometry(20, 1, 9, 9, 5, 3, 3), "few-taps-chunks");
-        // Few taps but fewer output pixels than a vector: the wide-GEMM path instead.
+        // Few taps but fewer output pixels than a vector: the small-plane tasks instead.
         yield return Case(new Conv2dGeometry(3, 1, 3, 4, 3, 2, 2), "few-taps-tiny-plane");
         // K = 32*25 = 800 rows, 529 pixels: the scratch holds 4 images, so 5 images make 2 groups.
         yield return Case(new Conv2dGeometry(5, 32, 23, 23, 2, 5, 5, PadH: 2, PadW: 2), "several-groups");
@@ -65,8 +80,8 @@ public unsafe class Conv2dKernelTests
         AssertClose(y, ReferenceForward(g, x, w, b), 1e-12);
     }
 
-    // No bias through each path that adds it itself: few taps (K = 27), the transposed wide GEMM
-    // (K = 36, 56 pixels) and the untransposed one (K = 36, 120 pixels).
+    // No bias through each path that adds it itself: few taps (K = 27) and the small-plane tasks (K = 36,
+    // 56 and 120 pixels).
     [TestCase(3, 7)]
     [TestCase(4, 7)]
     [TestCase(4, 10)]
