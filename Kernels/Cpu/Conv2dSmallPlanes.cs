@@ -56,7 +56,8 @@ public static unsafe partial class Conv2d
             T* product = col + (long)k * ld;
             for (int i = 0; i < count; i++)
                 Im2Col(g, input + (n0 + i) * inImage, col + i * p, 0, p, ld);
-            // The GEMM multiplies whole strips, padding columns included: keep them finite.
+            // The GEMM multiplies whole strips, padding columns included (their results are dropped):
+            // zero them, since stale scratch could hold NaNs or denormals, which slow the FMAs.
             if (used < ld)
                 for (int r = 0; r < k; r++) Zero(col + (long)r * ld + used, ld - used);
             Gemm.RunOnThisThread(false, false, outC, ld, k, T.One, weight, k, col, ld, T.Zero, product, ld);
