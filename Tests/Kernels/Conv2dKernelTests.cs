@@ -39,9 +39,11 @@ public unsafe class Conv2dKernelTests
         // Unpadded with horizontal stride 1 (the plain im2col path), with a vertical stride and
         // dilation; K = 8 takes the few-taps paths with leftover rows in both 4 x 3 blocks.
         yield return Case(new Conv2dGeometry(4, 2, 12, 11, 6, 2, 2, StrideH: 2, DilationH: 2, DilationW: 2), "plain-few-taps-strided-dilated");
-        // 32 output pixels, K = 45: all 3 images in one task (96 of 96 columns used).
+        // 32 output pixels, K = 45: with 2 threads, tasks of 2 images and 1 (64 and 32 columns,
+        // whole strips).
         yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, StrideH: 2, DilationW: 2), "plain-small-planes");
-        // 120 output pixels, K = 45: one task of 360 columns padded to 368.
+        // 120 output pixels, K = 45: tasks of 2 images (240 columns, whole strips) and 1 (120
+        // columns padded to 128).
         yield return Case(new Conv2dGeometry(3, 5, 10, 12, 7, 3, 3, PadH: 1), "small-planes-padded-columns");
         // 16 output pixels, K = 864: 3 images per task, so 7 images make tasks of 3, 3 and 1 (the
         // last one 16 columns, a single micro-tile strip).
