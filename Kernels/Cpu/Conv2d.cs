@@ -118,7 +118,7 @@ public static unsafe partial class Conv2d
             }, outImage * k);
             return; // bias already added
         }
-        else if (p < WideBelowPixels && EnoughImagesForTasks(g.Batch) && ((long)k + outC) * TaskRowLength<T>(p) <= GroupElements)
+        else if (UsesSmallPlaneTasks<T>(g))
         {
             // Small output planes (121 pixels for 13x13, 16 for 4x4): a few whole images per task,
             // see Conv2dSmallPlanes.cs.
@@ -181,7 +181,7 @@ public static unsafe partial class Conv2d
             // dx[InC, H*W] = weightᵀ[InC, OutC] * dy[OutC, H*W], written directly.
             MatMulBatched(g.Batch, true, false, k, p, outC, weight, k, 0, gradOutput, p, outImage, y: gradInput, ldc: p, strideC: inImage);
         }
-        else if (p < WideBelowPixels && EnoughImagesForTasks(g.Batch) && ((long)k + outC) * TaskRowLength<T>(p) <= GroupElements)
+        else if (UsesSmallPlaneTasks<T>(g))
         {
             BackwardInputSmallPlanes(g, gradOutput, weight, gradInput);
         }

@@ -25,17 +25,45 @@ public static unsafe partial class Conv2d
     }
 
     /// <summary>
-    /// Whether the batch gives every thread at least one image: each task runs on one thread,
-    /// so a smaller batch (one image to serve) is left to a GEMM that spreads over the threads.
+    /// Whether the forward and input-gradient passes take the small-plane tasks: a plane too
+    /// small for a GEMM of its own, a batch with an image for every thread (each task runs on one
+    /// thread, so a smaller batch, one image to serve, is left to a GEMM that spreads over the
+    /// threads), and one image's two matrices within the scratch budget.
     /// </summary>
-    private static bool EnoughImagesForTasks(int batch) => batch >= CpuParallel.Threads;
+    private static bool UsesSmallPlaneTasks<T>(in Conv2dGeometry g) where T : unmanaged
+        => g.OutPlane < WideBelowPixels && g.Batch >= CpuParallel.Threads
+           && ((long)g.ColumnRows + g.OutChannels) * TaskRowLength<T>(g.OutPlane) <= GroupElements;
+
+    /// <summary>One task's work: images [first, first + count), the thread's two matrices, ld apart per row.</summary>
+    private delegate void SmallPlaneTask<T>(int first, int count, int ld, T* col, T* channels) where T : unmanaged;
 
     /// <summary>
-    /// Images per task: as many as the budget holds, at least one, and few enough that every
-    /// thread gets a task.
+    /// Splits the batch into tasks of a few whole images (as many as the budget holds, at least
+    /// one, and few enough that every thread gets a task) and runs <paramref name="task"/> for
+    /// each, in parallel, with this thread's column matrix [K, ld] and a [OutC, ld] matrix beside it.
     /// </summary>
-    private static int ImagesPerTask<T>(int k, int p, int batch) where T : unmanaged
-        => Math.Clamp(TaskMatrixBytes / sizeof(T) / k / p, 1, (batch + CpuParallel.Threads - 1) / CpuParallel.Threads);
+    private static void ForEachSmallPlaneTask<T>(in Conv2dGeometry g, SmallPlaneTask<T> task) where T : unmanaged
+    {
+        int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
+        int images = Math.Clamp(TaskMatrixBytes / sizeof(T) / k / p, 1, (batch + CpuParallel.Threads - 1) / CpuParallel.Threads);
+        CpuParallel.For((batch + images - 1) / images, t =>
+        {
+            int first = t * images, count = Math.Min(images, batch - first), ld = TaskRowLength<T>(count * p);
+            T* col = ThreadScratch.Work<T>(((long)k + outC) * ld);
+            task(first, count, ld, col, col + (long)k * ld);
+        }, workPerItem: 2L * outC * k * images * p);
+    }
+
+    /// <summary>
+    /// Zeroes columns [used, ld) of a rows x ld matrix. The GEMM multiplies whole strips, padding
+    /// columns included (their results are dropped), and stale scratch could hold NaNs or
+    /// denormals, which slow the FMAs.
+    /// </summary>
+    private static void ZeroPadding<T>(T* matrix, int rows, int used, int ld) where T : unmanaged, INumber<T>
+    {
+        if (used < ld)
+            for (int r = 0; r < rows; r++) Zero(matrix + (long)r * ld + used, ld - used);
+    }
 
     /// <summary>
     /// Forward pass, a few images per task: im2col them side by side into this thread's matrix
@@ -48,22 +76,15 @@ public static unsafe partial class Conv2d
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage;
-        int images = ImagesPerTask<T>(k, p, g.Batch), tasks = (g.Batch + images - 1) / images;
-        CpuParallel.For(tasks, t =>
+        ForEachSmallPlaneTask<T>(g, (first, count, ld, col, product) =>
         {
-            int n0 = t * images, count = Math.Min(images, g.Batch - n0), used = count * p, ld = TaskRowLength<T>(used);
-            T* col = ThreadScratch.Work<T>(((long)k + outC) * ld);
-            T* product = col + (long)k * ld;
             for (int i = 0; i < count; i++)
-                Im2Col(g, input + (n0 + i) * inImage, col + i * p, 0, p, ld);
-            // The GEMM multiplies whole strips, padding columns included (their results are dropped):
-            // zero them, since stale scratch could hold NaNs or denormals, which slow the FMAs.
-            if (used < ld)
-                for (int r = 0; r < k; r++) Zero(col + (long)r * ld + used, ld - used);
+                Im2Col(g, input + (first + i) * inImage, col + i * p, 0, p, ld);
+            ZeroPadding(col, k, count * p, ld);
             Gemm.RunOnThisThread(false, false, outC, ld, k, T.One, weight, k, col, ld, T.Zero, product, ld);
             for (int i = 0; i < count; i++)
-                UnpackImage(product + i * p, ld, output + (n0 + i) * outImage, p, outC, bias);
-        }, workPerItem: 2L * outC * k * images * p);
+                UnpackImage(product + i * p, ld, output + (first + i) * outImage, p, outC, bias);
+        });
     }
 
     /// <summary>
@@ -76,24 +97,19 @@ public static unsafe partial class Conv2d
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels;
         long inImage = g.InImage, outImage = g.OutImage;
-        int images = ImagesPerTask<T>(k, p, g.Batch), tasks = (g.Batch + images - 1) / images;
-        CpuParallel.For(tasks, t =>
+        ForEachSmallPlaneTask<T>(g, (first, count, ld, col, dyWide) =>
         {
-            int n0 = t * images, count = Math.Min(images, g.Batch - n0), used = count * p, ld = TaskRowLength<T>(used);
-            T* col = ThreadScratch.Work<T>(((long)k + outC) * ld);
-            T* dyWide = col + (long)k * ld;
             for (int i = 0; i < count; i++)
-                PackImage(gradOutput + (n0 + i) * outImage, p, outC, dyWide + i * p, ld);
-            if (used < ld)
-                for (int c = 0; c < outC; c++) Zero(dyWide + (long)c * ld + used, ld - used);
+                PackImage(gradOutput + (first + i) * outImage, p, outC, dyWide + i * p, ld);
+            ZeroPadding(dyWide, outC, count * p, ld);
             Gemm.RunOnThisThread(true, false, k, ld, outC, T.One, weight, k, dyWide, ld, T.Zero, col, ld);
             for (int i = 0; i < count; i++)
             {
-                T* dx = gradInput + (n0 + i) * inImage;
+                T* dx = gradInput + (first + i) * inImage;
                 // col2im adds, and stride/padding may leave pixels no filter touched: start from zero.
                 new Span<T>(dx, (int)inImage).Clear();
                 Col2ImAdd(g, col + i * p, dx, 0, p, ld);
             }
-        }, workPerItem: 2L * outC * k * images * p);
+        });
     }
 }
