@@ -26,6 +26,7 @@ public static class TorchBaseline
         [nameof(PoolBenchmarks)] = "pool",
         [nameof(SoftmaxBenchmarks)] = "softmax",
         [nameof(AttentionBenchmarks)] = "attention",
+        [nameof(RecurrentBenchmarks)] = "recurrent",
     };
 
     /// <summary>One measured case: its class, the key the script uses for it, Tensorium's median.</summary>
@@ -74,12 +75,13 @@ public static class TorchBaseline
         }
     }
 
-    /// <summary>The script's name for a case: the model for a training step, "Forward/causal" for attention, else the method.</summary>
+    /// <summary>The script's name for a case: the model for a training step, "Forward/causal" for attention, "Forward/Lstm" for a recurrent layer, else the method.</summary>
     private static string Key(BenchmarkCase c)
     {
         string method = c.Descriptor.WorkloadMethod.Name;
         if (c.Descriptor.Type == typeof(TrainingStepBenchmarks)) return c.Parameters[nameof(TrainingStepBenchmarks.Model)]?.ToString() ?? method;
         if (c.Descriptor.Type == typeof(AttentionBenchmarks)) return $"{method}/{(Equals(c.Parameters[nameof(AttentionBenchmarks.Causal)], true) ? "causal" : "full")}";
+        if (c.Descriptor.Type == typeof(RecurrentBenchmarks)) return $"{method}/{c.Parameters[nameof(RecurrentBenchmarks.Cell)]}";
         return method;
     }
 

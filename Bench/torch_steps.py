@@ -13,6 +13,9 @@ MODE is one benchmark class (Bench/*Benchmarks.cs):
   attention  AttentionBenchmarks: attention of 256 (batch x heads) x 128 x 32, full and causal, forward
              and backward (PyTorch 1.13 has no fused scaled_dot_product_attention: its own math path,
              as nn.MultiheadAttention runs it; F.scaled_dot_product_attention where present)
+  recurrent  RecurrentBenchmarks: nn.LSTM and nn.GRU, 128 -> 128 units over 64 sequences of 28 steps,
+             forward (training mode, so the graph for backward is kept) and backward (input and
+             parameter gradients)
 
 Each case: warm-up, then timed repeats until --budget seconds (at least 5, at most 50 repeats); the
 median in seconds. One JSON object on stdout: {"torch": version, "threads": N, "results": {case: seconds}}.
@@ -231,7 +234,26 @@ def attention_cases():
             "Backward/full": lambda: backward(False), "Backward/causal": lambda: backward(True)}
 
 
-MODES = {"steps": steps_cases, "conv": conv_cases, "pool": pool_cases, "softmax": softmax_cases, "attention": attention_cases}
+def recurrent_cases():
+    batch, steps, size = 64, 28, 128   # RecurrentBenchmarks: batch 64, 28 steps, 128 inputs, 128 units
+    layers = {"Lstm": nn.LSTM(size, size, batch_first=True), "Gru": nn.GRU(size, size, batch_first=True)}
+
+    def forward(cell):
+        layer, x = layers[cell], torch.rand(batch, steps, size) * 2 - 1
+        return lambda: layer(x)
+
+    def backward(cell):
+        layer, x = layers[cell], (torch.rand(batch, steps, size) * 2 - 1).requires_grad_(True)
+        y, _ = layer(x)
+        dy = torch.rand_like(y)
+        return lambda: torch.autograd.grad(y, [x, *layer.parameters()], dy, retain_graph=True)
+
+    return {f"{method}/{cell}": (lambda f=f, c=cell: f(c))
+            for method, f in (("Forward", forward), ("Backward", backward)) for cell in layers}
+
+
+MODES = {"steps": steps_cases, "conv": conv_cases, "pool": pool_cases, "softmax": softmax_cases, "attention": attention_cases,
+         "recurrent": recurrent_cases}
 
 
 def serve(cases):
