@@ -47,6 +47,31 @@ public class IlgpuDeviceTests
     }
 
     [Test]
+    public void TheEmulatedDeviceRunsLargeGroupsOnItsWideAcceleratorOverTheSameMemory()
+    {
+        // Tensors live on the one-warp accelerator; a 64 x 64 GEMM tile (16 x 16 threads) cannot
+        // run there, so it runs on the wide twin, reading and writing the narrow one's buffers.
+        var narrow = IlgpuContext.Accelerator(Device.Emulated);
+        var wide = IlgpuContext.EmulatedWide(narrow)!;
+        Assert.That(narrow.MaxNumThreadsPerGroup, Is.EqualTo(IlgpuContext.EmulatedNarrowGroup));
+        Assert.That(wide.MaxNumThreadsPerGroup, Is.EqualTo(IlgpuContext.EmulatedWarpSize * IlgpuContext.EmulatedWarpsPerGroup));
+        Assert.That(IlgpuContext.EmulatedWide(wide), Is.Null, "the wide accelerator is not itself a device's accelerator");
+
+        using var a = Tensor.Uniform([70, 40], generator: new Generator(3));
+        using var b = Tensor.Uniform([40, 66], generator: new Generator(4));
+        using var expected = a.MatMul(b);
+        using var ae = a.To(Device.Emulated);
+        using var be = b.To(Device.Emulated);
+        Assert.That(GpuMatMul.Choose(IlgpuBackend.For(Device.Emulated), DType.Float32, 70, 66, 40, allowTf32: false), Is.EqualTo(GpuMatMul.Path.Tiled));
+        using var product = ae.MatMul(be);
+        using var back = product.To(Device.Cpu);
+        using var plusOne = product + 1;   // an elementwise launch on the narrow accelerator after the wide one
+        using var sum = plusOne.To(Device.Cpu);
+        Assert.That(back.ToArray<float>(), Is.EqualTo(expected.ToArray<float>()).Within(1e-4f));
+        Assert.That(sum.ToArray<float>()[0], Is.EqualTo(expected.ToArray<float>()[0] + 1).Within(1e-4f));
+    }
+
+    [Test]
     public void OnlyOneEmulatedDeviceExists()
     {
         var e = Assert.Throws<InvalidOperationException>(() => IlgpuContext.Accelerator(new Device(DeviceKind.Emulated, 1)))!;

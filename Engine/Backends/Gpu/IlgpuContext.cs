@@ -19,15 +19,22 @@ internal static class IlgpuContext
     public const int EmulatedWarpSize = 32;
 
     /// <summary>
-    /// Warps per group of the emulated device: 8 x 32 = 256 threads, enough for 16x16 tiles (the
-    /// default CPU device refuses groups over 16 threads).
+    /// Warps per group of the emulated device's wide accelerator: 8 x 32 = 256 threads, enough for
+    /// 16x16 tiles (the default CPU device refuses groups over 16 threads).
     /// </summary>
     public const int EmulatedWarpsPerGroup = 8;
+
+    /// <summary>
+    /// The largest group the emulated device's narrow accelerator runs: one warp. Launches with
+    /// larger groups go to the wide one (see <see cref="EmulatedWide"/>).
+    /// </summary>
+    public const int EmulatedNarrowGroup = EmulatedWarpSize;
 
     private static readonly Lazy<Context> Shared = new(Create);
     private static readonly Dictionary<Device, Accelerator> Opened = new();
     private static readonly Lock OpenLock = new();
     private static string? _gpuDriverProblem;
+    private static Accelerator? _emulatedWide;
 
     /// <summary>The process's ILGPU context.</summary>
     public static Context Context => Shared.Value;
@@ -79,21 +86,43 @@ internal static class IlgpuContext
     {
         try
         {
-            return Context.Create(builder => builder.CPU(EmulatedDevice()).Cuda().OpenCL().EnableAlgorithms());
+            return Context.Create(builder => EmulatedDevices(builder).Cuda().OpenCL().EnableAlgorithms());
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or BadImageFormatException)
         {
             // A broken GPU driver must not take the emulated device down with it: keep the CPU
             // accelerator, and name the problem when a GPU device is asked for.
             _gpuDriverProblem = e.Message;
-            return Context.Create(builder => builder.CPU(EmulatedDevice()).EnableAlgorithms());
+            return Context.Create(builder => EmulatedDevices(builder).EnableAlgorithms());
         }
     }
 
-    // One multiprocessor: every launch wakes each host thread of each multiprocessor twice (a
-    // rendezvous before and after the grid), even for a one-thread-group elementwise kernel, so a
-    // second multiprocessor doubles that cost; a 256-thread group already keeps every core busy.
-    private static CPUDevice EmulatedDevice() => new(EmulatedWarpSize, EmulatedWarpsPerGroup, numMultiprocessors: 1);
+    // The emulated device is two ILGPU CPU accelerators over the same host memory. ILGPU runs a
+    // CPU group on as many host threads as the largest group launched so far, and every launch
+    // wakes all of them (a lock hand-off and two barriers), even for a one-thread elementwise
+    // kernel: on 2 cores a launch took about 1.3 ms with 32 threads and 20-35 ms once a 256-thread
+    // GEMM tile had run. So the narrow accelerator (one warp) runs every launch that fits in it
+    // and owns the memory; the wide one (256 threads) runs only the larger groups, with views of
+    // the narrow one's buffers (host memory either way, and CPU launches are synchronous, so
+    // their order holds). One multiprocessor each: a second would double the wake-ups, and one
+    // group already keeps every core busy.
+    private static Context.Builder EmulatedDevices(Context.Builder builder) =>
+        builder.CPU(new CPUDevice(EmulatedWarpSize, EmulatedNarrowGroup / EmulatedWarpSize, numMultiprocessors: 1))
+               .CPU(new CPUDevice(EmulatedWarpSize, EmulatedWarpsPerGroup, numMultiprocessors: 1));
+
+    /// <summary>
+    /// The emulated device's wide accelerator when <paramref name="accelerator"/> is its narrow one
+    /// (the accelerator every emulated tensor lives on), else null: launches with groups of more
+    /// than <see cref="EmulatedNarrowGroup"/> threads run there.
+    /// </summary>
+    public static Accelerator? EmulatedWide(Accelerator accelerator)
+    {
+        lock (OpenLock)
+        {
+            if (!Opened.TryGetValue(Device.Emulated, out var narrow) || narrow != accelerator) return null;
+            return _emulatedWide ??= Context.GetCPUDevice(1).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
+        }
+    }
 
     private static IReadOnlyList<CudaDevice> CudaDevices() => [.. Context.GetDevices<CudaDevice>()];
 
