@@ -106,6 +106,8 @@ internal static class IlgpuContext
     // the narrow one's buffers (host memory either way, and CPU launches are synchronous, so
     // their order holds). One multiprocessor each: a second would double the wake-ups, and one
     // group already keeps every core busy.
+    private const int NarrowCpuDevice = 0, WideCpuDevice = 1;   // the order EmulatedDevices registers them in
+
     private static Context.Builder EmulatedDevices(Context.Builder builder) =>
         builder.CPU(new CPUDevice(EmulatedWarpSize, EmulatedNarrowGroup / EmulatedWarpSize, numMultiprocessors: 1))
                .CPU(new CPUDevice(EmulatedWarpSize, EmulatedWarpsPerGroup, numMultiprocessors: 1));
@@ -120,7 +122,7 @@ internal static class IlgpuContext
         lock (OpenLock)
         {
             if (!Opened.TryGetValue(Device.Emulated, out var narrow) || narrow != accelerator) return null;
-            return _emulatedWide ??= Context.GetCPUDevice(1).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
+            return _emulatedWide ??= Context.GetCPUDevice(WideCpuDevice).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
         }
     }
 
@@ -137,7 +139,7 @@ internal static class IlgpuContext
             case DeviceKind.Emulated when device.Index == 0:
                 // Parallel mode runs a group's threads on host threads side by side; Sequential mode is
                 // far too slow for tiled kernels (a 64^3 GEMM did not finish in minutes).
-                return Context.GetCPUDevice(0).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
+                return Context.GetCPUDevice(NarrowCpuDevice).CreateCPUAccelerator(Context, CPUAcceleratorMode.Parallel);
             case DeviceKind.Emulated:
                 throw new InvalidOperationException($"{device}: there is one emulated device, emulated (index 0).");
             case DeviceKind.Cuda:
