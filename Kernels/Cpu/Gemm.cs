@@ -46,12 +46,7 @@ public static unsafe class Gemm
     /// </summary>
     internal static void RunOnThisThread<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, int lda, T* b, int ldb, T beta, T* c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (m < 0 || n < 0 || k < 0)
-            throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
-        if (m > 0 && n > 0)
-            GemmCore<T>.RunSerialChecked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    }
+        => GemmCore<T>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads: 1);
 
     /// <summary>Single-precision GEMM (row-major, leading dimensions in elements).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
@@ -102,7 +97,7 @@ public static unsafe class Gemm
 /// enough independent FMAs to cover their 4-cycle latency on two FMA pipes, and few enough
 /// registers (12 + 2 + 1 = 15 of 16) that nothing spills. The k loop is unrolled 4 times and
 /// prefetches A a few steps ahead; the C tile is prefetched before the loop starts.
-/// Threads: <see cref="Run"/> gives each thread its own block of C and runs this loop nest on it;
+/// Threads: <c>Run</c> gives each thread its own block of C and runs this loop nest on it;
 /// batches of small matrices give each thread whole matrices instead.
 /// On Zen 3 (2 cores) this reaches about 85-90% of FMA peak, on par with OpenBLAS.
 /// </remarks>
@@ -170,13 +165,17 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, CpuParallel.Threads);
+
+    /// <summary>The product on at most <paramref name="threads"/> threads (1: the calling thread only).</summary>
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, int lda, T* b, int ldb, T beta, T* c, int ldc, int threads)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
         if (m == 0 || n == 0) return;
         if (k == 0 || T.IsZero(alpha)) { ScaleC(m, n, beta, c, ldc); return; }
 
-        int threads = CpuParallel.Threads;
         long flops = 2L * m * n * k;
         if (threads == 1 || flops < ParallelMinFlops)
         {
@@ -246,7 +245,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     }
 
     /// <summary>One thread's work, with the degenerate cases handled.</summary>
-    internal static void RunSerialChecked(bool transA, bool transB, int m, int n, int k, T alpha,
+    private static void RunSerialChecked(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
     {
         if (k == 0 || T.IsZero(alpha)) { ScaleC(m, n, beta, c, ldc); return; }
