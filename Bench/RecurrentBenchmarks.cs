@@ -55,13 +55,13 @@ public unsafe class RecurrentBenchmarks : IWorkload
         _dWHh = NativeBuffers.Random<float>((long)g.GateWidth * Hidden);
         _dBIh = NativeBuffers.Random<float>(g.GateWidth);
         _dBHh = NativeBuffers.Random<float>(g.GateWidth);
-        _h0 = Scaled(NativeBuffers.Random<float>(state), state, 0);
-        _c0 = Scaled(NativeBuffers.Random<float>(state), state, 0);
+        _h0 = Zeroed(NativeBuffers.Random<float>(state), state);
+        _c0 = Zeroed(NativeBuffers.Random<float>(state), state);
         _y = NativeBuffers.Random<float>(y);
         _cache = NativeBuffers.Random<float>((long)Batch * Steps * g.CacheWidth);
         // PyTorch's layer returns only the h sequence, so the LSTM's c sequence gets no gradient there either.
         _dy = NativeBuffers.Random<float>(y, 6);
-        if (g.States == 2) Scaled(_dy + y / 2, y / 2, 0);
+        if (g.States == 2) Zeroed(_dy + y / 2, y / 2);
         Forward();
     }
 
@@ -85,6 +85,12 @@ public unsafe class RecurrentBenchmarks : IWorkload
     private static float* Scaled(float* p, long count, float scale)
     {
         for (long i = 0; i < count; i++) p[i] *= scale;
+        return p;
+    }
+
+    private static float* Zeroed(float* p, long count)
+    {
+        new Span<float>(p, checked((int)count)).Clear();
         return p;
     }
 }
