@@ -32,8 +32,10 @@ namespace Tensorium.Kernels.Cpu;
 /// the product is wide enough for the GEMM's 16-column tiles even when one plane is not.
 /// Larger planes build a group's matrices in parallel, one image per thread (so col2im's
 /// scatter-add never crosses threads), then run a batched GEMM that spreads over the threads
-/// itself. The weight gradient sums over images, so it lays the group's matrices side by side
-/// and runs ONE GEMM whose inner dimension spans them. A first layer with few filter taps
+/// itself. The weight gradient sums over images, so it lays a group of images side by side and
+/// runs ONE GEMM whose inner dimension spans them; its im2col matrix is never written out: the
+/// GEMM gathers each block of it from the images as it packs that block (an "implicit GEMM",
+/// see GemmPackedA.cs). A first layer with few filter taps
 /// (1 channel, 3x3) skips the GEMM in the forward and weight-gradient passes for direct loops,
 /// since an inner or outer dimension of 9 is a shape the GEMM handles poorly. An image too large
 /// for the scratch budget is processed alone, its matrix built a slab of columns at a time, with
@@ -88,12 +90,14 @@ public static unsafe partial class Conv2d
     //  * few filter taps (forward, weight gradient): direct loops, parallel over images.
     //  * small planes (forward, input gradient): a few whole images per task, im2col, GEMM and
     //    write-out all on the task's thread, in its cache.
-    //  * other small images: build the matrices of a group of images at once, one image per
-    //    thread, then hand the group to one batched GEMM (or, for the weight gradient, one wide
-    //    GEMM), which spreads the work over the threads itself. Parallelising only at one level
-    //    avoids nested thread pools fighting over the same cores.
-    //  * an image too big for the scratch budget: one image at a time, its matrix built in slabs
-    //    of columns, and the parallelism comes from inside each (large) GEMM.
+    //  * other small images (forward, input gradient): build the matrices of a group of images
+    //    at once, one image per thread, then hand the group to one batched GEMM, which spreads
+    //    the work over the threads itself. Parallelising only at one level avoids nested thread
+    //    pools fighting over the same cores.
+    //  * an image too big for the scratch budget (forward, input gradient): one image at a time,
+    //    its matrix built in slabs of columns, and the parallelism comes from inside each GEMM.
+    //  * the weight gradient otherwise: one wide GEMM per group of images, whose im2col operand
+    //    is gathered from the images as the GEMM packs it, so it needs no im2col scratch at all.
 
     private static void ForwardCore<T>(Conv2dGeometry g, T* input, T* weight, T* bias, T* output)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -226,8 +230,6 @@ public static unsafe partial class Conv2d
     {
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
         long inImage = g.InImage, outImage = g.OutImage;
-        long perImage = (long)k * p + outImage; // this image's columns of col and of dy
-
         long chunkElements = (long)k * p + (long)outC * k; // one chunk's im2col matrix and partial sum
         if (k <= FewTapsMax && chunkElements <= GroupElements)
         {
@@ -236,55 +238,35 @@ public static unsafe partial class Conv2d
         // d weight[OutC, K] = sum over images of dy[OutC, P] * colᵀ[P, K]. Laying a group of images
         // side by side, col as [K, group*P] and dy as [OutC, group*P], turns that sum into the
         // inner dimension of ONE GEMM: no per-thread partial sums, and the GEMM's fixed summation
-        // order makes the result deterministic. Groups accumulate in order.
+        // order makes the result deterministic. Groups accumulate in order. col is never written
+        // out: the GEMM gathers each block of it from the images as it packs (ImageColumns), so
+        // only dy is laid out wide, and a group is as many images as its dy budget allows.
         // The GEMM computes the transpose, d weightᵀ[K, OutC] = col * dyᵀ, into scratch: both
         // products read their long rows the same way, but the GEMM runs the transposed B of OutC
         // rows faster than one of K rows (288 for a 32-channel 3x3 filter): 15-35% faster in our
         // timings of the CNN's shapes (64 x 288 and 64 x 576, inner 3872 and 576). The small
         // transpose into gradWeight at the end is noise next to it.
-        else if (perImage <= GroupElements)
+        else
         {
-            int group = GroupSize(batch, perImage);
-            long groupWidth = (long)group * p;
-            T* col = ThreadScratch.Work<T>(((long)k + outC) * groupWidth + (long)k * outC);
-            T* gradWeightT = col + ((long)k + outC) * groupWidth; // [K, OutC]
-            bool accumulate = false;
+            int group = GroupSize(batch, outImage);
+            T* gradWeightT = ThreadScratch.Work<T>((long)k * outC + (group > 1 ? outC * (long)group * p : 0)); // [K, OutC]
+            T* dyWide = gradWeightT + (long)k * outC;
             for (int n0 = 0; n0 < batch; n0 += group)
             {
                 int count = Math.Min(group, batch - n0);
                 int width = count * p; // columns of the side-by-side matrices
-                T* dyWide = col + (long)k * width;
-                CpuParallel.For(count, i =>
+                T* dy = gradOutput + n0 * outImage; // one image's dy is already [OutC, P]
+                if (count > 1)
                 {
-                    int n = n0 + i;
-                    if (g.IsPointwise)
-                        for (int r = 0; r < k; r++) // 1x1: col rows are the input channels
-                            new ReadOnlySpan<T>(input + n * inImage + (long)r * p, p).CopyTo(new Span<T>(col + (long)r * width + i * p, p));
-                    else
-                        Im2Col(g, input + n * inImage, col + i * p, 0, p, width);
-                    PackImage(gradOutput + n * outImage, p, outC, dyWide + i * p, width);
-                }, perImage);
-                MatMul(false, true, k, outC, width, col, width, dyWide, width, accumulate, gradWeightT, outC);
-                accumulate = true;
+                    CpuParallel.For(count, i => PackImage(gradOutput + (n0 + i) * outImage, p, outC, dyWide + i * p, width), outImage);
+                    dy = dyWide;
+                }
+                GemmCore<T>.Run(new ImageColumns<T>(g, input + n0 * inImage), true, k, outC, width,
+                    T.One, dy, width, n0 == 0 ? T.Zero : T.One, gradWeightT, outC, CpuParallel.Threads);
             }
             for (int oc = 0; oc < outC; oc++)
                 for (int r = 0; r < k; r++)
                     gradWeight[(long)oc * k + r] = gradWeightT[(long)r * outC + oc];
-        }
-        else
-        {
-            int slab = SlabColumns(k, p);
-            T* col = ThreadScratch.Work<T>((long)k * slab);
-            bool accumulate = false;
-            for (int n = 0; n < batch; n++)
-                for (int p0 = 0; p0 < p; p0 += slab)
-                {
-                    int cols = Math.Min(slab, p - p0);
-                    Im2Col(g, input + n * inImage, col, p0, cols, cols);
-                    // dw[OutC, K] += dy[OutC, p0..p0+cols] * colᵀ[cols, K]
-                    MatMul(false, true, outC, k, cols, gradOutput + n * outImage + p0, p, col, cols, accumulate, gradWeight, k);
-                    accumulate = true;
-                }
         }
 
         if (gradBias != null)

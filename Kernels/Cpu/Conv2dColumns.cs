@@ -30,42 +30,113 @@ public static unsafe partial class Conv2d
             Im2ColPlain(g, image, col, ld);
             return;
         }
-        int h = g.InHeight, w = g.InWidth, ow = g.OutWidth, sw = g.StrideW;
-        T* dst = col;
-        for (int c = 0; c < g.InChannels; c++)
+        for (int tap = 0; tap < g.ColumnRows; tap++)
+            Im2ColRow(g, image, tap, p0, cols, col + (long)tap * ld);
+    }
+
+    /// <summary>
+    /// Writes entries [q0, q0 + count) of row <paramref name="tap"/> of the im2col matrix of
+    /// images laid side by side (image n's columns start at n * OutPlane; the images are NCHW from
+    /// <paramref name="images"/>): the value filter tap (c, kh, kw) multiplies at each output
+    /// pixel, or 0 in the padding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Im2ColRow<T>(in Conv2dGeometry g, T* images, int tap, int q0, int count, T* dst)
+        where T : unmanaged, INumber<T>
+    {
+        int h = g.InHeight, w = g.InWidth, oh = g.OutHeight, ow = g.OutWidth, sw = g.StrideW, taps = g.KernelHeight * g.KernelWidth;
+        int c = tap / taps, kh = tap % taps / g.KernelWidth, kw = tap % g.KernelWidth;
+        int iwOffset = kw * g.DilationW - g.PadW; // input column of output column 0
+        ValidColumns(iwOffset, sw, w, ow, out int validLo, out int validHi);
+        int image = q0 / g.OutPlane, pixel = q0 - image * g.OutPlane;
+        int y = pixel / ow, x0 = pixel - y * ow;
+        T* plane = images + image * g.InImage + (long)c * h * w + iwOffset;
+        T* seg = dst - x0; // seg[x] is the value for output column x of output row y
+        // One output row (or the part of it in range) at a time; a run may start or end mid-row
+        // and cross from one image into the next.
+        for (int left = count; left > 0; left -= ow - x0, seg += ow, x0 = 0)
         {
-            T* plane = image + (long)c * h * w;
-            for (int kh = 0; kh < g.KernelHeight; kh++)
-                for (int kw = 0; kw < g.KernelWidth; kw++)
-                {
-                    int iwOffset = kw * g.DilationW - g.PadW; // input column of output column 0
-                    ValidColumns(iwOffset, sw, w, ow, out int validLo, out int validHi);
-                    // Walk the slab one output row at a time (a slab may start or end mid-row).
-                    int pos = p0, end = p0 + cols;
-                    while (pos < end)
-                    {
-                        int oh = pos / ow, owStart = pos - oh * ow, owEnd = Math.Min(ow, owStart + (end - pos));
-                        T* seg = dst + (pos - p0) - owStart; // seg[x] is the value for output column x
-                        int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                        int lo = Math.Max(owStart, validLo), hi = Math.Min(owEnd, validHi);
-                        if ((uint)ih >= (uint)h || lo >= hi)
-                        {
-                            Zero(seg + owStart, owEnd - owStart); // row of padding
-                        }
-                        else
-                        {
-                            Zero(seg + owStart, lo - owStart);
-                            T* src = plane + (long)ih * w + iwOffset;
-                            if (sw == 1)
-                                Copy(src + lo, seg + lo, hi - lo);
-                            else
-                                for (int x = lo; x < hi; x++) seg[x] = src[x * sw];
-                            Zero(seg + hi, owEnd - hi);
-                        }
-                        pos += owEnd - owStart;
-                    }
-                    dst += ld;
-                }
+            int x1 = Math.Min(ow, x0 + left);
+            int ih = y * g.StrideH - g.PadH + kh * g.DilationH;
+            int lo = Math.Max(x0, validLo), hi = Math.Min(x1, validHi);
+            if ((uint)ih >= (uint)h || lo >= hi)
+            {
+                Zero(seg + x0, x1 - x0); // row of padding
+            }
+            else
+            {
+                Zero(seg + x0, lo - x0);
+                T* src = plane + (long)ih * w;
+                if (sw == 1)
+                    CopyRow(src + lo, seg + lo, hi - lo);
+                else
+                    for (int x = lo; x < hi; x++) seg[x] = src[x * sw];
+                Zero(seg + hi, x1 - hi);
+            }
+            if (++y == oh) { y = 0; plane += g.InImage; }
+        }
+    }
+
+    /// <summary>
+    /// Rows [<paramref name="tap0"/>, + <paramref name="count"/>) of the side-by-side im2col matrix
+    /// (see <see cref="Im2ColRow{T}"/>), entries [q0, q0 + kc), into <paramref name="rows"/> (rows
+    /// kc apart), for an unpadded, horizontal-stride-1 convolution: each output row segment is
+    /// located once and copied for every tap, which matters for small images, where a segment is
+    /// only a few elements (4 for a 6x6 image and a 3x3 filter).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void Im2ColPlainRows<T>(in Conv2dGeometry g, T* images, int tap0, int count, int q0, int kc, T* rows)
+        where T : unmanaged, INumber<T>
+    {
+        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight, taps = g.KernelHeight * g.KernelWidth;
+        long* offset = stackalloc long[count]; // where each tap reads, from an output pixel's corner
+        for (int r = 0; r < count; r++)
+        {
+            int tap = tap0 + r, c = tap / taps, kh = tap % taps / g.KernelWidth, kw = tap % g.KernelWidth;
+            offset[r] = ((long)c * g.InHeight + (long)kh * g.DilationH) * w + kw * g.DilationW;
+        }
+        long rowStep = (long)g.StrideH * w, nextImage = g.InImage - oh * rowStep;
+        int image = q0 / g.OutPlane, pixel = q0 - image * g.OutPlane;
+        int y = pixel / ow, x0 = pixel - y * ow;
+        T* src = images + image * g.InImage + y * rowStep; // output row y's corner in the input
+        T* seg = rows - x0;
+        for (int left = kc; left > 0; left -= ow - x0, seg += ow, src += rowStep, x0 = 0)
+        {
+            int length = Math.Min(ow, x0 + left) - x0;
+            for (int r = 0; r < count; r++)
+                CopyRow(src + offset[r] + x0, seg + (long)r * kc + x0, length);
+            if (++y == oh) { y = 0; src += nextImage; }
+        }
+    }
+
+    /// <summary>
+    /// The im2col matrix of a run of images side by side ([ColumnRows, images * OutPlane]) as a
+    /// GEMM's left operand, gathered from the images one packed block at a time and never stored
+    /// whole: writing out the whole matrix (a few MB for a batch) and packing it back in cost the
+    /// weight gradient as much as its arithmetic.
+    /// </summary>
+    private readonly struct ImageColumns<T>(Conv2dGeometry g, T* images) : IPackedA<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <inheritdoc />
+        [SkipLocalsInit] // the row buffer is written before it is read; no need to zero it per call
+        public void Pack(int i0, int mc, int p0, int kc, T* dst)
+        {
+            // One strip's rows at a time into a small buffer that stays in L1, then interleaved
+            // into the strip by the GEMM's own packing.
+            const int mr = GemmCore<T>.MR;
+            T* rows = stackalloc T[mr * kc];
+            bool plain = g.PadH == 0 && g.PadW == 0 && g.StrideW == 1;
+            for (int s = 0; s < mc; s += mr, dst += (long)mr * kc)
+            {
+                int count = Math.Min(mr, mc - s);
+                if (plain)
+                    Im2ColPlainRows(g, images, i0 + s, count, p0, kc, rows);
+                else
+                    for (int r = 0; r < count; r++)
+                        Im2ColRow(g, images, i0 + s + r, p0, kc, rows + r * kc);
+                GemmCore<T>.PackA(false, rows, kc, 0, count, 0, kc, dst);
+            }
         }
     }
 

@@ -103,8 +103,8 @@ public static unsafe class Gemm
 /// </remarks>
 internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Rows of C per micro-tile.</summary>
-    private const int MR = 6;
+    /// <summary>Rows of C per micro-tile, and of A per packed strip.</summary>
+    internal const int MR = 6;
 
     /// <summary>
     /// Depth of a packed panel. A KC x NR strip of B (16 KiB) stays in the 32 KiB L1 while the
@@ -182,6 +182,22 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             RunSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        Run(new MatrixA<T>(transA, a, lda), transB, m, n, k, alpha, b, ldb, beta, c, ldc, threads);
+    }
+
+    /// <summary>
+    /// The product with op(A) given as a source of packed blocks rather than a matrix (see
+    /// <see cref="IPackedA{T}"/>), on at most <paramref name="threads"/> threads. The sizes must be positive.
+    /// </summary>
+    public static void Run<TA>(TA a, bool transB, int m, int n, int k, T alpha,
+        T* b, int ldb, T beta, T* c, int ldc, int threads) where TA : struct, IPackedA<T>
+    {
+        long flops = 2L * m * n * k;
+        if (threads == 1 || flops < ParallelMinFlops)
+        {
+            RunPacked(a, 0, transB, m, n, k, alpha, b, ldb, beta, c, ldc);
+            return;
+        }
 
         // Split C into a tm x tn grid of independent blocks, one per thread. Each thread packs its
         // own copies of the A rows and B columns it needs, so threads never wait on each other
@@ -202,9 +218,8 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             int i0 = Math.Min(m, (int)((long)mUnits * ti / tm) * MR), i1 = Math.Min(m, (int)((long)mUnits * (ti + 1) / tm) * MR);
             int j0 = Math.Min(n, (int)((long)nUnits * tj / tn) * nr), j1 = Math.Min(n, (int)((long)nUnits * (tj + 1) / tn) * nr);
             if (i1 <= i0 || j1 <= j0) return;
-            T* aSub = transA ? a + i0 : a + (long)i0 * lda;
             T* bSub = transB ? b + (long)j0 * ldb : b + j0;
-            RunSerial(transA, transB, i1 - i0, j1 - j0, k, alpha, aSub, lda, bSub, ldb, beta, c + (long)i0 * ldc + j0, ldc);
+            RunPacked(a, i0, transB, i1 - i0, j1 - j0, k, alpha, bSub, ldb, beta, c + (long)i0 * ldc + j0, ldc);
         }, flops / (tm * tn));
     }
 
@@ -294,7 +309,16 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             SmallGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        RunPacked(new MatrixA<T>(transA, a, lda), 0, transB, m, n, k, alpha, b, ldb, beta, c, ldc);
+    }
 
+    /// <summary>
+    /// One thread's block of C: rows [<paramref name="aRow0"/>, + m) of op(A) times op(B), through
+    /// the packed micro-kernel.
+    /// </summary>
+    private static void RunPacked<TA>(TA a, int aRow0, bool transB, int m, int n, int k, T alpha,
+        T* b, int ldb, T beta, T* c, int ldc) where TA : struct, IPackedA<T>
+    {
         bool wide = UseVector512;
         int nr = wide ? NR512 : NR256;
         // Round block sizes so the last block is not a sliver: e.g. k = 300 becomes two blocks of
@@ -334,7 +358,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
                 for (int ic = 0; ic < m; ic += mc)
                 {
                     int mcCur = Math.Min(mc, m - ic);
-                    PackA(transA, a, lda, ic, mcCur, pc, kcCur, packA);
+                    a.Pack(aRow0 + ic, mcCur, pc, kcCur, packA);
                     MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, direct ? ldb : nr, betaCur, c + (long)ic * ldc + jc, ldc, wide);
                 }
             }
@@ -400,7 +424,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     /// Packs op(A)[i0 .. i0+mc, p0 .. p0+kc] as MR-row strips; within a strip, for each p the MR
     /// values op(A)[i, p] for the strip's rows are adjacent (what the kernel broadcasts per step).
     /// </summary>
-    private static void PackA(bool transA, T* a, int lda, int i0, int mc, int p0, int kc, T* dst)
+    internal static void PackA(bool transA, T* a, int lda, int i0, int mc, int p0, int kc, T* dst)
     {
         if (transA)
         {

@@ -57,6 +57,14 @@ public unsafe class Conv2dKernelTests
         // 800 x 2704 exceeds the group budget: one image at a time, in slabs of 327 columns that
         // start and end in the middle of output rows.
         yield return Case(new Conv2dGeometry(2, 32, 52, 52, 2, 5, 5, PadH: 2, PadW: 2), "slabs");
+        // The weight gradient's GEMM gathers its im2col blocks from the images: 8 images of 121
+        // pixels are 968 columns, packed in blocks of 242 that start and end inside an image and
+        // inside an output row; K = 45 leaves a partial strip of 3 taps, and the product (3.5
+        // MFLOP) is split between the two threads by rows, the second starting at tap 24.
+        // Unpadded (each output row segment copied for every tap of a strip), then padded and
+        // strided (tap by tap).
+        yield return Case(new Conv2dGeometry(8, 5, 13, 13, 40, 3, 3), "implicit-columns-across-images");
+        yield return Case(new Conv2dGeometry(9, 5, 12, 11, 3, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), "implicit-columns-padded-across-images");
         yield return Case(new Conv2dGeometry(1, 32, 105, 52, 2, 5, 5, StrideH: 2, StrideW: 1, PadH: 2, PadW: 1), "slabs-strided");
     }
 
