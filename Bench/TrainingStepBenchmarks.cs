@@ -153,7 +153,8 @@ public class TrainingStepBenchmarks
             if (Path.GetDirectoryName(Path.GetFullPath(path)) is string folder) Directory.CreateDirectory(folder);
             File.WriteAllText(path + ".txt", table);
             profiler.WriteChromeTrace(path + ".trace.json");
-            Console.WriteLine($"wrote {path}.txt and {path}.trace.json");
+            profiler.WriteChart(path + ".svg", $"{model}: {ProfiledSteps} training steps, slowest ops");
+            Console.WriteLine($"wrote {path}.txt, {path}.trace.json and {path}.svg");
         }
         finally
         {

@@ -3,8 +3,9 @@ using Tensorium.Profiling;
 /// <summary>
 /// --profile: profiles training steps <see cref="First"/> to <see cref="Last"/> (after the first
 /// steps have warmed up the JIT and the buffer pool), then prints the op table and writes it,
-/// with a Chrome trace (open it in ui.perfetto.dev or chrome://tracing), into the run folder as
-/// {name}-profile.txt and {name}-profile.trace.json.
+/// with a Chrome trace (open it in ui.perfetto.dev or chrome://tracing) and a bar chart of the
+/// slowest ops, into the run folder as {name}-profile.txt, {name}-profile.trace.json and
+/// {name}-profile.svg.
 /// </summary>
 sealed class StepProfile(ExampleOptions options, string name)
 {
@@ -36,6 +37,7 @@ sealed class StepProfile(ExampleOptions options, string name)
         Console.WriteLine(table);
         File.WriteAllText(run.InRun($"{name}-profile.txt"), table);
         profiler.WriteChromeTrace(run.InRun($"{name}-profile.trace.json"));
-        Console.WriteLine($"profile: wrote {name}-profile.txt and {name}-profile.trace.json to {run.Folder}");
+        profiler.WriteChart(run.InRun($"{name}-profile.svg"), $"{name}: training steps {First}-{First + _steps - 1} on {options.Device}, slowest ops");
+        Console.WriteLine($"profile: wrote {name}-profile.txt, {name}-profile.trace.json and {name}-profile.svg to {run.Folder}");
     }
 }

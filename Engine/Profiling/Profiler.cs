@@ -87,6 +87,15 @@ public sealed class Profiler : IDisposable
     /// <summary>Writes the ops as a Chrome trace (see <see cref="ChromeTrace"/>) to <paramref name="path"/>.</summary>
     public void WriteChromeTrace(string path) => ChromeTrace.Write(this, path);
 
+    /// <summary>The slowest ops as an SVG bar chart (see <see cref="ProfileChart"/>).</summary>
+    /// <param name="title">The chart's heading.</param>
+    /// <param name="top">How many rows (the slowest groups of op, phase and shapes).</param>
+    /// <param name="peaks">The roofs for the gauges; <see cref="MachinePeaks.ForCpu()"/> when null and the ops ran on the CPU.</param>
+    public string Chart(string title, int top = 20, MachinePeaks? peaks = null) => ProfileChart.Svg(this, title, top, peaks);
+
+    /// <summary>Writes <see cref="Chart"/> to <paramref name="path"/> (an .svg file, which any browser opens).</summary>
+    public void WriteChart(string path, string title, int top = 20, MachinePeaks? peaks = null) => ProfileChart.Write(this, path, title, top, peaks);
+
     /// <summary>Microseconds from this session's start to <paramref name="timestamp"/> (a <see cref="Stopwatch"/> timestamp).</summary>
     internal double Microseconds(long timestamp) => (timestamp - _startTimestamp) * 1e6 / Stopwatch.Frequency;
 

@@ -167,6 +167,44 @@ public class ProfilerTests
     }
 
     [Test]
+    public void TheChartDrawsTheSlowestRowsAsBarsWithARoofGauge()
+    {
+        using var x = Tensor.Uniform([64, 64]);
+        x.RequiresGrad = true;
+        using var small = Tensor.Uniform([4]);
+        Profiler profile;
+        using (profile = Profiler.Start())
+        using (new TensorScope())
+        {
+            for (int i = 0; i < 3; i++) x.MatMul(x).Sum().Backward();
+            small.Exp();
+        }
+        var rows = ProfileTable.Rows(profile);
+        var svg = System.Xml.Linq.XDocument.Parse(profile.Chart("a <test> & more", top: 3, peaks: FixedPeaks));
+        System.Xml.Linq.XNamespace ns = "http://www.w3.org/2000/svg";
+        string Class(System.Xml.Linq.XElement e) => (string?)e.Attribute("class") ?? "";
+        double Width(System.Xml.Linq.XElement e) => double.Parse((string)e.Attribute("width")!, System.Globalization.CultureInfo.InvariantCulture);
+
+        // One time bar per row, the three slowest, longest first, the first full length.
+        var bars = svg.Descendants(ns + "rect").Where(e => Class(e) == "time").ToList();
+        Assert.That(bars, Has.Count.EqualTo(3));
+        Assert.That(bars.Select(Width), Is.Ordered.Descending);
+        Assert.That(Width(bars[0]), Is.EqualTo(420));
+        Assert.That(Width(bars[2]) / Width(bars[0]), Is.EqualTo(rows[2].Total / rows[0].Total).Within(1e-3));
+        // Backward rows are drawn in the backward colour.
+        Assert.That(rows.Take(3).Select(r => r.Phase == ProfilePhase.Backward),
+            Is.EqualTo(bars.Select(b => (string)b.Attribute("fill")! == "#e8863a")));
+        // Every CPU row has a gauge no longer than the bar's full length, scaled by its roof share.
+        var gauges = svg.Descendants(ns + "rect").Where(e => Class(e) == "roof").ToList();
+        Assert.That(gauges.Select(Width), Is.EqualTo(rows.Take(3).Select(r => 420 * Math.Clamp(r.RoofFraction(FixedPeaks)!.Value, 0, 1))).Within(0.06));
+        // The labels name each row's op, and the title survives XML escaping.
+        string text = string.Join("\n", svg.Descendants(ns + "text").Select(t => t.Value));
+        foreach (var r in rows.Take(3)) Assert.That(text, Does.Contain(r.Name));
+        Assert.That(text, Does.Contain("a <test> & more"));
+        Assert.That(text, Does.Contain($"the 3 slowest rows of {rows.Count}"));
+    }
+
+    [Test]
     public void TheTableSaysWhenAnOpRanAboveTheFmaPeak()
     {
         using var x = Tensor.Uniform([64, 64]);
