@@ -211,6 +211,11 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         // benchmark shapes, slowest where each thread reads most of the strips the other packed.)
         int nr = UseVector512 ? NR512 : NR256;
         ChooseGrid(threads, m, n, nr, out int tm, out int tn);
+        if (tn == 1 && tm > 1 && m / tm > DirectBMaxRows)
+        {
+            RunRowBlocksShared(a, transB, m, n, k, alpha, b, ldb, beta, c, ldc, tm);
+            return;
+        }
         int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
         CpuParallel.For(tm * tn, t =>
         {
@@ -221,6 +226,54 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             T* bSub = transB ? b + (long)j0 * ldb : b + j0;
             RunPacked(a, i0, transB, i1 - i0, j1 - j0, k, alpha, bSub, ldb, beta, c + (long)i0 * ldc + j0, ldc);
         }, flops / (tm * tn));
+    }
+
+    /// <summary>
+    /// The product split between threads by rows of C, the rows handed out while it runs: every
+    /// thread packs each B panel itself (as with a fixed split by rows), then takes blocks of A
+    /// from the panel's counter until none is left. A thread slowed down by another process on its
+    /// core then takes fewer blocks instead of holding up the call: with a fixed half each, the two
+    /// threads of a 2048^3 product finished 11% apart on average on the 2-core VM.
+    /// </summary>
+    private static void RunRowBlocksShared<TA>(TA a, bool transB, int m, int n, int k, T alpha,
+        T* b, int ldb, T beta, T* c, int ldc, int threads) where TA : struct, IPackedA<T>
+    {
+        bool wide = UseVector512;
+        int nr = wide ? NR512 : NR256;
+        int kc = BalancedBlock(k, KC, 1), mc = BalancedBlock(m, MC, MR), nc = BalancedBlock(n, NC, nr);
+        int kBlocks = (k + kc - 1) / kc, mBlocks = (m + mc - 1) / mc, panels = (n + nc - 1) / nc * kBlocks;
+        var next = new int[panels];        // per B panel (jc, pc): the next block of A to hand out
+        var finished = new int[mBlocks];   // per block of A: the last panel its block of C has taken in
+        Array.Fill(finished, -1);
+        CpuParallel.For(threads, _ =>
+        {
+            int packASize = RoundUp(mc * kc, 64 / sizeof(T));
+            T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
+            T* packB = packA + packASize;
+            for (int q = 0; q < panels; q++)
+            {
+                if (Volatile.Read(ref next[q]) >= mBlocks) continue; // all taken: do not pack for nothing
+                int jc = q / kBlocks * nc, pc = q % kBlocks * kc;
+                int ncCur = Math.Min(nc, n - jc), kcCur = Math.Min(kc, k - pc);
+                PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, packB);
+                T betaCur = pc == 0 ? beta : T.One;
+                for (int block; (block = Interlocked.Increment(ref next[q]) - 1) < mBlocks;)
+                {
+                    // This block of C adds panel q on top of panel q - 1 (same columns, the k
+                    // before): wait until whichever thread took that one is done with it. Rarely
+                    // a wait at all: that block was handed out a whole panel earlier.
+                    if (pc > 0)
+                    {
+                        var spin = new SpinWait();
+                        while (Volatile.Read(ref finished[block]) < q - 1) spin.SpinOnce(sleep1Threshold: -1);
+                    }
+                    int ic = block * mc, mcCur = Math.Min(mc, m - ic);
+                    a.Pack(ic, mcCur, pc, kcCur, packA);
+                    MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, nr, betaCur, c + (long)ic * ldc + jc, ldc, wide);
+                    Volatile.Write(ref finished[block], q);
+                }
+            }
+        }, 2L * m * n * k / threads);
     }
 
     public static void RunBatched(int batch, bool transA, bool transB, int m, int n, int k, T alpha,
