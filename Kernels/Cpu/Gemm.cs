@@ -242,9 +242,11 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         int nr = wide ? NR512 : NR256;
         int kc = BalancedBlock(k, KC, 1), mc = BalancedBlock(m, MC, MR), nc = BalancedBlock(n, NC, nr);
         int kBlocks = (k + kc - 1) / kc, mBlocks = (m + mc - 1) / mc, panels = (n + nc - 1) / nc * kBlocks;
-        var next = new int[panels];        // per B panel (jc, pc): the next block of A to hand out
-        var finished = new int[mBlocks];   // per block of A: the last panel its block of C has taken in
-        Array.Fill(finished, -1);
+        var next = new int[panels];   // per B panel (jc, pc): the next block of A to hand out
+        // Per block of C (a block of A's rows times a panel's columns jc): how many k panels it has
+        // taken in. Indexed by jc too: a thread may start a block's next columns while another
+        // still adds the last k panel to its current ones.
+        var kPanelsDone = new int[panels / kBlocks * mBlocks];
         CpuParallel.For(threads, _ =>
         {
             int packASize = RoundUp(mc * kc, 64 / sizeof(T));
@@ -253,24 +255,22 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             for (int q = 0; q < panels; q++)
             {
                 if (Volatile.Read(ref next[q]) >= mBlocks) continue; // all taken: do not pack for nothing
-                int jc = q / kBlocks * nc, pc = q % kBlocks * kc;
+                int jBlock = q / kBlocks, kBlock = q % kBlocks, jc = jBlock * nc, pc = kBlock * kc;
                 int ncCur = Math.Min(nc, n - jc), kcCur = Math.Min(kc, k - pc);
                 PackB(transB, b, ldb, pc, kcCur, jc, ncCur, nr, packB);
                 T betaCur = pc == 0 ? beta : T.One;
                 for (int block; (block = Interlocked.Increment(ref next[q]) - 1) < mBlocks;)
                 {
-                    // This block of C adds panel q on top of panel q - 1 (same columns, the k
-                    // before): wait until whichever thread took that one is done with it. Rarely
-                    // a wait at all: that block was handed out a whole panel earlier.
-                    if (pc > 0)
-                    {
-                        var spin = new SpinWait();
-                        while (Volatile.Read(ref finished[block]) < q - 1) spin.SpinOnce(sleep1Threshold: -1);
-                    }
+                    // This block of C adds k panel kBlock on top of the ones before: wait until
+                    // whichever thread took the previous one is done with it. Rarely a wait at
+                    // all: that one was handed out a whole panel earlier.
+                    ref int done = ref kPanelsDone[jBlock * mBlocks + block];
+                    var spin = new SpinWait();
+                    while (Volatile.Read(ref done) < kBlock) spin.SpinOnce(sleep1Threshold: -1);
                     int ic = block * mc, mcCur = Math.Min(mc, m - ic);
                     a.Pack(ic, mcCur, pc, kcCur, packA);
                     MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, nr, betaCur, c + (long)ic * ldc + jc, ldc, wide);
-                    Volatile.Write(ref finished[block], q);
+                    Volatile.Write(ref done, kBlock + 1);
                 }
             }
         }, 2L * m * n * k / threads);
