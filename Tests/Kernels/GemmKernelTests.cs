@@ -227,6 +227,41 @@ public unsafe class GemmKernelTests
         }
     }
 
+    [TestCase(2)]
+    [TestCase(4)]
+    public void Sgemm_RowBlocksHandedOut_EveryPanelOnceInOrder(int threads)
+    {
+        // Tall enough that the threads split the rows and take blocks of A as they go (see
+        // RunRowBlocksShared), with two column panels and three k panels, so a block of C is
+        // handed out six times and each k panel must land once, after the one before. Four
+        // threads on a small machine get preempted mid-block, which reorders the hand-outs.
+        // Run on a task with a deadline: a lost hand-off would hang rather than fail.
+        const int m = 2400, n = 1100, k = 600;
+        var rng = new Random(17);
+        float[] a = RandomFloats(rng, (long)m * k), b = RandomFloats(rng, (long)k * n), c0 = RandomFloats(rng, (long)m * n);
+        int[] rows = [.. Enumerable.Range(0, m).Where(i => i % 37 == 0 || i >= m - 3)];
+        var expected = rows.ToDictionary(i => i, i => Enumerable.Range(0, n).Select(j =>
+        {
+            double sum = 0;
+            for (int p = 0; p < k; p++) sum += (double)a[(long)i * k + p] * b[(long)p * n + j];
+            return sum + 0.5 * c0[(long)i * n + j];
+        }).ToArray());
+        using var _ = CpuThreads.Use(threads);
+        for (int rep = 0; rep < 5; rep++)
+        {
+            float[] c = (float[])c0.Clone();
+            var run = Task.Run(() =>
+            {
+                fixed (float* pa = a, pb = b, pc = c)
+                    Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0.5f, pc, n);
+            });
+            Assert.That(run.Wait(TimeSpan.FromSeconds(60)), Is.True, $"the product finished (repeat {rep})");
+            foreach (int i in rows)
+                for (int j = 0; j < n; j++)
+                    Assert.That(c[(long)i * n + j], Is.EqualTo(expected[i][j]).Within(1e-3), $"C[{i},{j}], repeat {rep}");
+        }
+    }
+
     [Test]
     public void Sgemm_InsideAParallelLoop_MatchesReference()
     {
