@@ -199,23 +199,25 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             return;
         }
 
-        // Split C into a tm x tn grid of independent blocks, one per thread. Each thread packs its
-        // own copies of the A rows and B columns it needs, so threads never wait on each other
-        // (one fork/join per call). The price is that the operand not split is packed by every
-        // thread; pick the grid that packs the least (with 2 threads: split m when n is smaller,
-        // else split n). Packing is O(k(m + n)) against O(mnk) arithmetic, so this stays cheap.
-        // (Measured on 2 cores: a variant where threads share one packed B and take row blocks
-        // dynamically was no faster at any size and slower below 1024^3, from its extra fork/joins.
-        // Measured again on the 2-vCPU Zen 3 VM, with B packed lazily strip by strip into one
-        // buffer all threads read and row blocks taken in one fork/join: 3-27% slower at the
-        // benchmark shapes, slowest where each thread reads most of the strips the other packed.)
+        // Tall products: the threads split C by rows and take blocks of rows as they go, so a
+        // thread slowed down by another process on its core does less of the work (see
+        // RunRowBlocksShared). Each packs every panel of B, as with a fixed split by rows.
         int nr = UseVector512 ? NR512 : NR256;
         ChooseGrid(threads, m, n, nr, out int tm, out int tn);
-        if (tn == 1 && tm > 1 && m / tm > DirectBMaxRows)
+        if (HandOutRows(threads, m, n, nr, tm, tn))
         {
-            RunRowBlocksShared(a, transB, m, n, k, alpha, b, ldb, beta, c, ldc, tm);
+            RunRowBlocksShared(a, transB, m, n, k, alpha, b, ldb, beta, c, ldc, threads);
             return;
         }
+
+        // Otherwise split C into a tm x tn grid of independent blocks, one per thread. Each thread
+        // packs its own copies of the A rows and B columns it needs, so threads never wait on each
+        // other (one fork/join per call). The price is that the operand not split is packed by
+        // every thread; pick the grid that packs the least (with 2 threads: split m when n is
+        // smaller, else split n). Packing is O(k(m + n)) against O(mnk) arithmetic, so this stays cheap.
+        // (Sharing one packed B between the threads instead measured slower on the 2-vCPU Zen 3
+        // VM, packed up front or lazily strip by strip: 3-27% at the benchmark shapes, slowest
+        // where each thread reads most of the strips the other packed.)
         int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
         CpuParallel.For(tm * tn, t =>
         {
@@ -332,10 +334,31 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             if (threads % x != 0) continue;
             int y = threads / x;
             if (x > mUnits || y > nUnits) continue;
-            // Rows of A plus columns of B one thread packs (both scale with k, so leave k out).
-            long cost = (long)(mUnits + x - 1) / x * MR + (long)(nUnits + y - 1) / y * nr;
+            long cost = PackedPerThread(x, y, m, n, nr);
             if (cost < best) { best = cost; tm = x; tn = y; }
         }
+    }
+
+    /// <summary>Rows of A plus columns of B one thread packs in a tm x tn grid (both scale with k, so k is left out).</summary>
+    private static long PackedPerThread(int tm, int tn, int m, int n, int nr)
+    {
+        int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
+        return (long)(mUnits + tm - 1) / tm * MR + (long)(nUnits + tn - 1) / tn * nr;
+    }
+
+    /// <summary>
+    /// Whether <see cref="RunRowBlocksShared{TA}"/> takes the product rather than the fixed grid:
+    /// where each thread gets more rows than <see cref="DirectBMaxRows"/> (fewer read B in place,
+    /// which needs a fixed split), and splitting by rows packs at most one more element per 1000
+    /// multiply-adds than the grid would. 1024^3 ties (the grid splits the columns) and goes by
+    /// rows; 512 x 3072 x 768 would pack 1 more per 600 and keeps its split by columns (by rows it
+    /// measured level: the balance won back about what the extra packing cost).
+    /// </summary>
+    private static bool HandOutRows(int threads, int m, int n, int nr, int tm, int tn)
+    {
+        if (tm * tn < 2 || m / threads <= DirectBMaxRows) return false;
+        long extra = PackedPerThread(threads, 1, m, n, nr) - PackedPerThread(tm, tn, m, n, nr);
+        return extra * threads * 1000 <= (long)m * n;
     }
 
     /// <summary>C = beta * C (beta 0 writes zeros without reading C).</summary>
