@@ -97,8 +97,9 @@ public static unsafe class Gemm
 /// enough independent FMAs to cover their 4-cycle latency on two FMA pipes, and few enough
 /// registers (12 + 2 + 1 = 15 of 16) that nothing spills. The k loop is unrolled 4 times and
 /// prefetches A a few steps ahead; the C tile is prefetched before the loop starts.
-/// Threads: <c>Run</c> gives each thread its own block of C and runs this loop nest on it;
-/// batches of small matrices give each thread whole matrices instead.
+/// Threads: <c>Run</c> hands the blocks of A of a tall product out to the threads as they go
+/// (each packs every B panel), else gives each thread its own block of C and runs this loop nest
+/// on it; batches of small matrices give each thread whole matrices instead.
 /// On Zen 3 (2 cores) this reaches about 85-90% of FMA peak, on par with OpenBLAS.
 /// </remarks>
 internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingPointIeee754<T>
