@@ -97,7 +97,7 @@ public static unsafe class Gemm
 /// enough independent FMAs to cover their 4-cycle latency on two FMA pipes, and few enough
 /// registers (12 + 2 + 1 = 15 of 16) that nothing spills. The k loop is unrolled 4 times and
 /// prefetches A a few steps ahead; the C tile is prefetched before the loop starts.
-/// Threads: <c>Run</c> hands the blocks of A of a tall product out to the threads as they go
+/// Threads: <c>Run</c> hands the blocks of A of a product with many rows out to the threads as they go
 /// (each packs every B panel), else gives each thread its own block of C and runs this loop nest
 /// on it; batches of small matrices give each thread whole matrices instead.
 /// On Zen 3 (2 cores) this reaches about 85-90% of FMA peak, on par with OpenBLAS.
@@ -200,9 +200,10 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             return;
         }
 
-        // Tall products: the threads split C by rows and take blocks of rows as they go, so a
-        // thread slowed down by another process on its core does less of the work (see
-        // RunRowBlocksShared). Each packs every panel of B, as with a fixed split by rows.
+        // Products with many rows per thread: the threads split C by rows and take blocks of rows
+        // as they go, so a thread slowed down by another process on its core does less of the
+        // work (see RunRowBlocksShared and HandOutRows). Each packs every panel of B, as with a
+        // fixed split by rows.
         int nr = UseVector512 ? NR512 : NR256;
         ChooseGrid(threads, m, n, nr, out int tm, out int tn);
         if (HandOutRows(threads, m, n, nr, tm, tn))
