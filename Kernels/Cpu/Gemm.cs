@@ -251,12 +251,13 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         // taken in. Indexed by jc too: a thread may start a block's next columns while another
         // still adds the last k panel to its current ones.
         var kPanelsDone = new int[panels / kBlocks * mBlocks];
+        int failed = 0; // set by a thread that throws, so the others stop rather than wait for its block forever
         CpuParallel.For(threads, _ =>
         {
             int packASize = RoundUp(mc * kc, 64 / sizeof(T));
             T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
             T* packB = packA + packASize;
-            for (int q = 0; q < panels; q++)
+            for (int q = 0; q < panels && Volatile.Read(ref failed) == 0; q++)
             {
                 if (Volatile.Read(ref next[q]) >= mBlocks) continue; // all taken: do not pack for nothing
                 int jBlock = q / kBlocks, kBlock = q % kBlocks, jc = jBlock * nc, pc = kBlock * kc;
@@ -270,10 +271,22 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
                     // all: that one was handed out a whole panel earlier.
                     ref int done = ref kPanelsDone[jBlock * mBlocks + block];
                     var spin = new SpinWait();
-                    while (Volatile.Read(ref done) < kBlock) spin.SpinOnce(sleep1Threshold: -1);
+                    while (Volatile.Read(ref done) < kBlock)
+                    {
+                        if (Volatile.Read(ref failed) != 0) return;
+                        spin.SpinOnce(sleep1Threshold: -1);
+                    }
                     int ic = block * mc, mcCur = Math.Min(mc, m - ic);
-                    a.Pack(ic, mcCur, pc, kcCur, packA);
-                    MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, nr, betaCur, c + (long)ic * ldc + jc, ldc, wide);
+                    try
+                    {
+                        a.Pack(ic, mcCur, pc, kcCur, packA);
+                        MacroKernel(mcCur, ncCur, kcCur, alpha, packA, packB, nr, betaCur, c + (long)ic * ldc + jc, ldc, wide);
+                    }
+                    catch
+                    {
+                        Volatile.Write(ref failed, 1);
+                        throw;
+                    }
                     Volatile.Write(ref done, kBlock + 1);
                 }
             }

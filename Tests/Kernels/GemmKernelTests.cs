@@ -235,10 +235,16 @@ public unsafe class GemmKernelTests
         // RunRowBlocksShared), with two column panels and three k panels, so a block of C is
         // handed out six times and each k panel must land once, after the one before. Four
         // threads on a small machine get preempted mid-block, which reorders the hand-outs.
-        // Run on a task with a deadline: a lost hand-off would hang rather than fail.
+        // Run on a task with a deadline: a lost hand-off would hang rather than fail. Every element
+        // must equal the one-thread product bit for bit (the same k blocks added in the same order),
+        // so a k panel added out of order shows even where the rounding stays within tolerance.
         const int m = 2400, n = 1100, k = 600;
         var rng = new Random(17);
         float[] a = RandomFloats(rng, (long)m * k), b = RandomFloats(rng, (long)k * n), c0 = RandomFloats(rng, (long)m * n);
+        float[] serial = (float[])c0.Clone();
+        using (CpuThreads.Use(1))
+            fixed (float* pa = a, pb = b, pc = serial)
+                Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0.5f, pc, n);
         int[] rows = [.. Enumerable.Range(0, m).Where(i => i % 37 == 0 || i >= m - 3)];
         var expected = rows.ToDictionary(i => i, i => Enumerable.Range(0, n).Select(j =>
         {
@@ -256,6 +262,8 @@ public unsafe class GemmKernelTests
                     Gemm.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0.5f, pc, n);
             });
             Assert.That(run.Wait(TimeSpan.FromSeconds(60)), Is.True, $"the product finished (repeat {rep})");
+            int firstDiff = Enumerable.Range(0, c.Length).FirstOrDefault(i => BitConverter.SingleToInt32Bits(c[i]) != BitConverter.SingleToInt32Bits(serial[i]), -1);
+            Assert.That(firstDiff, Is.EqualTo(-1), $"C[{firstDiff / n},{firstDiff % n}] differs from the one-thread product, repeat {rep}");
             foreach (int i in rows)
                 for (int j = 0; j < n; j++)
                     Assert.That(c[(long)i * n + j], Is.EqualTo(expected[i][j]).Within(1e-3), $"C[{i},{j}], repeat {rep}");
