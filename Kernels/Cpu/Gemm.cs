@@ -254,9 +254,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         int failed = 0; // set by a thread that throws, so the others stop rather than wait for its block forever
         CpuParallel.For(threads, _ =>
         {
-            int packASize = RoundUp(mc * kc, 64 / sizeof(T));
-            T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
-            T* packB = packA + packASize;
+            T* packA = PackingBuffers(mc, kc, nc, nr, out T* packB);
             for (int q = 0; q < panels && Volatile.Read(ref failed) == 0; q++)
             {
                 if (Volatile.Read(ref next[q]) >= mBlocks) continue; // all taken: do not pack for nothing
@@ -418,10 +416,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         int mc = BalancedBlock(m, MC, MR);
         int nc = BalancedBlock(n, NC, nr);
 
-        // One thread-local buffer holds both packed blocks; B starts on a 64-byte boundary.
-        int packASize = RoundUp(mc * kc, 64 / sizeof(T));
-        T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
-        T* packB = packA + packASize;
+        T* packA = PackingBuffers(mc, kc, nc, nr, out T* packB);
 
         // B as it lies, without packing, where the packed copy would be reused too little to pay
         // for itself: a B of whole micro-tile columns (no edge strip) multiplied by few rows of A
@@ -454,6 +449,19 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// This thread's scratch for one packed block of A (mc x kc, returned) and one packed panel of
+    /// B (kc x nc rounded up to whole strips, in <paramref name="packB"/>): one thread-local buffer
+    /// holds both, B starting on a 64-byte boundary.
+    /// </summary>
+    private static T* PackingBuffers(int mc, int kc, int nc, int nr, out T* packB)
+    {
+        int packASize = RoundUp(mc * kc, 64 / sizeof(T));
+        T* packA = ThreadScratch.Packing<T>((long)packASize + (long)RoundUp(nc, nr) * kc);
+        packB = packA + packASize;
+        return packA;
     }
 
     /// <summary>Splits <paramref name="total"/> into equal blocks of at most <paramref name="max"/>, rounded up to <paramref name="unit"/>.</summary>
