@@ -57,8 +57,7 @@ public static class ProfileChart
             svg.Append(Invariant($"<rect class=\"time\" x=\"{LabelWidth}\" y=\"{y + 2}\" width=\"{width:F1}\" height=\"16\" fill=\"{fill}\"><title>{row.Calls} calls, {row.Mean.TotalMicroseconds:F1} us each</title></rect>\n"));
             double share = opTime > TimeSpan.Zero ? row.Total / opTime : 0;
             // The rate of whichever roof binds: GFLOP/s for a matrix product, GB/s for a ReLU.
-            bool computeBound = peaks == null ? row.Flops > 0 : row.Flops / peaks.Gflops >= row.Bytes / peaks.CopyGBytesPerSecond;
-            string rate = computeBound ? Invariant($", {row.Gflops:F1} GFLOP/s") : Invariant($", {row.GBytesPerSecond:F1} GB/s");
+            string rate = row.BoundByFlops(peaks) ? Invariant($", {row.Gflops:F1} GFLOP/s") : Invariant($", {row.GBytesPerSecond:F1} GB/s");
             string text = Invariant($"{row.Total.TotalMilliseconds:F2} ms, {100 * share:F0}%{rate}");
             if (row.RoofFraction(peaks) is double roof)
             {

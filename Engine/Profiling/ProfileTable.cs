@@ -37,10 +37,17 @@ public static class ProfileTable
         /// <summary>10⁹ bytes read and written per second.</summary>
         public double GBytesPerSecond => Total > TimeSpan.Zero ? Bytes / Total.TotalSeconds / 1e9 : 0;
 
+        /// <summary>
+        /// Whether the FMA roof binds rather than the copy roof: the FLOPs would take longer at
+        /// the FMA peak than the bytes at the copy bandwidth (without roofs: whether it has FLOPs).
+        /// </summary>
+        public bool BoundByFlops(MachinePeaks? peaks) =>
+            peaks == null ? Flops > 0 : Flops / peaks.Gflops >= Bytes / peaks.CopyGBytesPerSecond;
+
         /// <summary>The time at the roofs over the time taken (see <see cref="ProfileTable"/>), or null off the CPU.</summary>
         public double? RoofFraction(MachinePeaks? peaks) =>
             peaks == null || Device != Device.Cpu || Total <= TimeSpan.Zero ? null
-                : Math.Max(Flops / (peaks.Gflops * 1e9), Bytes / (peaks.CopyGBytesPerSecond * 1e9)) / Total.TotalSeconds;
+                : (BoundByFlops(peaks) ? Flops / (peaks.Gflops * 1e9) : Bytes / (peaks.CopyGBytesPerSecond * 1e9)) / Total.TotalSeconds;
     }
 
     /// <summary>The profiler's ops grouped into rows, slowest total first.</summary>
