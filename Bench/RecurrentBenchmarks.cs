@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using Tensorium.Kernels.Cpu;
 using Tensorium.Kernels.Ops;
@@ -55,13 +56,13 @@ public unsafe class RecurrentBenchmarks : IWorkload
         _dWHh = NativeBuffers.Random<float>((long)g.GateWidth * Hidden);
         _dBIh = NativeBuffers.Random<float>(g.GateWidth);
         _dBHh = NativeBuffers.Random<float>(g.GateWidth);
-        _h0 = Zeroed(NativeBuffers.Random<float>(state), state);
-        _c0 = Zeroed(NativeBuffers.Random<float>(state), state);
+        _h0 = NativeBuffers.Zeros<float>(state);
+        _c0 = NativeBuffers.Zeros<float>(state);
         _y = NativeBuffers.Random<float>(y);
         _cache = NativeBuffers.Random<float>((long)Batch * Steps * g.CacheWidth);
         // PyTorch's layer returns only the h sequence, so the LSTM's c sequence gets no gradient there either.
         _dy = NativeBuffers.Random<float>(y, 6);
-        if (g.States == 2) Zeroed(_dy + y / 2, y / 2);
+        if (g.States == 2) NativeMemory.Clear(_dy + y / 2, (nuint)(y / 2 * sizeof(float)));
         Forward();
     }
 
@@ -85,12 +86,6 @@ public unsafe class RecurrentBenchmarks : IWorkload
     private static float* Scaled(float* p, long count, float scale)
     {
         for (long i = 0; i < count; i++) p[i] *= scale;
-        return p;
-    }
-
-    private static float* Zeroed(float* p, long count)
-    {
-        new Span<float>(p, checked((int)count)).Clear();
         return p;
     }
 }
