@@ -374,6 +374,39 @@ public unsafe class GemmKernelTests
         AssertClose(wantZero, nan, 0, m, n, ldc, 1e-12 * (k + 1), "Dgemm beta=0 over NaN");
     }
 
+    /// <summary>
+    /// The double 512-bit micro-kernel (6 x 16 doubles), software-emulated where the CPU lacks
+    /// AVX-512: edge tiles, transposes, and a row-major B read in place (whole 16-column strips).
+    /// </summary>
+    [Test]
+    public void Dgemm_Vector512Kernel_MatchesReference()
+    {
+        var core = typeof(Gemm).Assembly.GetType("Tensorium.Kernels.Cpu.GemmCore`1")!.MakeGenericType(typeof(double));
+        var wide = core.GetField("UseVector512", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        object saved = wide.GetValue(null)!;
+        try
+        {
+            wide.SetValue(null, true);
+            foreach (var (m, n, k) in new[] { (13, 37, 29), (80, 48, 300), (7, 64, 130) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        var rng = new Random(m + 3 * n + 7 * k);
+                        var (ar, ac) = Stored(ta, m, k);
+                        var (br, bc) = Stored(tb, k, n);
+                        double[] a = RandomDoubles(rng, (long)ar * ac), b = RandomDoubles(rng, (long)br * bc), c = RandomDoubles(rng, (long)m * n);
+                        double[] want = Reference(ta, tb, m, n, k, 0.75, a, 0, ac, b, 0, bc, -0.5, c, 0, n);
+                        fixed (double* pa = a, pb = b, pc = c)
+                            Gemm.Dgemm(ta, tb, m, n, k, 0.75, pa, ac, pb, bc, -0.5, pc, n);
+                        AssertClose(want, c, 0, m, n, n, 1e-12 * (k + 1), $"Dgemm 512-bit {m}x{n}x{k} tA {ta} tB {tb}");
+                    }
+        }
+        finally
+        {
+            wide.SetValue(null, saved);
+        }
+    }
+
     [Test]
     public void DgemmBatched_BroadcastA_And_B()
     {
