@@ -13,7 +13,8 @@ public static unsafe class AlternatingGemm
 
     /// <summary>
     /// Prints, per shape, the median GFLOP/s of each library and their ratio, then the median and
-    /// the spread of the middle rounds' own ratios (see <see cref="AlternatingResult"/>).
+    /// the spread of the middle rounds' own ratios (see <see cref="AlternatingResult"/>), and draws
+    /// them (<see cref="AlternatingChart"/>).
     /// </summary>
     public static void Run()
     {
@@ -23,6 +24,7 @@ public static unsafe class AlternatingGemm
         Console.WriteLine($"GEMM, {threads} threads, {AlternatingRounds.Rounds} alternating rounds per shape (medians)");
         Console.WriteLine("GFLOP/s; ratio of the medians, then the median and spread (3rd to 9th of 11) of the rounds' own ratios");
         Console.WriteLine($"{"shape",-16} {"Tensorium",10} {"OpenBLAS",10} {"ratio",7} {"rounds",8} {"middle",11}");
+        var results = new List<(string, AlternatingResult)>();
         foreach (var (_, m, n, k) in Shapes)
         {
             float* a = NativeBuffers.Random<float>((long)m * k), b = NativeBuffers.Random<float>((long)k * n, 7);
@@ -37,6 +39,10 @@ public static unsafe class AlternatingGemm
             double oursRate = flops / r.OursSeconds / 1e9, referenceRate = flops / r.ReferenceSeconds / 1e9;
             Console.WriteLine($"{$"{m}x{n}x{k}",-16} {oursRate,10:F1} {referenceRate,10:F1} {r.Ratio,7:F3} {r.RoundRatio,8:F3} {$"{r.LowRatio:F2}-{r.HighRatio:F2}",11}");
             foreach (var p in new[] { a, b, c }) NativeBuffers.Free(p);
+            results.Add(($"{m}x{n}x{k}", r));
         }
+        string chart = AlternatingChart.Write("alternating-gemm", $"GEMM, Tensorium vs OpenBLAS: {threads} threads, {AlternatingRounds.Rounds} alternating rounds per shape",
+            "OpenBLAS", 1, results);
+        Console.WriteLine($"chart: {chart}");
     }
 }

@@ -13,7 +13,10 @@ namespace Tensorium.Bench;
 /// </summary>
 public static class AlternatingSteps
 {
-    /// <summary>Prints, per model, both medians, their ratio and the rounds' own ratios.</summary>
+    /// <summary>The speed-up over PyTorch every example's step should reach (the project's speed goal), drawn on the chart.</summary>
+    private const double SpeedGoal = 1.5;
+
+    /// <summary>Prints, per model, both medians, their ratio and the rounds' own ratios, and draws them (<see cref="AlternatingChart"/>).</summary>
     public static void Run()
     {
         int threads = BenchSettings.Threads;
@@ -27,6 +30,7 @@ public static class AlternatingSteps
         Console.WriteLine($"Training steps, Tensorium vs PyTorch {torch.Version}, {threads} threads, {AlternatingRounds.Rounds} alternating rounds per model");
         Console.WriteLine("ms per step (medians); ratio = PyTorch / Tensorium of the medians, then the median and spread (3rd to 9th of 11) of the rounds' own ratios");
         Console.WriteLine($"{"model",-12} {"Tensorium",10} {"PyTorch",10} {"ratio",7} {"rounds",8} {"middle",11}");
+        var results = new List<(string, AlternatingResult)>();
         foreach (string model in TrainingStepBenchmarks.Models())
         {
             var bench = new TrainingStepBenchmarks { Model = model };
@@ -42,12 +46,16 @@ public static class AlternatingSteps
                     AlternatingRounds.Timer(bench.Step, calls),
                     () => { double seconds = torch.Time(model, calls); AlternatingRounds.Pause(); return seconds; });
                 Console.WriteLine($"{model,-12} {r.OursSeconds * 1e3,10:F3} {r.ReferenceSeconds * 1e3,10:F3} {r.Ratio,7:F2} {r.RoundRatio,8:F2} {$"{r.LowRatio:F2}-{r.HighRatio:F2}",11}");
+                results.Add((model, r));
             }
             finally
             {
                 bench.Cleanup();
             }
         }
+        string chart = AlternatingChart.Write("alternating-steps", $"Training steps, Tensorium vs PyTorch {torch.Version}: {threads} threads, {AlternatingRounds.Rounds} alternating rounds per model",
+            "PyTorch", SpeedGoal, results);
+        Console.WriteLine($"chart: {chart}");
     }
 
     /// <summary>A <c>torch_steps.py MODE --serve</c> process: cases timed on request, one line each way.</summary>
