@@ -96,14 +96,24 @@ internal static class IlgpuKernels
     /// emulated device, one that sends launches with groups too large for its narrow accelerator
     /// to the wide one (see <see cref="IlgpuContext.EmulatedWide"/>), compiled there on first need.
     /// </summary>
+    /// <remarks>
+    /// The wide launcher is made once, under a lock, by <see cref="LazyInitializer"/> rather than
+    /// <see cref="Lazy{T}"/>: Lazy's type parameter asks the trimmer to keep a parameterless
+    /// constructor, which a delegate type cannot promise, and the trimmed GPU runner
+    /// (<c>./build.sh gpu-check</c>) would not publish.
+    /// </remarks>
     private static TLauncher Routed<TLauncher>(Accelerator accelerator, Func<Accelerator, TLauncher> load,
-        Func<TLauncher, Lazy<TLauncher>, TLauncher> route)
+        Func<TLauncher, Func<TLauncher>, TLauncher> route)
     {
         var launcher = load(accelerator);
-        return IlgpuContext.EmulatedWide(accelerator) is { } wide ? route(launcher, new Lazy<TLauncher>(() => load(wide))) : launcher;
+        if (IlgpuContext.EmulatedWide(accelerator) is not { } wide) return launcher;
+        TLauncher wideLauncher = default!;
+        bool loaded = false;
+        object? gate = null;
+        return route(launcher, () => LazyInitializer.EnsureInitialized(ref wideLauncher, ref loaded, ref gate, () => load(wide)));
     }
 
     /// <summary>The launcher for <paramref name="config"/>'s group size (see <see cref="Routed{TLauncher}"/>).</summary>
-    private static TLauncher Pick<TLauncher>(KernelConfig config, TLauncher narrow, Lazy<TLauncher> wide) =>
-        config.GroupDim.Size > IlgpuContext.EmulatedNarrowGroup ? wide.Value : narrow;
+    private static TLauncher Pick<TLauncher>(KernelConfig config, TLauncher narrow, Func<TLauncher> wide) =>
+        config.GroupDim.Size > IlgpuContext.EmulatedNarrowGroup ? wide() : narrow;
 }

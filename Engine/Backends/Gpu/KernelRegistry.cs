@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 
@@ -23,6 +24,7 @@ internal static class KernelRegistry
     }
 
     /// <summary>Every registered instantiation, after initialising every class in this assembly that declares kernels.</summary>
+    [RequiresUnreferencedCode("Finds the kernel families by scanning this assembly's types: for tests, which run untrimmed.")]
     public static IReadOnlyList<KernelEntry> All()
     {
         foreach (var type in typeof(KernelRegistry).Assembly.GetTypes())
@@ -31,7 +33,7 @@ internal static class KernelRegistry
         lock (Gate) return [.. Entries];
     }
 
-    private static bool DeclaresKernels(Type type) =>
+    private static bool DeclaresKernels([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type type) =>
         type.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly)
             .Any(f => f.FieldType.IsGenericType && f.FieldType.GetGenericTypeDefinition() == typeof(IlgpuKernel<>));
 }
