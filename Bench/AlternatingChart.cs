@@ -18,6 +18,9 @@ public static class AlternatingChart
     /// <summary>Ticks the axis may show (it shows those inside its range).</summary>
     private static readonly double[] Ticks = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
 
+    /// <summary>Pixels between two ticks' centres, so that labels such as "1.25x" do not run into each other.</summary>
+    private const double MinTickGap = 40;
+
     /// <summary>
     /// Writes <c>BenchmarkDotNet.Artifacts/results/<paramref name="name"/>.svg</c> and returns its path.
     /// </summary>
@@ -35,9 +38,12 @@ public static class AlternatingChart
         return path;
     }
 
-    private static string Svg(string title, string reference, double goal, IReadOnlyList<(string Label, AlternatingResult Result)> rows)
+    private static string Svg(string title, string reference, double goal, IReadOnlyList<(string Label, AlternatingResult Result)> measured)
     {
-        // The axis spans every bar, parity and the goal, with a margin, in powers of two of the ratio.
+        // A ratio that is not a positive number (a failed timing) has no place on a log axis: left out.
+        static bool Drawable(double ratio) => double.IsFinite(ratio) && ratio > 0;
+        var rows = measured.Where(r => Drawable(r.Result.LowRatio) && Drawable(r.Result.RoundRatio) && Drawable(r.Result.HighRatio)).ToList();
+        // The axis (log scale, base 2) spans every bar, parity and the goal, with a 15% margin each side.
         double low = Math.Min(Math.Min(1, goal), rows.Count == 0 ? 1 : rows.Min(r => r.Result.LowRatio)) / 1.15;
         double high = Math.Max(Math.Max(1, goal), rows.Count == 0 ? 1 : rows.Max(r => r.Result.HighRatio)) * 1.15;
         int height = Top + RowHeight * rows.Count + Bottom;
@@ -53,7 +59,7 @@ public static class AlternatingChart
 
         // Grid and axis labels, then parity and the goal over them.
         double axisY = Top + RowHeight * rows.Count;
-        foreach (double t in Ticks.Where(t => t >= low && t <= high))
+        foreach (double t in AxisTicks(low, high, X))
             svg.Append($"<line x1=\"{F(X(t))}\" y1=\"{Top - 4}\" x2=\"{F(X(t))}\" y2=\"{F(axisY)}\" stroke=\"#eee\"/>" +
                        $"<text x=\"{F(X(t))}\" y=\"{F(axisY + 16)}\" text-anchor=\"middle\">{F(t, "0.##")}x</text>\n");
         svg.Append($"<line x1=\"{F(X(1))}\" y1=\"{Top - 4}\" x2=\"{F(X(1))}\" y2=\"{F(axisY)}\" stroke=\"#888\"/>\n");
@@ -63,7 +69,8 @@ public static class AlternatingChart
         svg.Append($"<text x=\"{F((plotLeft + plotRight) / 2)}\" y=\"{F(axisY + 36)}\" text-anchor=\"middle\">" +
                    $"speed-up: {SecurityElement.Escape(reference)} time / Tensorium time (log scale; right of 1x, Tensorium is faster)</text>\n");
         svg.Append($"<text x=\"{F(plotLeft)}\" y=\"{F(axisY + 54)}\" fill=\"#555\" font-size=\"11\">" +
-                   "dot: median of the rounds' own ratios; bar: the middle rounds (a quarter to three quarters of them)</text>\n");
+                   $"dot: median of the rounds' own ratios; bar: the middle ones ({Ordinal(AlternatingRounds.Rounds / 4 + 1)} to " +
+                   $"{Ordinal(AlternatingRounds.Rounds * 3 / 4 + 1)} of {AlternatingRounds.Rounds}, sorted)</text>\n");
 
         for (int i = 0; i < rows.Count; i++)
         {
@@ -78,4 +85,19 @@ public static class AlternatingChart
         svg.Append("</svg>\n");
         return svg.ToString();
     }
+
+    /// <summary>
+    /// The ticks inside [low, high] that leave room for their labels: 1x first, then the others
+    /// from the list wherever they fall at least <see cref="MinTickGap"/> pixels from every tick kept.
+    /// </summary>
+    private static List<double> AxisTicks(double low, double high, Func<double, double> x)
+    {
+        var kept = new List<double> { 1 };
+        foreach (double t in Ticks.Where(t => t >= low && t <= high && t != 1))
+            if (kept.All(k => Math.Abs(x(t) - x(k)) >= MinTickGap)) kept.Add(t);
+        return kept;
+    }
+
+    /// <summary>"3rd", "9th": which of the sorted rounds the bar ends at.</summary>
+    private static string Ordinal(int n) => n + (n % 100 is 11 or 12 or 13 ? "th" : (n % 10) switch { 1 => "st", 2 => "nd", 3 => "rd", _ => "th" });
 }

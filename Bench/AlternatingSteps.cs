@@ -13,7 +13,7 @@ namespace Tensorium.Bench;
 /// </summary>
 public static class AlternatingSteps
 {
-    /// <summary>The speed-up over PyTorch every example's step should reach (the project's speed goal), drawn on the chart.</summary>
+    /// <summary>The speed-up over PyTorch every example's training step aims for (1.5x), drawn on the chart.</summary>
     private const double SpeedGoal = 1.5;
 
     /// <summary>Prints, per model, both medians, their ratio and the rounds' own ratios, and draws them (<see cref="AlternatingChart"/>).</summary>

@@ -73,7 +73,7 @@ public static unsafe class Unary
     }
 
     /// <summary>
-    /// Float GELU (or its derivative) in float lanes, sixteen with AVX-512, else eight with AVX2
+    /// Float GELU (or its derivative) in float lanes, sixteen with AVX-512 (<see cref="UseVector512"/>), else eight with AVX2
     /// (and its fast <see cref="VectorExp"/>): the same fit as the scalar path (<see cref="SpecialFunctions.NormalCdfSingle"/>; the coefficients
     /// are repeated inline so the JIT keeps them in registers) with vector exp, so a row costs about
     /// as much as a float exp rather than a scalar double exp per element. (AVX2 once took four

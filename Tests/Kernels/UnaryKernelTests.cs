@@ -9,6 +9,7 @@ namespace Tensorium.Tests.Kernels;
 /// so the code an AVX-512 machine runs is checked here too.
 /// </summary>
 [TestFixture]
+[NonParallelizable] // flips a process-wide switch (Unary.UseVector512)
 public unsafe class UnaryKernelTests
 {
     [Test]

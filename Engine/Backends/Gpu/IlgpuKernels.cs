@@ -98,9 +98,10 @@ internal static class IlgpuKernels
     /// </summary>
     /// <remarks>
     /// The wide launcher is made once, under a lock, by <see cref="LazyInitializer"/> rather than
-    /// <see cref="Lazy{T}"/>: Lazy's type parameter asks the trimmer to keep a parameterless
-    /// constructor, which a delegate type cannot promise, and the trimmed GPU runner
-    /// (<c>./build.sh gpu-check</c>) would not publish.
+    /// <see cref="Lazy{T}"/>: Lazy's T is annotated for the trimmer (keep a parameterless
+    /// constructor) and TLauncher here is not, so the trim analysis failed (IL2091) and the trimmed
+    /// GPU runner (<c>./build.sh gpu-check</c>) would not publish. The factory overload used here
+    /// has no such requirement.
     /// </remarks>
     private static TLauncher Routed<TLauncher>(Accelerator accelerator, Func<Accelerator, TLauncher> load,
         Func<TLauncher, Func<TLauncher>, TLauncher> route)
@@ -110,7 +111,8 @@ internal static class IlgpuKernels
         TLauncher wideLauncher = default!;
         bool loaded = false;
         object? gate = null;
-        return route(launcher, () => LazyInitializer.EnsureInitialized(ref wideLauncher, ref loaded, ref gate, () => load(wide)));
+        Func<TLauncher> loadWide = () => load(wide);
+        return route(launcher, () => LazyInitializer.EnsureInitialized(ref wideLauncher, ref loaded, ref gate, loadWide));
     }
 
     /// <summary>The launcher for <paramref name="config"/>'s group size (see <see cref="Routed{TLauncher}"/>).</summary>
