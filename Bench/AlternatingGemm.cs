@@ -30,16 +30,17 @@ public static unsafe class AlternatingGemm
             float* a = NativeBuffers.Random<float>((long)m * k), b = NativeBuffers.Random<float>((long)k * n, 7);
             float* c = NativeBuffers.Random<float>((long)m * n);
             double flops = 2.0 * m * n * k;
+            string shape = $"{m}x{n}x{k}";
             // At least 3e10 flops (about 0.2 s) per timing where a call is smaller, so one timing
             // spans many scheduler ticks.
             int calls = Math.Max(1, (int)(3e10 / flops));
-            var r = AlternatingRounds.Run($"{m}x{n}x{k}",
+            var r = AlternatingRounds.Run(shape,
                 AlternatingRounds.Timer(() => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), calls),
                 AlternatingRounds.Timer(() => OpenBlas.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), calls));
             double oursRate = flops / r.OursSeconds / 1e9, referenceRate = flops / r.ReferenceSeconds / 1e9;
-            Console.WriteLine($"{$"{m}x{n}x{k}",-16} {oursRate,10:F1} {referenceRate,10:F1} {r.Ratio,7:F3} {r.RoundRatio,8:F3} {$"{r.LowRatio:F2}-{r.HighRatio:F2}",11}");
+            Console.WriteLine($"{shape,-16} {oursRate,10:F1} {referenceRate,10:F1} {r.Ratio,7:F3} {r.RoundRatio,8:F3} {$"{r.LowRatio:F2}-{r.HighRatio:F2}",11}");
             foreach (var p in new[] { a, b, c }) NativeBuffers.Free(p);
-            results.Add(($"{m}x{n}x{k}", r));
+            results.Add((shape, r));
         }
         string chart = AlternatingChart.Write("alternating-gemm", $"GEMM, Tensorium vs OpenBLAS: {threads} threads, {AlternatingRounds.Rounds} alternating rounds per shape",
             "OpenBLAS", 1, results);

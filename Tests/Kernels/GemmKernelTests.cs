@@ -124,18 +124,16 @@ public unsafe class GemmKernelTests
     [Test]
     public void Sgemm_KernelWidthsAndUnpackedB_MatchReference()
     {
-        var core = typeof(Gemm).Assembly.GetType("Tensorium.Kernels.Cpu.GemmCore`1")!.MakeGenericType(typeof(float));
-        var wide = core.GetField("UseVector512", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
-        var direct = core.GetField("DirectBMaxRows", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
-        object savedWide = wide.GetValue(null)!, savedDirect = direct.GetValue(null)!;
+        bool savedWide = GemmCore<float>.UseVector512;
+        int savedDirect = GemmCore<float>.DirectBMaxRows;
         try
         {
             // The 512-bit kernel runs on every machine: software-emulated where the CPU lacks AVX-512.
             foreach (bool use512 in new[] { false, true })
                 foreach (int directRows in new[] { 0, 600 })
                 {
-                    wide.SetValue(null, use512);
-                    direct.SetValue(null, directRows);
+                    GemmCore<float>.UseVector512 = use512;
+                    GemmCore<float>.DirectBMaxRows = directRows;
                     foreach (var (m, n, k, pad) in new[] { (150, 64, 40, 0), (12, 32, 513, 5), (7, 96, 300, 3), (581, 32, 70, 0) })
                         foreach (bool ta in new[] { false, true })
                         {
@@ -152,8 +150,8 @@ public unsafe class GemmKernelTests
         }
         finally
         {
-            wide.SetValue(null, savedWide);
-            direct.SetValue(null, savedDirect);
+            GemmCore<float>.UseVector512 = savedWide;
+            GemmCore<float>.DirectBMaxRows = savedDirect;
         }
     }
 
@@ -381,12 +379,10 @@ public unsafe class GemmKernelTests
     [Test]
     public void Dgemm_Vector512Kernel_MatchesReference()
     {
-        var core = typeof(Gemm).Assembly.GetType("Tensorium.Kernels.Cpu.GemmCore`1")!.MakeGenericType(typeof(double));
-        var wide = core.GetField("UseVector512", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
-        object saved = wide.GetValue(null)!;
+        bool saved = GemmCore<double>.UseVector512;
         try
         {
-            wide.SetValue(null, true);
+            GemmCore<double>.UseVector512 = true;
             foreach (var (m, n, k) in new[] { (13, 37, 29), (80, 48, 300), (7, 64, 130) })
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
@@ -403,7 +399,7 @@ public unsafe class GemmKernelTests
         }
         finally
         {
-            wide.SetValue(null, saved);
+            GemmCore<double>.UseVector512 = saved;
         }
     }
 
