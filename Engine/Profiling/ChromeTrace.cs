@@ -14,6 +14,8 @@ public static class ChromeTrace
     /// <summary>Writes <paramref name="profiler"/>'s trace to <paramref name="path"/> (creating its folder).</summary>
     public static void Write(Profiler profiler, string path)
     {
+        ArgumentNullException.ThrowIfNull(profiler);
+        ArgumentException.ThrowIfNullOrEmpty(path);
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder != null) Directory.CreateDirectory(folder);
         using var stream = File.Create(path);
@@ -23,6 +25,8 @@ public static class ChromeTrace
     /// <summary>Writes <paramref name="profiler"/>'s trace to <paramref name="stream"/> as UTF-8 JSON.</summary>
     public static void Write(Profiler profiler, Stream stream)
     {
+        ArgumentNullException.ThrowIfNull(profiler);
+        ArgumentNullException.ThrowIfNull(stream);
         int pid = Environment.ProcessId;
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
         json.WriteStartObject();

@@ -42,17 +42,31 @@ public static class ProfileTable
         /// the FMA peak than the bytes at the copy bandwidth (without roofs: whether it has FLOPs).
         /// </summary>
         public bool BoundByFlops(MachinePeaks? peaks) =>
-            peaks == null ? Flops > 0 : Flops / peaks.Gflops >= Bytes / peaks.CopyGBytesPerSecond;
+            peaks == null ? Flops > 0 : PeakGflops(peaks, DType) is double peak && Flops / peak >= Bytes / peaks.CopyGBytesPerSecond;
 
         /// <summary>The time at the roofs over the time taken (see <see cref="ProfileTable"/>), or null off the CPU.</summary>
         public double? RoofFraction(MachinePeaks? peaks) =>
             peaks == null || Device != Device.Cpu || Total <= TimeSpan.Zero ? null
-                : (BoundByFlops(peaks) ? Flops / (peaks.Gflops * 1e9) : Bytes / (peaks.CopyGBytesPerSecond * 1e9)) / Total.TotalSeconds;
+                : (BoundByFlops(peaks) ? Flops / (PeakGflops(peaks, DType)!.Value * 1e9) : Bytes / (peaks.CopyGBytesPerSecond * 1e9)) / Total.TotalSeconds;
     }
 
+    /// <summary>
+    /// The FMA roof for arithmetic in <paramref name="dtype"/>: the measured (float32) peak, half
+    /// of it for float64 (the same vectors hold half as many lanes), and none for integers (no
+    /// integer peak is measured: their ops are held to the copy roof only).
+    /// </summary>
+    public static double? PeakGflops(MachinePeaks peaks, DType dtype) => dtype switch
+    {
+        DType.Float32 => peaks.Gflops,
+        DType.Float64 => peaks.Gflops / 2,
+        _ => null,
+    };
+
     /// <summary>The profiler's ops grouped into rows, slowest total first.</summary>
-    public static IReadOnlyList<Row> Rows(Profiler profiler) =>
-        [.. profiler.Ops.GroupBy(op => (op.Name, op.Phase, op.Shapes, op.DType, op.Device))
+    public static IReadOnlyList<Row> Rows(Profiler profiler) => RowsOf(profiler.Ops);
+
+    private static IReadOnlyList<Row> RowsOf(IReadOnlyList<ProfiledOp> ops) =>
+        [.. ops.GroupBy(op => (op.Name, op.Phase, op.Shapes, op.DType, op.Device))
             .Select(g => new Row(g.Key.Name, g.Key.Phase, g.Key.Shapes, g.Key.DType, g.Key.Device, g.Count(),
                 TimeSpan.FromTicks(g.Sum(op => op.Duration.Ticks)), g.Sum(op => op.Flops), g.Sum(op => (double)op.Bytes)))
             .OrderByDescending(r => r.Total).ThenBy(r => r.Name, StringComparer.Ordinal)];
@@ -71,19 +85,27 @@ public static class ProfileTable
     /// </summary>
     public static string Format(Profiler profiler, int top = int.MaxValue, MachinePeaks? peaks = null)
     {
-        var rows = Rows(profiler);
+        ArgumentNullException.ThrowIfNull(profiler);
+        if (top < 0) throw new ArgumentOutOfRangeException(nameof(top), top, $"ProfileTable.Format: top must be 0 or more rows, got {top}.");
+        var ops = profiler.Ops;
+        var rows = RowsOf(ops);
         var opTime = TimeSpan.FromTicks(rows.Sum(r => r.Total.Ticks));
         if (peaks == null && rows.Any(r => r.Device == Device.Cpu)) peaks = MachinePeaks.ForCpu();
         var text = new StringBuilder();
         var elapsed = profiler.Elapsed;
-        text.AppendLine(Invariant($"Profiled {elapsed.TotalMilliseconds:F1} ms: {rows.Sum(r => r.Calls)} op calls took {opTime.TotalMilliseconds:F1} ms ") +
-            Invariant($"({Percent(elapsed > TimeSpan.Zero ? opTime / elapsed : 0)}; the rest is host code between ops)."));
+        int threads = ops.Select(op => op.ThreadId).Distinct().Count();
+        // The share is of the time some op was running, not of the summed op times: ops on
+        // several threads at once (a data loader beside the training loop) overlap, and their
+        // sum can pass the wall time.
+        text.AppendLine(Invariant($"Profiled {elapsed.TotalMilliseconds:F1} ms: {rows.Sum(r => r.Calls)} op calls took {opTime.TotalMilliseconds:F1} ms") +
+            (threads > 1 ? Invariant($" on {threads} threads") : "") +
+            Invariant($" ({Percent(elapsed > TimeSpan.Zero ? Busy(ops) / elapsed : 0)} of the time an op was running; the rest is host code between ops)."));
         if (peaks != null)
         {
-            text.AppendLine(Invariant($"CPU roofs ({peaks.Threads} threads): FMA peak {peaks.Gflops:F1} GFLOP/s, memory copy {peaks.CopyGBytesPerSecond:F1} GB/s."));
+            text.AppendLine(Invariant($"CPU roofs ({peaks.Threads} threads): FMA peak {peaks.Gflops:F1} GFLOP/s (float32; half that for float64), memory copy {peaks.CopyGBytesPerSecond:F1} GB/s."));
             // No op can beat the FMA peak, so one that did shows the roofs were measured while
             // something else had the cores (they are kept between runs: see MachinePeaks).
-            if (rows.FirstOrDefault(r => r.Device == Device.Cpu && r.Gflops > peaks.Gflops) is Row faster)
+            if (rows.FirstOrDefault(r => r.Device == Device.Cpu && PeakGflops(peaks, r.DType) is double peak && r.Gflops > peak) is Row faster)
                 text.AppendLine(Invariant($"The roofs look low: {faster.Name} ran at {faster.Gflops:F1} GFLOP/s, above the FMA peak. ") +
                     $"If they came from the cache, they were probably measured on a busy machine: delete {MachinePeaks.CacheFile} to measure them again.");
         }
@@ -108,6 +130,21 @@ public static class ProfileTable
                 Invariant($"{Percent(share),6} {gflops,8} {r.GBytesPerSecond,7:F1} {roof,5}  {r.Shapes} ({where})"));
         }
         if (rows.Count > top) text.AppendLine(Invariant($"... {rows.Count - top} more rows"));
+    }
+
+    /// <summary>How long at least one op was running: the union of the ops' intervals, over all threads.</summary>
+    private static TimeSpan Busy(IReadOnlyList<ProfiledOp> ops)
+    {
+        var busy = TimeSpan.Zero;
+        var end = TimeSpan.MinValue;
+        foreach (var op in ops.OrderBy(op => op.Start))
+        {
+            var opEnd = op.Start + op.Duration;
+            if (opEnd <= end) continue;                       // inside the stretch counted so far
+            busy += opEnd - (op.Start > end ? op.Start : end); // only the part past it
+            end = opEnd;
+        }
+        return busy;
     }
 
     private static string Phase(ProfilePhase phase) => phase == ProfilePhase.Backward ? "backward" : "forward";

@@ -19,6 +19,6 @@ public enum ProfilePhase
 /// <param name="Duration">How long it took (on a GPU: between synchronisations, so device time).</param>
 /// <param name="Flops">Floating-point operations it does (a multiply-add is two), 0 where none is defined (copies, gathers).</param>
 /// <param name="Bytes">Bytes of its input and output tensors: what it must at least read and write.</param>
-/// <param name="ThreadId">The managed id of the thread that called it (a track of its own in the trace).</param>
+/// <param name="ThreadId">The calling thread's track in the trace: a number the profiler gives each thread on its first op, never reused in the process (unlike managed thread ids).</param>
 public sealed record ProfiledOp(string Name, ProfilePhase Phase, string Shapes, DType DType, Device Device,
     TimeSpan Start, TimeSpan Duration, double Flops, long Bytes, int ThreadId);

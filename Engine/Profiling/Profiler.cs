@@ -28,6 +28,18 @@ public sealed class Profiler : IDisposable
     /// <summary>True on a thread while the tape runs backward functions (set by the Autograd's Tape).</summary>
     [ThreadStatic] internal static bool InBackward;
 
+    /// <summary>This thread's track number (0 until its first op), and the last one handed out.</summary>
+    [ThreadStatic] private static int t_track;
+    private static int _lastTrack;
+
+    /// <summary>
+    /// The calling thread's track in the trace: a number given to each thread on its first
+    /// recorded op and never reused in the process. Not the managed thread id: the runtime hands
+    /// an ended thread's id to the next thread it starts, and two data-loader threads in turn
+    /// then shared one track, under the first one's name.
+    /// </summary>
+    internal static int ThreadTrack => t_track != 0 ? t_track : t_track = Interlocked.Increment(ref _lastTrack);
+
     private readonly List<ProfiledOp> _ops = [];
     private readonly Dictionary<int, string> _threadNames = [];
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -38,7 +50,10 @@ public sealed class Profiler : IDisposable
     /// <summary>Whether any profiler is open: the one static check an op pays when none is.</summary>
     public static bool IsAnyOpen => _open != null;
 
-    /// <summary>Opens a session that records every op until it is disposed.</summary>
+    /// <summary>
+    /// Opens a session that records every op until it is disposed. Dispose it (a <c>using</c>
+    /// block): an open session keeps every op from every thread, so its records grow without bound.
+    /// </summary>
     public static Profiler Start()
     {
         var session = new Profiler();
@@ -55,13 +70,13 @@ public sealed class Profiler : IDisposable
     /// </summary>
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_startTimestamp, IsRecording ? Stopwatch.GetTimestamp() : _endTimestamp);
 
-    /// <summary>The ops recorded so far, in the order they finished.</summary>
+    /// <summary>The ops recorded so far, in the order they finished (a copy: take it once, not per element).</summary>
     public IReadOnlyList<ProfiledOp> Ops
     {
         get { lock (_ops) return [.. _ops]; }
     }
 
-    /// <summary>The name of each thread that ran an op (its <see cref="Thread.Name"/>, or "thread N"), by managed thread id.</summary>
+    /// <summary>The name of each thread that ran an op (its <see cref="Thread.Name"/>, or "thread N"), by its <see cref="ProfiledOp.ThreadId"/>.</summary>
     public IReadOnlyDictionary<int, string> ThreadNames
     {
         get { lock (_ops) return new Dictionary<int, string>(_threadNames); }
@@ -73,7 +88,9 @@ public sealed class Profiler : IDisposable
         lock (Gate)
         {
             if (!IsRecording) return;
-            _endTimestamp = Stopwatch.GetTimestamp();
+            // Under the records' lock too: an op another thread finishes from now on sees the
+            // session ended (Record checks under that lock) and is not added after its end.
+            lock (_ops) _endTimestamp = Stopwatch.GetTimestamp();
             var rest = (_open ?? []).Where(s => s != this).ToArray();
             _open = rest.Length == 0 ? null : rest;
         }
@@ -109,6 +126,7 @@ public sealed class Profiler : IDisposable
             if (startTimestamp < session._startTimestamp) continue;
             lock (session._ops)
             {
+                if (!session.IsRecording) continue;
                 session._ops.Add(op with { Start = TimeSpan.FromMicroseconds(session.Microseconds(startTimestamp)) });
                 if (!session._threadNames.ContainsKey(op.ThreadId))
                     session._threadNames[op.ThreadId] = Thread.CurrentThread.Name ?? $"thread {op.ThreadId}";

@@ -40,7 +40,7 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     /// Called as End's second argument, so the clock stops before the arguments after it are
     /// evaluated: the op's name is formatted there, and the first format of each enum (UnaryOp,
     /// BinaryOp, ...) looks its names up by reflection, which cost about a millisecond and was
-    /// counted as the first call of each op (then 3-15% of a small model's profiled steps).
+    /// counted as the first call of each op (a third of the MLP's op time over 20 profiled steps).
     /// </remarks>
     private long Stop()
     {
@@ -49,31 +49,37 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     }
 
     /// <summary>Records the op that ran from <paramref name="start"/> to <paramref name="stop"/> (see <see cref="Stop"/>).</summary>
+    /// <remarks>
+    /// The bytes are those of the inputs and outputs (plus <paramref name="extraBytes"/>), unless
+    /// <paramref name="bytes"/> says otherwise: an indexing op touches only the rows it selects,
+    /// not the whole table it reads from or adds into (an embedding lookup of 64 rows from a
+    /// 30000-row table would otherwise count as reading all of it).
+    /// </remarks>
     private void End(long start, long stop, string name, double flops, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> outputs, long extraBytes = 0,
-        Storage? uploaded = null)
+        Storage? uploaded = null, long? bytes = null)
     {
         var duration = Stopwatch.GetElapsedTime(start, stop);
-        long bytes = extraBytes;
+        long summed = extraBytes;
         var shapes = new List<string>(inputs.Length);
         DType? dtype = uploaded?.DType;
         if (uploaded != null) shapes.Add($"[{uploaded.Count}]");
         foreach (var t in inputs)
             if (t != null)
             {
-                bytes += BytesOf(t);
+                summed += BytesOf(t);
                 shapes.Add(Layout.Format(t.Layout.Shape));
                 dtype ??= t.DType;
             }
         foreach (var t in outputs)
             if (t != null)
             {
-                bytes += BytesOf(t);
+                summed += BytesOf(t);
                 if (inputs.Length == 0) shapes.Add(Layout.Format(t.Layout.Shape));
                 dtype ??= t.DType;
             }
         var phase = Profiler.InBackward ? ProfilePhase.Backward : ProfilePhase.Forward;
         Profiler.Record(new ProfiledOp(name, phase, string.Join(" x ", shapes), dtype ?? DType.Float32, device,
-            TimeSpan.Zero, duration, flops, bytes, Environment.CurrentManagedThreadId), start);
+            TimeSpan.Zero, duration, flops, bytes ?? summed, Profiler.ThreadTrack), start);
     }
 
     /// <summary>
@@ -90,6 +96,9 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
             if (layout.Strides[d] != 0) distinct *= layout.Shape[d];
         return distinct * t.DType.SizeInBytes();
     }
+
+    /// <summary><paramref name="times"/> passes over <paramref name="t"/>'s elements (e.g. 2: read them from a table, write them out).</summary>
+    private static long Touched(Tensor t, int times) => times * t.Count * t.DType.SizeInBytes();
 
     public void Upload(Storage dst, ReadOnlySpan<byte> src)
     {
@@ -266,8 +275,19 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
         End(start, Stop(), "CrossEntropyBackward", gradLogits.Count, [logits, logSumExp, labels], [gradLogits]);
     }
 
-    /// <summary>S = Q Kᵀ and O = P V, counted as dense (as AttentionBenchmarks does, causal or not).</summary>
-    private static double AttentionFlops(AttentionGeometry g) => 2.0 * g.BatchHeads * g.QueryLength * g.KeyLength * (g.HeadDim + g.ValueDim);
+    /// <summary>S = Q Kᵀ and O = P V over the (query, key) pairs the mask allows: 2·BH·pairs·(D + Dv).</summary>
+    private static double AttentionFlops(AttentionGeometry g) => 2.0 * g.BatchHeads * AllowedPairs(g) * (g.HeadDim + g.ValueDim);
+
+    /// <summary>
+    /// The (query, key) pairs one head computes: all Lq·Lk, or with a causal mask (top-left
+    /// aligned: query i sees keys 0..i) the triangle, which the kernels skip the rest of (about half).
+    /// </summary>
+    private static double AllowedPairs(AttentionGeometry g)
+    {
+        double lq = g.QueryLength, lk = g.KeyLength;
+        if (!g.Causal) return lq * lk;
+        return lq <= lk ? lq * (lq + 1) / 2 : lk * (lk + 1) / 2 + (lq - lk) * lk;
+    }
 
     public void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
     {
@@ -276,13 +296,13 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
         End(start, Stop(), "Attention", AttentionFlops(g), [q, k, v, mask], [output, logSumExp]);
     }
 
-    /// <summary>Recomputing S, then dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q: 2·BH·Lq·Lk·(3D + 2Dv).</summary>
+    /// <summary>Recomputing S, then dV = Pᵀ dO, dP = dO Vᵀ, dQ = dS K, dK = dSᵀ Q: 2·BH·pairs·(3D + 2Dv).</summary>
     public void AttentionBackward(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp,
         Tensor gradOutput, Tensor gradQ, Tensor gradK, Tensor gradV)
     {
         long start = Begin();
         backend.AttentionBackward(g, q, k, v, mask, output, logSumExp, gradOutput, gradQ, gradK, gradV);
-        double flops = 2.0 * g.BatchHeads * g.QueryLength * g.KeyLength * (3.0 * g.HeadDim + 2.0 * g.ValueDim);
+        double flops = 2.0 * g.BatchHeads * AllowedPairs(g) * (3.0 * g.HeadDim + 2.0 * g.ValueDim);
         End(start, Stop(), "AttentionBackward", flops, [q, k, v, mask, output, logSumExp, gradOutput], [gradQ, gradK, gradV]);
     }
 
@@ -290,28 +310,28 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     {
         long start = Begin();
         backend.Gather(x, index, y, outer, xAxis, indexAxis, inner);
-        End(start, Stop(), "Gather", 0, [x, index], [y]);
+        End(start, Stop(), "Gather", 0, [x, index], [y], bytes: Touched(y, 2) + BytesOf(index));
     }
 
     public void ScatterAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int indexAxis, int inner)
     {
         long start = Begin();
         backend.ScatterAdd(src, index, y, outer, yAxis, indexAxis, inner);
-        End(start, Stop(), "ScatterAdd", src.Count, [src, index], [y]);
+        End(start, Stop(), "ScatterAdd", src.Count, [src, index], [y], bytes: Touched(src, 3) + BytesOf(index));
     }
 
     public void IndexSelect(Tensor x, Tensor index, Tensor y, int outer, int xAxis, int count, int inner)
     {
         long start = Begin();
         backend.IndexSelect(x, index, y, outer, xAxis, count, inner);
-        End(start, Stop(), "IndexSelect", 0, [x, index], [y]);
+        End(start, Stop(), "IndexSelect", 0, [x, index], [y], bytes: Touched(y, 2) + BytesOf(index));
     }
 
     public void IndexAdd(Tensor src, Tensor index, Tensor y, int outer, int yAxis, int count, int inner)
     {
         long start = Begin();
         backend.IndexAdd(src, index, y, outer, yAxis, count, inner);
-        End(start, Stop(), "IndexAdd", src.Count, [src, index], [y]);
+        End(start, Stop(), "IndexAdd", src.Count, [src, index], [y], bytes: Touched(src, 3) + BytesOf(index));
     }
 
     public void OneHot(Tensor index, Tensor y, int rows, int classes)
@@ -339,7 +359,11 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
         End(start, Stop(), $"RecurrentForward.{g.Cell}", RecurrentFlops(g), [input, weightIh, weightHh, biasIh, biasHh, h0, c0], [output, cache]);
     }
 
-    /// <summary>Twice the forward projections: one product for the input and hidden gradients, one for the weights'.</summary>
+    /// <summary>
+    /// Per step, the hidden state's gradient through W_hh (2·B·gates·H·H, always: it carries the
+    /// gradient back in time), and each product whose gradient is asked for: the input's through
+    /// W_ih and W_ih's own (2·B·gates·H·in each), W_hh's (2·B·gates·H·H). With all of them, twice the forward.
+    /// </summary>
     public void RecurrentBackward(RecurrentGeometry g, Tensor input, Tensor weightIh, Tensor weightHh, Tensor h0, Tensor? c0,
         Tensor output, Tensor cache, Tensor gradOutput, Tensor? gradInput, Tensor? gradH0, Tensor? gradC0,
         Tensor? gradWeightIh, Tensor? gradWeightHh, Tensor? gradBiasIh, Tensor? gradBiasHh)
@@ -347,7 +371,9 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
         long start = Begin();
         backend.RecurrentBackward(g, input, weightIh, weightHh, h0, c0, output, cache, gradOutput, gradInput, gradH0, gradC0,
             gradWeightIh, gradWeightHh, gradBiasIh, gradBiasHh);
-        End(start, Stop(), $"RecurrentBackward.{g.Cell}", 2 * RecurrentFlops(g), [input, weightIh, weightHh, h0, c0, output, cache, gradOutput],
+        double products = g.HiddenSize + (gradInput != null ? g.InputSize : 0) + (gradWeightIh != null ? g.InputSize : 0)
+                          + (gradWeightHh != null ? g.HiddenSize : 0);
+        End(start, Stop(), $"RecurrentBackward.{g.Cell}", 2.0 * g.Batch * g.Steps * g.GateWidth * products, [input, weightIh, weightHh, h0, c0, output, cache, gradOutput],
             [gradInput, gradH0, gradC0, gradWeightIh, gradWeightHh, gradBiasIh, gradBiasHh]);
     }
 }

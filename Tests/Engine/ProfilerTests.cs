@@ -35,7 +35,7 @@ public class ProfilerTests
         Assert.That(forward.Bytes, Is.EqualTo(8 * (12 + 20 + 15)));
         Assert.That(forward.DType, Is.EqualTo(DType.Float64));
         Assert.That(forward.Device, Is.EqualTo(Device.Cpu));
-        Assert.That(forward.ThreadId, Is.EqualTo(Environment.CurrentManagedThreadId));
+        Assert.That(forward.ThreadId, Is.EqualTo(Profiler.ThreadTrack));
 
         var exp = ops.Single(op => op.Name == "Unary.Exp");
         Assert.That((exp.Phase, exp.Shapes, exp.Flops, exp.Bytes), Is.EqualTo((ProfilePhase.Forward, "[3, 5]", 15.0, 8L * 30)));
@@ -161,7 +161,7 @@ public class ProfilerTests
         Assert.That(matmul.RoofFraction(FixedPeaks), Is.EqualTo(atRoofs / matmul.Total.TotalSeconds).Within(1e-9));
 
         string table = profile.Table(peaks: FixedPeaks);
-        Assert.That(table, Does.Contain("FMA peak 100.0 GFLOP/s, memory copy 10.0 GB/s"));
+        Assert.That(table, Does.Contain("FMA peak 100.0 GFLOP/s (float32; half that for float64), memory copy 10.0 GB/s"));
         Assert.That(table, Does.Contain("[64, 64] x [64, 64]"));
         Assert.That(table, Does.Contain("Unary.Exp"));
     }
@@ -283,6 +283,54 @@ public class ProfilerTests
         Assert.That(lastStart.Keys, Has.Count.EqualTo(2), "the test thread and the worker");
         Assert.That(events.Any(e => e.GetProperty("ph").GetString() == "M" && e.GetProperty("args").GetProperty("name").GetString() == "worker"));
         Assert.That(events.Any(e => e.TryGetProperty("cat", out var c) && c.GetString() == "backward"));
+    }
+
+    [Test]
+    public void ThreadsThatComeAndGoKeepTracksOfTheirOwn()
+    {
+        using var x = Tensor.Uniform([16]);
+        Profiler profile;
+        using (profile = Profiler.Start())
+            for (int i = 0; i < 4; i++)
+            {
+                // One after another: the runtime hands an ended thread's managed id to the next one.
+                var loader = new Thread(() => x.Exp().Dispose()) { Name = $"loader-{i}" };
+                loader.Start();
+                loader.Join();
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        var tracks = profile.Ops.Select(op => op.ThreadId).ToList();
+        Assert.That(tracks.Distinct().Count(), Is.EqualTo(4), "one track per thread");
+        Assert.That(tracks.Select(t => profile.ThreadNames[t]), Is.EqualTo(new[] { "loader-0", "loader-1", "loader-2", "loader-3" }));
+    }
+
+    [Test]
+    public void OpsOnSeveralThreadsAtOnceAreNotCountedAsMoreThanTheWallTime()
+    {
+        using var x = Tensor.Uniform([96, 96]);
+        using var start = new Barrier(2);
+        Profiler profile;
+        using (profile = Profiler.Start())
+            Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, _ =>
+            {
+                start.SignalAndWait();
+                for (int i = 0; i < 30; i++) x.MatMul(x).Dispose();
+            });
+        string header = profile.Table(peaks: FixedPeaks).Split('\n')[0];
+        var share = System.Text.RegularExpressions.Regex.Match(header, @"\((\d+)% of the time an op was running");
+        Assert.That(share.Success, Is.True, header);
+        Assert.That(int.Parse(share.Groups[1].Value), Is.InRange(1, 100), header);
+        Assert.That(header, Does.Contain("on 2 threads"));
+    }
+
+    [Test]
+    public void BadArgumentsAreRefusedNamingWhatWasWrong()
+    {
+        using var profile = Profiler.Start();
+        Assert.That(() => ChromeTrace.Write(null!, new MemoryStream()), Throws.ArgumentNullException);
+        Assert.That(() => ChromeTrace.Write(profile, (Stream)null!), Throws.ArgumentNullException);
+        Assert.That(() => profile.Table(top: -1), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("got -1"));
     }
 
     /// <summary>On a GPU device the profiler synchronises around each op, so it records device time, and names the device.</summary>
