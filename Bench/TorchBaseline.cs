@@ -12,10 +12,11 @@ namespace Tensorium.Bench;
 /// again in PyTorch by <c>torch_steps.py</c> (same shapes, same models and optimizers), and a
 /// table gives each case's Tensorium median, PyTorch median and their ratio (PyTorch / Tensorium:
 /// above 1, Tensorium is faster). PyTorch runs on the bench's thread count with
-/// OPENBLAS_NUM_THREADS=1, PyTorch's fastest setting on 2 cores: with 2 OpenBLAS threads beside
-/// its 2 OpenMP threads, the training steps took 1.2-3x as long (the matrix-heavy MLP, LSTM,
-/// transformer and seq2seq most; the convolution-bound CIFAR step, whose kernels are oneDNN's, either
-/// way within noise) in two alternating runs of <c>torch_steps.py steps</c> on the 2-core Zen 3 VM. Without a Python whose
+/// OPENBLAS_NUM_THREADS=1, PyTorch's fastest setting on 2 cores: in two alternating runs of
+/// <c>torch_steps.py steps</c> on the 2-core Zen 3 VM, 2 OpenBLAS threads beside its 2 OpenMP
+/// threads made the matrix-heavy steps (MLP, LSTM, transformer, seq2seq) 1.4-3.8x slower (the MLP once 18x), the CNN
+/// 1.2-1.3x and transfer 1.0-1.9x; only CIFAR, whose convolutions are oneDNN's, was level (0.86x
+/// and 1.3x). Without a Python whose
 /// <c>import torch</c> works (<c>./build.sh bench</c> installs Debian's python3-torch), the table
 /// says the baseline was skipped.
 /// </summary>
