@@ -73,11 +73,14 @@ static class Classification
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var labels = card.Labels ?? throw new ArgumentException($"{card.Name}: a classifier's card needs its labels");
         var confusion = new ConfusionMatrix(labels.Count, labels);
-        var profile = StepProfile.For(options, card.Name);
+        const int batchSize = 64;
+        var trainSet = options.Limit(train);
+        // The Trainer validates after an epoch's batches: the profile must end before that.
+        var profile = StepProfile.For(options, card.Name, stepsPerEpoch: new DataLoader(trainSet, batchSize).BatchCount);
         var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(), [new Accuracy(), confusion]) { OnStep = profile == null ? null : profile.AfterStep };
-        var history = trainer.Fit(options.Limit(train), options.Epochs ?? defaultEpochs, batchSize: 64, validation: options.Limit(test));
+        var history = trainer.Fit(trainSet, options.Epochs ?? defaultEpochs, batchSize, validation: options.Limit(test));
         profile?.Finish();
-        var result = trainer.Evaluate(test, batchSize: 64);   // the training batch size: the buffer pool then serves both
+        var result = trainer.Evaluate(test, batchSize);   // the training batch size: the buffer pool then serves both
         Console.WriteLine($"test accuracy {result["accuracy"]:F4}  test loss {result["loss"]:F4}  ({history["seconds"].Average():F1} s per epoch)");
         Console.WriteLine($"\nConfusion matrix on the {confusion.Total} test images (rows: actual class, columns: predicted):\n{confusion}");
         options.SaveOutputs(WithMetrics(card, result), model, history, confusion);

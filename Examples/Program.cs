@@ -96,7 +96,8 @@ static class Usage
                         (checked at start: a device that is not present is an error)
           --graph FILE  autograd: the first step's tape as Graphviz DOT in FILE.dot, and FILE.svg
                         when Graphviz's dot is installed
-          --profile     profile training steps 3-7: op table printed and, with a Chrome trace
+          --profile     profile training steps 3-7 (fewer if an epoch, and so validation, comes
+                        first): op table printed and, with a Chrome trace
                         (ui.perfetto.dev), written to the run folder as NAME-profile.txt/.trace.json
         """;
 }

@@ -70,7 +70,8 @@ static class Seq2SeqExample
         using var testSourceTensor = Tensor.FromArray(testSource, TestCount, Length);
         Console.WriteLine($"before training: exact match {GreedyAccuracy(model, testSourceTensor, testTarget).Exact:F4} on {TestCount} held-out strings");
         Console.WriteLine($"training {epochs} x {stepsPerEpoch} steps of {BatchSize} freshly generated strings (seeded)");
-        var profile = StepProfile.For(options, "seq2seq");
+        // The profile ends with an epoch's last step, before the greedy decoding below.
+        var profile = StepProfile.For(options, "seq2seq", stepsPerEpoch);
         var clock = Stopwatch.StartNew();
         var (exact, perDigit) = (0.0, 0.0);
         int step = 0;

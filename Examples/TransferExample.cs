@@ -65,13 +65,16 @@ static class TransferExample
 
         using var fineTuner = new Tensorium.Optim.Adam(trainable, learningRate: 1e-3);
         // --profile looks at the fine-tuning steps: the frozen base's backward stops at the head.
-        var profile = StepProfile.For(options, "transfer");
+        // The Trainer validates after an epoch's batches: the profile must end before that.
+        const int batchSize = 64;
+        var fineTuneSet = options.Limit(trainB);
+        var profile = StepProfile.For(options, "transfer", stepsPerEpoch: new DataLoader(fineTuneSet, batchSize).BatchCount);
         var trainerB = new Trainer(model, fineTuner, (p, y) => p.CrossEntropy(y), [new Accuracy()]) { OnStep = profile == null ? null : profile.AfterStep };
         var before = trainerB.Evaluate(options.Limit(testB));
         Console.WriteLine($"before fine-tuning (random head): accuracy on classes 5-9 {before["accuracy"]:F4}  loss {before["loss"]:F4}");
 
         Console.WriteLine($"\n3. Fine-tuning the dense layers on classes 5-9 ({epochs} epoch{(epochs == 1 ? "" : "s")})");
-        var history = trainerB.Fit(options.Limit(trainB), epochs, batchSize: 64, validation: options.Limit(testB));
+        var history = trainerB.Fit(fineTuneSet, epochs, batchSize, validation: options.Limit(testB));
         profile?.Finish();
         var after = trainerB.Evaluate(options.Limit(testB));
         bool unchanged = frozenBefore.AsSpan().SequenceEqual(((Conv2d)model[0]).Weight.ToArray<float>());

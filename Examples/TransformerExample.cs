@@ -63,7 +63,8 @@ static class TransformerExample
         var validationBatches = MakeValidationBatches(validIds);
         Console.WriteLine($"training {epochs} x {stepsPerEpoch} steps of {BatchSize} windows of {Context} characters; validation on {ValidationBatches * BatchSize} fixed windows");
         Console.WriteLine($"before training: validation {Bpc(Validate(model, validationBatches)):F3} bits/char (uniform guessing: {Math.Log2(tokenizer.VocabSize):F3})");
-        var profile = StepProfile.For(options, "transformer");
+        // The profile ends with an epoch's last step, before the validation below.
+        var profile = StepProfile.For(options, "transformer", stepsPerEpoch);
         var clock = Stopwatch.StartNew();
         double lastValidation = double.NaN;
         int step = 0;
