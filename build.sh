@@ -58,7 +58,7 @@ case "$verb" in
     elif [ "$filter" = "--alternating" ]; then
       env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --alternating "${@:3}"
     else
-      env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*"
+      env -u OPENBLAS_CORETYPE dotnet run -c Release --project Bench -- --filter "*${filter}*" "${@:3}"
     fi
     ;;
   demo)

@@ -33,7 +33,7 @@ public static unsafe class AlternatingGemm
             string shape = $"{m}x{n}x{k}";
             // At least 3e10 flops (about 0.2 s) per timing where a call is smaller, so one timing
             // spans many scheduler ticks.
-            int calls = Math.Max(1, (int)(3e10 / flops));
+            int calls = (int)Math.Ceiling(3e10 / flops);
             var r = AlternatingRounds.Run(shape,
                 AlternatingRounds.Timer(() => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), calls),
                 AlternatingRounds.Timer(() => OpenBlas.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), calls));

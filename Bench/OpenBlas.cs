@@ -16,6 +16,7 @@ public static unsafe class OpenBlas
     private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> _sgemm;
     private static readonly delegate* unmanaged<int, void> _setNumThreads;
     private static readonly delegate* unmanaged<IntPtr> _getCoreName;
+    private static readonly delegate* unmanaged<int> _getNumThreads;
 
     /// <summary>True when libopenblas was found and exports cblas_sgemm.</summary>
     public static bool IsAvailable { get; }
@@ -40,6 +41,8 @@ public static unsafe class OpenBlas
                 _setNumThreads = (delegate* unmanaged<int, void>)set;
             if (NativeLibrary.TryGetExport(lib, "openblas_get_corename", out IntPtr core))
                 _getCoreName = (delegate* unmanaged<IntPtr>)core;
+            if (NativeLibrary.TryGetExport(lib, "openblas_get_num_threads", out IntPtr count))
+                _getNumThreads = (delegate* unmanaged<int>)count;
             IsAvailable = true;
             Message = $"OpenBLAS loaded from '{name}', core type {CoreName}.";
             return;
@@ -52,10 +55,20 @@ public static unsafe class OpenBlas
     public static string CoreName =>
         _getCoreName == null ? "unknown" : Marshal.PtrToStringAnsi(_getCoreName()) ?? "unknown";
 
-    /// <summary>Sets OpenBLAS's thread count (no-op when the library lacks the export or is absent).</summary>
+    /// <summary>
+    /// Sets OpenBLAS's thread count, and throws when the library will not run that many: a serial
+    /// build (Debian's libopenblas0-serial can be the one libopenblas.so.0 names) ignores the
+    /// setting, and every ratio would then set Tensorium's threads against one OpenBLAS thread.
+    /// </summary>
     public static void SetThreads(int threads)
     {
+        if (!IsAvailable) return;
         if (_setNumThreads != null) _setNumThreads(threads);
+        int running = _getNumThreads != null ? _getNumThreads() : 1;
+        if (running != threads)
+            throw new InvalidOperationException($"OpenBLAS: asked for {threads} threads, it runs {running} " +
+                "(a serial build, or one without openblas_set_num_threads); its figures would not be comparable. " +
+                "Install the pthread build (Debian: apt-get install libopenblas0-pthread) or set TENSORIUM_BENCH_THREADS to match.");
     }
 
     /// <summary>Row-major C = alpha * op(A) * op(B) + beta * C, same argument order as Tensorium's Gemm.Sgemm.</summary>

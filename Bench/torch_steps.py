@@ -17,8 +17,8 @@ MODE is one benchmark class (Bench/*Benchmarks.cs):
              forward (training mode, so the graph for backward is kept) and backward (input and
              parameter gradients)
 
-Each case: warm-up, then timed repeats until --budget seconds (at least 5, at most 50 repeats); the
-median in seconds. One JSON object on stdout: {"torch": version, "threads": N, "results": {case: seconds}}.
+Each case: warm-up, then timed batches of calls (about 0.1 s each) until --budget seconds (at
+least 5, at most 50 batches); the median of the batches' seconds per call. One JSON object on stdout: {"torch": version, "threads": N, "results": {case: seconds}}.
 Run it with OPENBLAS_NUM_THREADS=1 (Tensorium's bench does) and the bench's thread count.
 
 With --serve the script times on request instead, for a caller that alternates with its own timings
@@ -38,15 +38,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def median_seconds(fn, budget, warmup=3, least=5, most=50):
+def median_seconds(fn, budget, warmup=3, least=5, most=50, batch_seconds=0.1):
+    """The median over timed batches of the mean seconds per call. A batch runs about
+    batch_seconds, as Tensorium's side (BenchmarkDotNet) averages each of its iterations over many
+    calls: a median of single calls would drop the slow calls (a preempted one, a collection) that
+    an iteration's mean keeps, and so favour this side on a shared machine."""
     for _ in range(warmup):
         fn()
+    start = time.perf_counter()
+    fn()
+    calls = max(1, round(batch_seconds / max(time.perf_counter() - start, 1e-9)))
     times = []
     deadline = time.perf_counter() + budget
     while len(times) < most and (len(times) < least or time.perf_counter() < deadline):
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter() - start) / calls)
     return statistics.median(times)
 
 
