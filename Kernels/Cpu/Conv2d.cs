@@ -68,12 +68,18 @@ public static unsafe partial class Conv2d
     /// </summary>
     public static void Forward<T>(in Conv2dGeometry g, T* input, T* weight, T* bias, T* output)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => ForwardCore(g, input, weight, bias, output);
+    {
+        g.Validate();   // the ops check first; a direct caller with a bad geometry (a batch of 0) gets an error, not garbage
+        ForwardCore(g, input, weight, bias, output);
+    }
 
     /// <summary>Gradient with respect to the input: gradInput = convᵀ(gradOutput, weight). Overwrites gradInput.</summary>
     public static void BackwardInput<T>(in Conv2dGeometry g, T* gradOutput, T* weight, T* gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => BackwardInputCore(g, gradOutput, weight, gradInput);
+    {
+        g.Validate();
+        BackwardInputCore(g, gradOutput, weight, gradInput);
+    }
 
     /// <summary>
     /// Gradients with respect to the weight and (when <paramref name="gradBias"/> is not null) the bias,
@@ -82,7 +88,10 @@ public static unsafe partial class Conv2d
     /// </summary>
     public static void BackwardWeight<T>(in Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight, T* gradBias)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => BackwardWeightCore(g, input, gradOutput, gradWeight, gradBias);
+    {
+        g.Validate();
+        BackwardWeightCore(g, input, gradOutput, gradWeight, gradBias);
+    }
 
     // ---------------------------------------------------------------- the three passes
     //

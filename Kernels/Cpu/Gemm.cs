@@ -172,8 +172,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, int lda, T* b, int ldb, T beta, T* c, int ldc, int threads)
     {
-        if (m < 0 || n < 0 || k < 0)
-            throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        CheckArguments(transA, transB, m, n, k, lda, ldb, ldc);
         if (m == 0 || n == 0) return;
         if (k == 0 || T.IsZero(alpha)) { ScaleC(m, n, beta, c, ldc); return; }
 
@@ -299,6 +298,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         if (batch == 0 || m == 0 || n == 0) return;
         if (batch > 1 && strideC == 0)
             throw new ArgumentException("GemmBatched: strideC is 0, so every batch entry would write the same C.", nameof(strideC));
+        CheckArguments(transA, transB, m, n, k, lda, ldb, ldc);
 
         // Same B for every entry and A, C stacked back to back: the batch is one tall GEMM.
         if (batch > 1 && strideB == 0 && !transA && strideA == (long)m * lda && strideC == (long)m * ldc
@@ -308,13 +308,8 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             return;
         }
 
-        int threads = Math.Min(CpuParallel.Threads, batch);
         long flopsEach = 2L * m * n * k;
-        // Many small matrices: each task is one whole matrix on one thread (no sync, each packs its
-        // own). Few big ones that do not divide evenly among threads: parallelise inside each instead.
-        bool overBatch = threads > 1 && flopsEach * batch >= ParallelMinFlops
-                         && (batch % threads == 0 || batch >= 4 * threads || flopsEach < 50_000_000);
-        if (!overBatch)
+        if (!SplitOverBatch(batch, flopsEach, CpuParallel.Threads))
         {
             for (int i = 0; i < batch; i++)
                 Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc);
@@ -327,6 +322,17 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
             flopsEach);
     }
 
+    /// <summary>
+    /// Whether a batch is shared out a whole matrix per task rather than each product in turn on
+    /// all threads: many small matrices (no sync, each packs its own), or a batch that keeps every
+    /// thread busy to the end (a multiple of the threads, or many matrices each). Few big ones,
+    /// fewer than the threads or not dividing among them, are each parallelised inside instead:
+    /// 3 matrices of 512^3 on 8 threads one each would leave 5 threads idle.
+    /// </summary>
+    internal static bool SplitOverBatch(int batch, long flopsEach, int threads) =>
+        threads > 1 && batch > 1 && flopsEach * batch >= ParallelMinFlops
+        && (batch % threads == 0 || batch >= 4 * threads || flopsEach < 50_000_000);
+
     /// <summary>One thread's work, with the degenerate cases handled.</summary>
     private static void RunSerialChecked(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
@@ -335,20 +341,40 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
         RunSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
-    /// <summary>Chooses tm x tn = threads (or fewer) minimising the data each thread packs.</summary>
-    private static void ChooseGrid(int threads, int m, int n, int nr, out int tm, out int tn)
+    /// <summary>
+    /// Sizes must be non-negative and each leading dimension at least its stored row's length (as
+    /// BLAS requires): a short one would read or write past the matrix without any error.
+    /// </summary>
+    private static void CheckArguments(bool transA, bool transB, int m, int n, int k, int lda, int ldb, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        // Row-major: A is stored m x k (k x m transposed), B k x n (n x k), C m x n. (An empty
+        // row may have a leading dimension of 0, as numpy's strides give it: nothing is read.)
+        int aRow = transA ? m : k, bRow = transB ? k : n;
+        if (lda < aRow || ldb < bRow || ldc < n)
+            throw new ArgumentOutOfRangeException(nameof(lda),
+                $"Gemm: leading dimensions must be at least the stored rows' lengths, got lda={lda}, ldb={ldb}, ldc={ldc}; " +
+                $"expected lda >= {aRow}, ldb >= {bRow}, ldc >= {n} (m={m}, n={n}, k={k}, transA={transA}, transB={transB}).");
+    }
+
+    /// <summary>
+    /// Chooses a tm x tn grid of blocks of C, one per thread: as many threads as the tiles allow
+    /// (at most <paramref name="threads"/>), and of those grids the one whose threads pack the least.
+    /// Grids of fewer blocks than threads count too: with 3 threads, a C of 2 tile rows and 1 tile
+    /// column still splits in two (only exact factorings were once tried, and such a C ran on one thread).
+    /// </summary>
+    internal static void ChooseGrid(int threads, int m, int n, int nr, out int tm, out int tn)
     {
         int mUnits = (m + MR - 1) / MR, nUnits = (n + nr - 1) / nr;
-        threads = Math.Min(threads, mUnits * nUnits);
         tm = 1; tn = 1;
-        long best = long.MaxValue;
-        for (int x = 1; x <= threads; x++)
+        int bestBlocks = 1;
+        long best = PackedPerThread(1, 1, m, n, nr);
+        for (int x = 1; x <= Math.Min(threads, mUnits); x++)
         {
-            if (threads % x != 0) continue;
-            int y = threads / x;
-            if (x > mUnits || y > nUnits) continue;
+            int y = Math.Min(threads / x, nUnits);
             long cost = PackedPerThread(x, y, m, n, nr);
-            if (cost < best) { best = cost; tm = x; tn = y; }
+            if (x * y > bestBlocks || (x * y == bestBlocks && cost < best)) { bestBlocks = x * y; best = cost; tm = x; tn = y; }
         }
     }
 

@@ -72,14 +72,18 @@ internal static class WorkerPool
         private int _helpersInside;
         private ExceptionDispatchInfo? _error;
 
-        /// <summary>Takes chunks of indices until none are left. Indices are never handed out twice.</summary>
+        /// <summary>
+        /// Takes chunks of indices until none are left, or a body has thrown: then the loop has
+        /// failed, and the other threads stop at their next index, as the inline loop would (going
+        /// on ran every remaining body, each throwing again).
+        /// </summary>
         public void Work()
         {
             long start;
-            while ((start = Interlocked.Add(ref _nextIndex, _chunk) - _chunk) < count)
+            while (Volatile.Read(ref _error) == null && (start = Interlocked.Add(ref _nextIndex, _chunk) - _chunk) < count)
             {
                 long end = Math.Min(count, start + _chunk);
-                for (int i = (int)start; i < end; i++)
+                for (int i = (int)start; i < end && Volatile.Read(ref _error) == null; i++)
                 {
                     try
                     {
@@ -150,8 +154,10 @@ internal static class WorkerPool
         {
             while (true)
             {
-                long deadline = Stopwatch.GetTimestamp() + Volatile.Read(ref SpinTicks);
-                while (Stopwatch.GetTimestamp() < deadline)
+                // Elapsed against the spin rather than a deadline: a spin set near forever
+                // (TimeSpan.MaxValue) would overflow the deadline and sleep at once.
+                long start = Stopwatch.GetTimestamp(), spin = Volatile.Read(ref SpinTicks);
+                while (Stopwatch.GetTimestamp() - start < spin)
                 {
                     if (Interlocked.Exchange(ref _next, null) is { } loop) return loop;
                     Thread.SpinWait(20);

@@ -250,7 +250,17 @@ public unsafe class Conv2dKernelTests
         {
             var ex = Assert.Throws<ArgumentException>(() => g.Validate(), g.ToString());
             Assert.That(ex!.Message, Does.Contain("conv2d"));
-            // The conv2d op validates once, above the backends; the kernels assume a valid geometry.
+        }
+        // The kernels check too, for a direct caller: a batch of 0 once left the weight gradient
+        // as whatever the scratch held.
+        var empty = bad[0];
+        float[] buffer = new float[64];
+        fixed (float* p = buffer)
+        {
+            float* q = p;
+            Assert.That(() => Conv2d.BackwardWeight(empty, q, q, q, q), Throws.ArgumentException.With.Message.Contains("batch=0"));
+            Assert.That(() => Conv2d.Forward(empty, q, q, q, q), Throws.ArgumentException.With.Message.Contains("conv2d"));
+            Assert.That(() => Conv2d.BackwardInput(empty, q, q, q), Throws.ArgumentException.With.Message.Contains("conv2d"));
         }
     }
 

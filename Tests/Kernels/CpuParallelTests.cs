@@ -73,6 +73,20 @@ public class CpuParallelTests
     }
 
     [Test]
+    public void AfterABodyThrowsTheOtherThreadsStopRatherThanRunTheRest()
+    {
+        int ran = 0;
+        Assert.Throws<InvalidOperationException>(() => CpuParallel.For(100_000, i =>
+        {
+            Interlocked.Increment(ref ran);
+            throw new InvalidOperationException($"body {i} failed");
+        }, workPerItem: 1000));
+        // Each thread stops at its next index once one has thrown (every body running, and
+        // throwing, was 100,000 calls).
+        Assert.That(ran, Is.LessThan(100), $"{ran} bodies ran after the first failure");
+    }
+
+    [Test]
     public void NestedLoopsComplete()
     {
         var runs = new int[16 * 16];

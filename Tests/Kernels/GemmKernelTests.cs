@@ -427,4 +427,22 @@ public unsafe class GemmKernelTests
             AssertClose(want, c2, i * m * n, m, n, n, 1e-12 * (k + 1), $"DgemmBatched shared-B entry {i}");
         }
     }
+
+    [Test]
+    public void ShortLeadingDimensionsAreRefusedNamingWhatWasExpected()
+    {
+        float[] buffer = new float[64];
+        fixed (float* pinned = buffer)
+        {
+            float* p = pinned;
+            // A of 3 x 4 stored with rows of 3: its rows would overlap, and the last one run past the buffer.
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, false, 3, 2, 4, 1f, p, 3, p, 2, 0f, p, 2));
+            Assert.That(e!.Message, Does.Contain("Gemm").And.Contain("lda=3").And.Contain("lda >= 4"));
+            // Transposed, A is stored k x m: lda counts m. So 4 x 3 with lda 3 is fine, and ldc must cover n.
+            Assert.That(() => Gemm.Sgemm(true, false, 3, 2, 4, 1f, p, 3, p, 2, 0f, p, 2), Throws.Nothing);
+            Assert.That(() => Gemm.Sgemm(true, false, 3, 2, 4, 1f, p, 3, p, 2, 0f, p, 1), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("ldc >= 2"));
+            Assert.That(() => Gemm.SgemmBatched(2, false, true, 3, 2, 4, 1f, p, 4, 12, p, 3, 8, 0f, p, 2, 6),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("ldb >= 4"));
+        }
+    }
 }
