@@ -5,27 +5,18 @@ using Tensorium.Profiling;
 namespace Tensorium.Bench;
 
 /// <summary>
-/// What the profiler costs when it is off, next to what it costs when it is on.
+/// What the profiler costs when it is on: a chain of small ops with no profiler open, and under a
+/// profiler opened for it (timing, shapes and a record per op). What its hook costs when no profiler
+/// is open is <see cref="ProfilerHookBenchmarks"/>'s to measure, in a process without the hook.
 /// </summary>
 /// <remarks>
-/// <para>When no profiler is open, every backend call pays one static check
-/// (<see cref="Profiler.IsAnyOpen"/>, a volatile read in <c>Device.Backend</c>); there is no
-/// build of the library without that check to race against, so the honest comparison measures
-/// the check itself: <see cref="Checks"/> does as many checks as <see cref="ProfilerOff"/>'s
-/// chain does (at most <see cref="ChecksPerOp"/> per op: the output's pool rent, the op, the
-/// pool return, with one to spare), and its time over the chain's is the off-cost's share.
-/// It is far below the run-to-run noise of <see cref="ProfilerOff"/> itself (its error column).</para>
-/// <para>The chain is <see cref="Ops"/> small elementwise ops through the Tensor API on 64
-/// floats, where fixed per-op costs weigh most. <see cref="ProfilerOn"/> runs the same chain
-/// under a profiler opened for it (timing, shapes and a record per op).</para>
+/// The chain is <see cref="Ops"/> small elementwise ops through the Tensor API on 64 floats, where
+/// fixed per-op costs weigh most.
 /// </remarks>
 public class ProfilerOverheadBenchmarks
 {
     /// <summary>Ops in the chain.</summary>
     public const int Ops = 32;
-
-    /// <summary>The static checks one op makes at most (see the class remarks).</summary>
-    public const int ChecksPerOp = 4;
 
     private Tensor _x = null!;
 
@@ -57,15 +48,5 @@ public class ProfilerOverheadBenchmarks
     public void ProfilerOn()
     {
         using (Profiler.Start()) Chain();
-    }
-
-    /// <summary>Only the off path's added work for one chain: <see cref="Ops"/> × <see cref="ChecksPerOp"/> checks.</summary>
-    [Benchmark]
-    public int Checks()
-    {
-        int open = 0;
-        for (int i = 0; i < Ops * ChecksPerOp; i++)
-            if (Profiler.IsAnyOpen) open++;
-        return open;
     }
 }

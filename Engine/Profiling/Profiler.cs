@@ -50,12 +50,25 @@ public sealed class Profiler : IDisposable
     /// <summary>Whether any profiler is open: the one static check an op pays when none is.</summary>
     public static bool IsAnyOpen => _open != null;
 
+    /// <summary>The environment variable that turns profiling off for a process: <c>TENSORIUM_PROFILER=off</c>.</summary>
+    public const string SwitchVariable = "TENSORIUM_PROFILER";
+
+    /// <summary>
+    /// Whether ops can be profiled in this process: true unless <see cref="SwitchVariable"/> is
+    /// "off" when the library loads. Off, ops never look for a profiler (a read-only static the JIT
+    /// folds away, so not even <see cref="IsAnyOpen"/> is checked) and <see cref="Start"/> throws.
+    /// It is how the bench times the library with no hook at all (ProfilerHookBenchmarks).
+    /// </summary>
+    public static bool IsSupported { get; } = !string.Equals(Environment.GetEnvironmentVariable(SwitchVariable), "off", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Opens a session that records every op until it is disposed. Dispose it (a <c>using</c>
     /// block): an open session keeps every op from every thread, so its records grow without bound.
     /// </summary>
     public static Profiler Start()
     {
+        if (!IsSupported)
+            throw new InvalidOperationException($"Profiler.Start: profiling is off in this process ({SwitchVariable}=off); expected {SwitchVariable} unset to profile.");
         var session = new Profiler();
         lock (Gate) _open = [.. _open ?? [], session];
         return session;
