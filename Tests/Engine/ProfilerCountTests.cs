@@ -11,8 +11,6 @@ namespace Tensorium.Tests.Engine;
 [NonParallelizable]   // a session records every thread's ops: no other test may run beside these
 public class ProfilerCountTests
 {
-    private static readonly MachinePeaks FixedPeaks = new(Threads: 2, Gflops: 100, CopyGBytesPerSecond: 10);
-
     [Test]
     public void IndexingCountsTheRowsItTouchesNotTheWholeTable()
     {
@@ -75,9 +73,9 @@ public class ProfilerCountTests
             new("MatMul", ProfilePhase.Forward, "[1]", dtype, Device.Cpu, 1, TimeSpan.FromSeconds(1), Flops: 50e9, Bytes: 1e9);
         // 50 GFLOP in a second: half the float32 peak, all of the float64 one (the same vectors
         // hold half as many doubles); no integer peak is measured, so 1 GB in a second is 10% of the copy roof.
-        Assert.That(Row(DType.Float32).RoofFraction(FixedPeaks), Is.EqualTo(0.5).Within(1e-12));
-        Assert.That(Row(DType.Float64).RoofFraction(FixedPeaks), Is.EqualTo(1.0).Within(1e-12));
-        Assert.That(Row(DType.Int64).RoofFraction(FixedPeaks), Is.EqualTo(0.1).Within(1e-12));
-        Assert.That(Row(DType.Int64).BoundByFlops(FixedPeaks), Is.False);
+        Assert.That(Row(DType.Float32).RoofFraction(ProfilerTests.FixedPeaks), Is.EqualTo(0.5).Within(1e-12));
+        Assert.That(Row(DType.Float64).RoofFraction(ProfilerTests.FixedPeaks), Is.EqualTo(1.0).Within(1e-12));
+        Assert.That(Row(DType.Int64).RoofFraction(ProfilerTests.FixedPeaks), Is.EqualTo(0.1).Within(1e-12));
+        Assert.That(Row(DType.Int64).BoundByFlops(ProfilerTests.FixedPeaks), Is.False);
     }
 }

@@ -13,7 +13,7 @@ namespace Tensorium.Tests.Engine;
 [NonParallelizable]   // a session records every thread's ops: no other test may run beside these
 public class ProfilerTests
 {
-    private static readonly MachinePeaks FixedPeaks = new(Threads: 2, Gflops: 100, CopyGBytesPerSecond: 10);
+    internal static readonly MachinePeaks FixedPeaks = new(Threads: 2, Gflops: 100, CopyGBytesPerSecond: 10);
 
     [Test]
     public void RecordsForwardAndBackwardOpsWithShapesAndFlops()
