@@ -32,8 +32,11 @@ public static unsafe class Reduce
 
     /// <summary>
     /// y[c] = sum (or mean) of x[0..rows, c]: the reduction over the leading axes (a bias gradient).
-    /// Each task adds a band of whole rows into its own partial row, streaming x as it lies; the
-    /// few partial rows are then added. (A GEMM with a row of ones would first pack all of x.)
+    /// Wide rows are cut into column strips, one task each adding its strip down all the rows.
+    /// Narrower ones are cut into bands of whole rows, each task adding its band into a partial
+    /// row, streaming x as it lies; the few partial rows are then added. (A GEMM with a row of
+    /// ones would first pack all of x.) Both split by the shape alone, never by the thread count,
+    /// so the sums come out the same, bit for bit, on any number of threads.
     /// </summary>
     public static void Columns<T>(ReduceOp op, T* x, T* y, int rows, int cols) where T : unmanaged, INumber<T>
     {
@@ -41,27 +44,53 @@ public static unsafe class Reduce
             throw new ArgumentOutOfRangeException(nameof(op), op, "Reduce.Columns: expected sum or mean.");
         if (cols <= 0) return;
         if (rows <= 0) { new Span<T>(y, cols).Clear(); return; }
-        // Bands of at least 16K elements each (a smaller one is not worth a thread hand-off), and
-        // no more than four per thread, so the partial rows stay few.
-        int bands = (int)Math.Clamp((long)rows * cols / 16384, 1, Math.Min(rows, 4 * CpuParallel.Threads));
-        int perBand = (rows + bands - 1) / bands;
-        bands = (rows + perBand - 1) / perBand;
-        // Band 0 sums straight into y; the others into scratch rows of this thread's work buffer.
-        T* partials = bands > 1 ? ThreadScratch.Work<T>((long)(bands - 1) * cols) : null;
-        nint px = (nint)x, py = (nint)y, pp = (nint)partials;
-        CpuParallel.For(bands, band =>
+        nint px = (nint)x, py = (nint)y;
+        if (cols >= 2 * ColumnStrip)
         {
-            var sum = new Span<T>(band == 0 ? (T*)py : (T*)pp + (long)(band - 1) * cols, cols);
-            int r0 = band * perBand, r1 = Math.Min(rows, r0 + perBand);
-            new ReadOnlySpan<T>((T*)px + (long)r0 * cols, cols).CopyTo(sum);
-            for (int r = r0 + 1; r < r1; r++)
-                TensorPrimitives.Add(sum, new ReadOnlySpan<T>((T*)px + (long)r * cols, cols), sum);
-        }, (long)perBand * cols);
+            // Strips of whole cache lines' worth of columns: each row's piece is a contiguous
+            // read, and no partial rows are needed (they would grow with the row: a few rows of
+            // millions of columns once took nearly the input's size in scratch).
+            int strips = (cols + ColumnStrip - 1) / ColumnStrip;
+            CpuParallel.For(strips, strip =>
+            {
+                int c0 = strip * ColumnStrip, width = Math.Min(ColumnStrip, cols - c0);
+                var sum = new Span<T>((T*)py + c0, width);
+                new ReadOnlySpan<T>((T*)px + c0, width).CopyTo(sum);
+                for (int r = 1; r < rows; r++)
+                    TensorPrimitives.Add(sum, new ReadOnlySpan<T>((T*)px + (long)r * cols + c0, width), sum);
+            }, (long)rows * ColumnStrip);
+        }
+        else
+        {
+            // Bands of at least 16K elements each (a smaller one is not worth a thread hand-off),
+            // and at most MaxBands, so the partial rows (under 2 * ColumnStrip wide) stay few.
+            int bands = (int)Math.Clamp((long)rows * cols / 16384, 1, Math.Min(rows, MaxBands));
+            int perBand = (rows + bands - 1) / bands;
+            bands = (rows + perBand - 1) / perBand;
+            // Band 0 sums straight into y; the others into scratch rows of this thread's work buffer.
+            T* partials = bands > 1 ? ThreadScratch.Work<T>((long)(bands - 1) * cols) : null;
+            nint pp = (nint)partials;
+            CpuParallel.For(bands, band =>
+            {
+                var sum = new Span<T>(band == 0 ? (T*)py : (T*)pp + (long)(band - 1) * cols, cols);
+                int r0 = band * perBand, r1 = Math.Min(rows, r0 + perBand);
+                new ReadOnlySpan<T>((T*)px + (long)r0 * cols, cols).CopyTo(sum);
+                for (int r = r0 + 1; r < r1; r++)
+                    TensorPrimitives.Add(sum, new ReadOnlySpan<T>((T*)px + (long)r * cols, cols), sum);
+            }, (long)perBand * cols);
+            var partialSum = new Span<T>(y, cols);
+            for (int band = 1; band < bands; band++)
+                TensorPrimitives.Add(partialSum, new ReadOnlySpan<T>(partials + (long)(band - 1) * cols, cols), partialSum);
+        }
         var total = new Span<T>(y, cols);
-        for (int band = 1; band < bands; band++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<T>(partials + (long)(band - 1) * cols, cols), total);
         if (op == ReduceOp.Mean) TensorPrimitives.Divide(total, T.CreateTruncating(rows), total);
     }
+
+    /// <summary>Columns per strip of a wide <see cref="Columns{T}"/> reduction: 4 KiB of float per row.</summary>
+    private const int ColumnStrip = 1024;
+
+    /// <summary>Row bands of a narrow <see cref="Columns{T}"/> reduction at most: four per thread on four cores, a fixed number so the sum does not depend on the threads.</summary>
+    private const int MaxBands = 16;
 
     /// <summary>y[r] = index of the largest (or smallest) value of row r; the first one on ties.</summary>
     public static void ArgRows<T>(bool max, T* x, long* y, int rows, int cols) where T : unmanaged, INumber<T>
