@@ -22,10 +22,7 @@ public unsafe class AttentionBenchmarks : IWorkload
 
     /// <inheritdoc />
     /// <remarks>Over the (query, key) pairs the mask allows, as the profiler counts them: with the causal mask the kernels skip the rest, about half.</remarks>
-    public double Flops(string method) => (method == nameof(Backward) ? 10.0 : 4.0) * BatchHeads * Pairs * Dim;
-
-    /// <summary>The (query, key) pairs one head computes: all L², or the triangle L(L+1)/2 when causal.</summary>
-    private double Pairs => Causal ? Length * (Length + 1.0) / 2 : (double)Length * Length;
+    public double Flops(string method) => (method == nameof(Backward) ? 10.0 : 4.0) * BatchHeads * Geometry.AllowedPairs * Dim;
 
     /// <summary>Forward: Q, K, V in, O and the log-sum-exp out. Backward: those plus dO in, dQ, dK, dV out.</summary>
     public double MinimumBytes(string method) => 4.0 * BatchHeads * Length * ((method == nameof(Backward) ? 8.0 : 4.0) * Dim + 1);

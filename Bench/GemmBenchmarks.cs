@@ -47,7 +47,7 @@ public unsafe class GemmBenchmarks : IWorkload
     {
         int threads = BenchSettings.Threads;
         CpuParallel.Threads = threads;
-        if (OpenBlas.IsAvailable) OpenBlas.SetThreads(threads);
+        OpenBlas.SetThreads(threads);
         _a = Alloc((long)Shape.Batch * Shape.M * Shape.K);
         _b = Alloc((long)Shape.Batch * Shape.K * Shape.N);
         _c = Alloc((long)Shape.Batch * Shape.M * Shape.N);

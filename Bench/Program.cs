@@ -61,7 +61,6 @@ var job = Job.Default
 if (quick)
     job = job.WithWarmupCount(2).WithIterationCount(5).WithToolchain(InProcessEmitToolchain.Instance).WithId($"{threads}threads-quick");
 
-BenchSettings.Job = job;
 var config = DefaultConfig.Instance
     .AddJob(job.AsDefault())
     .AddColumn(ThroughputColumn.GFlops, ThroughputColumn.GBytes)
@@ -84,9 +83,6 @@ namespace Tensorium.Bench
 
         /// <summary>Category of benchmarks that call a reference library; skipped when it is missing.</summary>
         public const string ReferenceCategory = "Reference";
-
-        /// <summary>The job every benchmark runs as (thread settings, toolchain); a class that sets its own jobs starts from it.</summary>
-        public static Job Job { get; set; } = Job.Default;
 
         /// <summary>Threads both Tensorium and the reference use, so the ratio compares like with like.</summary>
         public static int Threads =>

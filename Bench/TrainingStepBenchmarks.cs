@@ -55,19 +55,20 @@ public class TrainingStepBenchmarks
             case "seq2seq": Seq2Seq(); break;
             default: throw new ArgumentException($"TrainingStepBenchmarks: unknown model '{Model}'.");
         }
-        WarmUp();
+        WarmUp(30, TimeSpan.FromSeconds(3));
     }
 
     /// <summary>
-    /// Steps until the JIT has settled: at least 30 steps and 3 seconds. The runtime recompiles a
-    /// method with full optimisation only after some 30 calls, in the background; a step as long
-    /// as the transformer's (over 250 ms at first) would otherwise leave BenchmarkDotNet one call
-    /// per iteration and three warm-up calls, and it measured unoptimised code (twice the time).
+    /// Steps until the JIT has settled: at least <paramref name="steps"/> steps and <paramref name="least"/>
+    /// (30 and 3 s at setup). The runtime recompiles a method with full optimisation only after some
+    /// 30 calls, in the background; a step as long as the transformer's (over 250 ms at first) would
+    /// otherwise leave BenchmarkDotNet one call per iteration and three warm-up calls, and it
+    /// measured unoptimised code (twice the time).
     /// </summary>
-    private void WarmUp()
+    private void WarmUp(int steps, TimeSpan least)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < 30 || clock.Elapsed < TimeSpan.FromSeconds(3); i++) Step();
+        for (int i = 0; i < steps || clock.Elapsed < least; i++) Step();
     }
 
     /// <summary>A classifier on images [N, C, H, W] with integer labels; Adam 1e-3 (SGD 0.01 for the MLP).</summary>
@@ -148,9 +149,7 @@ public class TrainingStepBenchmarks
             // record keeping) is compiled on first use, and the runtime's background recompilation of
             // it competes with the model for the two cores. Without it, the MLP's matrix products
             // took twice as long in the 20 profiled steps as in the 20 after them.
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            using (Profiler.Start())
-                for (int i = 0; i < ProfiledSteps || clock.Elapsed < TimeSpan.FromSeconds(1); i++) bench.Step();
+            using (Profiler.Start()) bench.WarmUp(ProfiledSteps, TimeSpan.FromSeconds(1));
             var profiler = Profiler.Start();
             using (profiler)
                 for (int i = 0; i < ProfiledSteps; i++) bench.Step();

@@ -46,7 +46,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// The one place the profiler hooks in: while a <see cref="Profiling.Profiler"/> is open, the
     /// backend comes wrapped in a <see cref="Profiling.ProfilingBackend"/> that times each op.
     /// </remarks>
-    internal IBackend Backend => Profiling.Profiler.IsSupported && Profiling.Profiler.IsAnyOpen ? Profiling.ProfilingBackend.For(this, OwnBackend) : OwnBackend;
+    internal IBackend Backend => Profiling.Profiler.IsAnyOpen ? Profiling.ProfilingBackend.For(this, OwnBackend) : OwnBackend;
 
     private IBackend OwnBackend => Kind == DeviceKind.Cpu ? CpuBackend.Instance : IlgpuBackend.For(this);
 

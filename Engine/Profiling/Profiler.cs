@@ -47,8 +47,11 @@ public sealed class Profiler : IDisposable
 
     private Profiler() { }
 
-    /// <summary>Whether any profiler is open: the one static check an op pays when none is.</summary>
-    public static bool IsAnyOpen => _open != null;
+    /// <summary>
+    /// Whether any profiler is open: the one check an op pays when none is (and none at all where
+    /// profiling is off, <see cref="IsSupported"/>: the JIT folds the read-only static away).
+    /// </summary>
+    public static bool IsAnyOpen => IsSupported && _open != null;
 
     /// <summary>The environment variable that turns profiling off for a process: <c>TENSORIUM_PROFILER=off</c>.</summary>
     public const string SwitchVariable = "TENSORIUM_PROFILER";
@@ -56,7 +59,7 @@ public sealed class Profiler : IDisposable
     /// <summary>
     /// Whether ops can be profiled in this process: true unless <see cref="SwitchVariable"/> is
     /// "off" when the library loads. Off, ops never look for a profiler (a read-only static the JIT
-    /// folds away, so not even <see cref="IsAnyOpen"/> is checked) and <see cref="Start"/> throws.
+    /// folds away, so <see cref="IsAnyOpen"/> is false without reading anything) and <see cref="Start"/> throws.
     /// It is how the bench times the library with no hook at all (ProfilerHookBenchmarks).
     /// </summary>
     public static bool IsSupported { get; } = !string.Equals(Environment.GetEnvironmentVariable(SwitchVariable), "off", StringComparison.OrdinalIgnoreCase);

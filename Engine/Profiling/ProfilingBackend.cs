@@ -276,18 +276,7 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     }
 
     /// <summary>S = Q Kᵀ and O = P V over the (query, key) pairs the mask allows: 2·BH·pairs·(D + Dv).</summary>
-    private static double AttentionFlops(AttentionGeometry g) => 2.0 * g.BatchHeads * AllowedPairs(g) * (g.HeadDim + g.ValueDim);
-
-    /// <summary>
-    /// The (query, key) pairs one head computes: all Lq·Lk, or with a causal mask (top-left
-    /// aligned: query i sees keys 0..i) the triangle, which the kernels skip the rest of (about half).
-    /// </summary>
-    private static double AllowedPairs(AttentionGeometry g)
-    {
-        double lq = g.QueryLength, lk = g.KeyLength;
-        if (!g.Causal) return lq * lk;
-        return lq <= lk ? lq * (lq + 1) / 2 : lk * (lk + 1) / 2 + (lq - lk) * lk;
-    }
+    private static double AttentionFlops(AttentionGeometry g) => 2.0 * g.BatchHeads * g.AllowedPairs * (g.HeadDim + g.ValueDim);
 
     public void Attention(AttentionGeometry g, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor logSumExp)
     {
@@ -302,7 +291,7 @@ internal sealed class ProfilingBackend(Device device, IBackend backend) : IBacke
     {
         long start = Begin();
         backend.AttentionBackward(g, q, k, v, mask, output, logSumExp, gradOutput, gradQ, gradK, gradV);
-        double flops = 2.0 * g.BatchHeads * AllowedPairs(g) * (3.0 * g.HeadDim + 2.0 * g.ValueDim);
+        double flops = 2.0 * g.BatchHeads * g.AllowedPairs * (3.0 * g.HeadDim + 2.0 * g.ValueDim);
         End(start, Stop(), "AttentionBackward", flops, [q, k, v, mask, output, logSumExp, gradOutput], [gradQ, gradK, gradV]);
     }
 

@@ -45,6 +45,7 @@ public static unsafe class Reduce
         if (cols <= 0) return;
         if (rows <= 0) { new Span<T>(y, cols).Clear(); return; }
         nint px = (nint)x, py = (nint)y;
+        var total = new Span<T>(y, cols);
         if (cols >= 2 * ColumnStrip)
         {
             // Strips of whole cache lines' worth of columns: each row's piece is a contiguous
@@ -53,11 +54,8 @@ public static unsafe class Reduce
             int strips = (cols + ColumnStrip - 1) / ColumnStrip;
             CpuParallel.For(strips, strip =>
             {
-                int c0 = strip * ColumnStrip, width = Math.Min(ColumnStrip, cols - c0);
-                var sum = new Span<T>((T*)py + c0, width);
-                new ReadOnlySpan<T>((T*)px + c0, width).CopyTo(sum);
-                for (int r = 1; r < rows; r++)
-                    TensorPrimitives.Add(sum, new ReadOnlySpan<T>((T*)px + (long)r * cols + c0, width), sum);
+                int c0 = strip * ColumnStrip;
+                SumRows((T*)px + c0, cols, 0, rows, new Span<T>((T*)py + c0, Math.Min(ColumnStrip, cols - c0)));
             }, (long)rows * ColumnStrip);
         }
         else
@@ -72,18 +70,24 @@ public static unsafe class Reduce
             nint pp = (nint)partials;
             CpuParallel.For(bands, band =>
             {
-                var sum = new Span<T>(band == 0 ? (T*)py : (T*)pp + (long)(band - 1) * cols, cols);
-                int r0 = band * perBand, r1 = Math.Min(rows, r0 + perBand);
-                new ReadOnlySpan<T>((T*)px + (long)r0 * cols, cols).CopyTo(sum);
-                for (int r = r0 + 1; r < r1; r++)
-                    TensorPrimitives.Add(sum, new ReadOnlySpan<T>((T*)px + (long)r * cols, cols), sum);
+                int r0 = band * perBand;
+                SumRows((T*)px, cols, r0, Math.Min(rows, r0 + perBand), new Span<T>(band == 0 ? (T*)py : (T*)pp + (long)(band - 1) * cols, cols));
             }, (long)perBand * cols);
-            var partialSum = new Span<T>(y, cols);
             for (int band = 1; band < bands; band++)
-                TensorPrimitives.Add(partialSum, new ReadOnlySpan<T>(partials + (long)(band - 1) * cols, cols), partialSum);
+                TensorPrimitives.Add(total, new ReadOnlySpan<T>(partials + (long)(band - 1) * cols, cols), total);
         }
-        var total = new Span<T>(y, cols);
         if (op == ReduceOp.Mean) TensorPrimitives.Divide(total, T.CreateTruncating(rows), total);
+    }
+
+    /// <summary>
+    /// sum = rows [r0, r1) of the matrix whose rows start <paramref name="cols"/> apart from
+    /// <paramref name="x"/>, over sum's width, added in row order (the order the result depends on).
+    /// </summary>
+    private static void SumRows<T>(T* x, int cols, int r0, int r1, Span<T> sum) where T : unmanaged, INumber<T>
+    {
+        new ReadOnlySpan<T>(x + (long)r0 * cols, sum.Length).CopyTo(sum);
+        for (int r = r0 + 1; r < r1; r++)
+            TensorPrimitives.Add(sum, new ReadOnlySpan<T>(x + (long)r * cols, sum.Length), sum);
     }
 
     /// <summary>Columns per strip of a wide <see cref="Columns{T}"/> reduction: 4 KiB of float per row.</summary>

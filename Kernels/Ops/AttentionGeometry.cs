@@ -20,6 +20,21 @@ public readonly record struct AttentionGeometry(int BatchHeads, int QueryLength,
     /// <summary>The op name used in error messages.</summary>
     public const string OpName = "scaled_dot_product_attention";
 
+    /// <summary>
+    /// The (query, key) pairs one head computes: all Lq·Lk, or with the causal mask (top-left
+    /// aligned: query i sees keys 0..i) the triangle, which the kernels skip the rest of (about
+    /// half). What the profiler and the benchmarks count FLOPs over.
+    /// </summary>
+    public double AllowedPairs
+    {
+        get
+        {
+            double lq = QueryLength, lk = KeyLength;
+            if (!Causal) return lq * lk;
+            return lq <= lk ? lq * (lq + 1) / 2 : lk * (lk + 1) / 2 + (lq - lk) * lk;
+        }
+    }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the op when a size is negative,
     /// the scale is not finite, or a tensor would exceed the addressable element count.</summary>
     public void Validate()

@@ -46,7 +46,7 @@ public readonly record struct RecurrentGeometry(RecurrentCell Cell, int Batch, i
         // The kernels step through a batch row's sequence with int strides (steps x width, the
         // widest being the gates or the cache); past int.MaxValue they would wrap around and
         // write outside the tensors rather than fail.
-        long widest = Math.Max(Math.Max(CacheWidth, GateWidth), Math.Max(InputSize, 4L * HiddenSize));
+        long widest = Math.Max(Math.Max(CacheWidth, GateWidth), Math.Max(InputSize, HiddenSize));
         if (Steps * widest > int.MaxValue)
             throw new ArgumentException($"{Cell.ToString().ToLowerInvariant()}: a sequence of {Steps} steps of width {widest} has more than {int.MaxValue} values per batch row; expected fewer (split the sequence).");
     }
