@@ -114,9 +114,14 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, System.Num
                         Vector256.Store(Vector256.Load(src), dst);
                         Vector256.Store(Vector256.Load(src + Vector256<T>.Count), dst + Vector256<T>.Count);
                     }
-                else if (cols == nr)
+                else if (cols == nr)   // the 512-bit kernel's strips (nr is NR512)
                     for (int p = 0; p < kc; p++, src += ldb, dst += nr)
-                        new ReadOnlySpan<T>(src, nr).CopyTo(new Span<T>(dst, nr));
+                    {
+                        // Likewise: a Span copy here (a Memmove call per 128-byte row) took 5.7% of
+                        // a 512x3072x768 product on Zen 4, against 43% in the micro-kernel.
+                        Vector512.Store(Vector512.Load(src), dst);
+                        Vector512.Store(Vector512.Load(src + Vector512<T>.Count), dst + Vector512<T>.Count);
+                    }
                 else
                     for (int p = 0; p < kc; p++, src += ldb, dst += nr)
                     {
