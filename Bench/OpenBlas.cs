@@ -88,15 +88,31 @@ public static unsafe class OpenBlas
 public static unsafe class NativeEnvironment
 {
     /// <summary>Removes <paramref name="name"/> from the native and the managed environment (Linux/macOS; no-op elsewhere).</summary>
-    public static void Unset(string name)
+    public static void Unset(string name) => Set(name, null);
+
+    /// <summary>
+    /// Sets <paramref name="name"/> to <paramref name="value"/> (null removes it) in the managed
+    /// environment and, on Linux/macOS, the native one (through libc's setenv/unsetenv).
+    /// </summary>
+    public static void Set(string name, string? value)
     {
-        Environment.SetEnvironmentVariable(name, null);
+        Environment.SetEnvironmentVariable(name, value);
         if (OperatingSystem.IsWindows()) return;
         string libc = OperatingSystem.IsMacOS() ? "libSystem.dylib" : "libc.so.6";
-        if (!NativeLibrary.TryLoad(libc, out IntPtr lib) || !NativeLibrary.TryGetExport(lib, "unsetenv", out IntPtr fn))
+        if (!NativeLibrary.TryLoad(libc, out IntPtr lib) || !NativeLibrary.TryGetExport(lib, value == null ? "unsetenv" : "setenv", out IntPtr fn))
             return;
-        IntPtr utf8 = Marshal.StringToCoTaskMemUTF8(name);
-        try { ((delegate* unmanaged<IntPtr, int>)fn)(utf8); }
-        finally { Marshal.FreeCoTaskMem(utf8); }
+        IntPtr utf8Name = Marshal.StringToCoTaskMemUTF8(name), utf8Value = value == null ? IntPtr.Zero : Marshal.StringToCoTaskMemUTF8(value);
+        try
+        {
+            int rc = value == null
+                ? ((delegate* unmanaged<IntPtr, int>)fn)(utf8Name)
+                : ((delegate* unmanaged<IntPtr, IntPtr, int, int>)fn)(utf8Name, utf8Value, 1);
+            if (rc != 0) throw new InvalidOperationException($"NativeEnvironment.Set: libc could not {(value == null ? "unset" : "set")} {name}.");
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(utf8Name);
+            if (utf8Value != IntPtr.Zero) Marshal.FreeCoTaskMem(utf8Value);
+        }
     }
 }

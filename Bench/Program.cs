@@ -13,7 +13,9 @@ using Tensorium.Bench;
 // Let OpenBLAS pick its kernels for this CPU: some environments pin OPENBLAS_CORETYPE (e.g. to
 // Haswell) which would make the baseline run something other than its best code. This must happen
 // before anything touches the OpenBlas class (its static constructor loads the library).
-NativeEnvironment.Unset("OPENBLAS_CORETYPE");
+// TENSORIUM_OPENBLAS_CORETYPE pins it on purpose: with DOTNET_EnableAVX512=0 and Haswell, an
+// AVX-512 machine compares both libraries' AVX2 code.
+NativeEnvironment.Set("OPENBLAS_CORETYPE", Environment.GetEnvironmentVariable("TENSORIUM_OPENBLAS_CORETYPE") is { Length: > 0 } core ? core : null);
 Console.WriteLine(OpenBlas.Message);
 if (args is ["--serving", ..])
 {
