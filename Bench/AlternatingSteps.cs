@@ -73,7 +73,7 @@ public static class AlternatingSteps
             {
                 RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false,
             };
-            info.Environment["OPENBLAS_NUM_THREADS"] = "1";   // as TorchBaseline runs it: PyTorch's best on 2 cores
+            TorchBaseline.ConfigureEnvironment(info);   // as TorchBaseline runs it: PyTorch at its best
             _process = Process.Start(info) ?? throw new InvalidOperationException($"AlternatingSteps: could not start {python} {script}.");
             try
             {

@@ -116,6 +116,24 @@ public static class TorchBaseline
         return null;
     }
 
+    /// <summary>
+    /// The environment PyTorch runs in, here and in the alternating rounds: OPENBLAS_NUM_THREADS=1
+    /// (its fastest setting on 2 cores, see the class remarks), and glibc's malloc told to keep
+    /// freed memory rather than return it. By default glibc serves blocks of a few MB with mmap and
+    /// unmaps them when freed, so every step faults its activations' pages in again, until its
+    /// adaptive threshold happens to settle; which a process gets depends on the order of its
+    /// allocations. On a 2-core Zen 4 VM, three runs of <c>torch_steps.py steps</c> each way gave
+    /// CIFAR 30.9, 22.5 and 30.2 ms with the defaults and 20.3, 23.1 and 20.5 ms with these settings
+    /// (PyTorch's own CPU tuning guide recommends an allocator that reuses memory, jemalloc or
+    /// TCMalloc, for the same reason). So the ratios are against PyTorch's settled, faster state.
+    /// </summary>
+    public static void ConfigureEnvironment(ProcessStartInfo info)
+    {
+        info.Environment["OPENBLAS_NUM_THREADS"] = "1";
+        info.Environment["MALLOC_MMAP_THRESHOLD_"] = "1073741824";   // 1 GiB: no mmap for any step's tensors
+        info.Environment["MALLOC_TRIM_THRESHOLD_"] = "1073741824";   // and freed heap kept for the next step
+    }
+
     /// <summary>Runs torch_steps.py in one mode for the given cases; its medians in seconds by case, or null (said why) when it fails.</summary>
     private static (string Version, Dictionary<string, double> Seconds)? RunScript(string python, string mode, int threads, IEnumerable<string> only)
     {
@@ -124,7 +142,7 @@ public static class TorchBaseline
         {
             RedirectStandardOutput = true, UseShellExecute = false,
         };
-        info.Environment["OPENBLAS_NUM_THREADS"] = "1";
+        ConfigureEnvironment(info);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {python}");
         string output = process.StandardOutput.ReadToEnd();   // progress goes to stderr, straight to the console
         process.WaitForExit();

@@ -19,7 +19,8 @@ MODE is one benchmark class (Bench/*Benchmarks.cs):
 
 Each case: warm-up, then timed batches of calls (about 0.1 s each) until --budget seconds (at
 least 5, at most 50 batches); the median of the batches' seconds per call. One JSON object on stdout: {"torch": version, "threads": N, "results": {case: seconds}}.
-Run it with OPENBLAS_NUM_THREADS=1 (Tensorium's bench does) and the bench's thread count.
+Run it with OPENBLAS_NUM_THREADS=1, MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1073741824 (as
+Tensorium's bench does: TorchBaseline.ConfigureEnvironment) and the bench's thread count.
 
 With --serve the script times on request instead, for a caller that alternates with its own timings
 (Bench/AlternatingSteps.cs): it prints {"torch": version, "threads": N}, then for every line
