@@ -6,8 +6,9 @@ namespace Tensorium.Kernels.Cpu;
 
 /// <summary>
 /// Fast float exp on AVX2 for the softmax family (softmax, log-softmax, cross-entropy,
-/// attention), whose arguments are x - max &lt;= 0. The library's Vector256.Exp(float) computes in
-/// double for accuracy and is several times slower; exp is what bounds those kernels.
+/// attention), whose arguments are x - max &lt;= 0, and for GELU (eight lanes twice on AVX2,
+/// sixteen on AVX-512). The library's Vector256.Exp and Vector512.Exp(float) compute in double
+/// for accuracy and are several times slower; exp is what bounds those kernels.
 /// </summary>
 /// <remarks>
 /// <para>Method: write x = (n/8) ln2 + r with n an integer and |r| &lt;= ln2/16, so
