@@ -68,11 +68,53 @@ public static class FusedOptimizer
                 break;
         }
 
+        CheckHyper(op, kind, h);
         OpChecks.Floating(op, param);
         Contiguous(op, param, "parameter");
         MatchesParameter(op, param, grad, "gradient");
         foreach (var (state, name) in states) MatchesParameter(op, param, state, $"state {name}");
         return (op, [param, .. states.Select(s => s.State)]);
+    }
+
+    /// <summary>
+    /// The hyper-parameters <paramref name="kind"/> reads, with torch.optim's ranges: the kernels
+    /// take them as they come, so a NaN or negative learning rate, a beta of 1 or a negative eps
+    /// would otherwise be written into the parameter and its state without a word.
+    /// </summary>
+    private static void CheckHyper(string op, OptimizerKind kind, OptimizerHyper h)
+    {
+        NonNegative(op, h.LearningRate, "learning rate");
+        NonNegative(op, h.WeightDecay, "weight decay");
+        switch (kind)
+        {
+            case OptimizerKind.Sgd:
+                NonNegative(op, h.Momentum, "momentum");
+                if (!double.IsFinite(h.Dampening))
+                    throw new ArgumentOutOfRangeException(nameof(h), $"{op}: expected a finite dampening, got {h.Dampening}.");
+                break;
+            case OptimizerKind.Adam:
+            case OptimizerKind.AdamW:
+                InRange(op, h.Beta1, "beta1", "[0, 1)", h.Beta1 >= 0 && h.Beta1 < 1);
+                InRange(op, h.Beta2, "beta2", "[0, 1)", h.Beta2 >= 0 && h.Beta2 < 1);
+                NonNegative(op, h.Eps, "eps");
+                break;
+            default:
+                NonNegative(op, h.Momentum, "momentum");
+                InRange(op, h.Alpha, "alpha", "[0, 1]", h.Alpha >= 0 && h.Alpha <= 1);
+                NonNegative(op, h.Eps, "eps");
+                break;
+        }
+    }
+
+    private static void NonNegative(string op, double value, string what)
+    {
+        if (!(value >= 0 && double.IsFinite(value)))
+            throw new ArgumentOutOfRangeException(nameof(value), $"{op}: expected a finite, non-negative {what}, got {value}.");
+    }
+
+    private static void InRange(string op, double value, string what, string range, bool inside)
+    {
+        if (!inside) throw new ArgumentOutOfRangeException(nameof(value), $"{op}: expected {what} in {range}, got {value}.");
     }
 
     private static string OpName(OptimizerKind kind) => kind switch

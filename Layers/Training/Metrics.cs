@@ -25,7 +25,11 @@ public interface IMetric
     bool Logged => true;
 }
 
-/// <summary>Fraction of examples whose highest-scoring class (argmax of the last dim) equals the integer label.</summary>
+/// <summary>
+/// Fraction of examples whose highest-scoring class (argmax of the last dim) equals the label.
+/// Targets are integer labels [...] or one-hot rows [..., C] (the label is each row's argmax),
+/// as for the other classification metrics (see <see cref="TopKAccuracy"/>).
+/// </summary>
 public sealed class Accuracy : IMetric
 {
     private long _correct, _total;
@@ -39,10 +43,14 @@ public sealed class Accuracy : IMetric
     /// <inheritdoc />
     public void Update(Tensor prediction, Tensor target)
     {
+        // Through ClassLabels, not a bare Eq: one-hot targets [N, C] would broadcast against the
+        // argmax [N] and, when N == C, count N * C comparisons without an error.
+        var (scores, labels) = ClassLabels.Flatten(Name, prediction, target);
+        using (scores)
+        using (labels)
         using (Tape.NoGrad())
         {
-            using var predicted = prediction.ArgMax(-1);
-            using var labels = target.DType == DType.Int64 ? target.Detach() : target.To(DType.Int64);
+            using var predicted = scores.ArgMax(-1);
             using var hits = predicted.Eq(labels);
             using var count = hits.Sum();
             _correct += (long)count.Item();

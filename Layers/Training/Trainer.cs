@@ -55,6 +55,9 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
             foreach (var (hostInputs, hostTargets) in loader)
             {
                 var (inputs, targets) = ToModelDevice(hostInputs, hostTargets);
+                // using: a step that throws (a bad target, a failing loss) must free its batch too.
+                using (inputs)
+                using (targets)
                 using (new TensorScope())
                 {
                     var prediction = Model.Forward(inputs);
@@ -64,10 +67,8 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
                     Optimizer.Step();
                     foreach (var m in Metrics) m.Update(prediction, targets);
                     lossSum += value.Item() * inputs.Size(0);
+                    seen += inputs.Size(0);
                 }
-                seen += inputs.Size(0);
-                inputs.Dispose();
-                targets.Dispose();
                 OnStep?.Invoke(++globalStep);
                 bar?.Update(++step, seen, Logs(lossSum / seen));
             }
@@ -102,15 +103,15 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
             foreach (var (hostInputs, hostTargets) in new DataLoader(data, batchSize))
             {
                 var (inputs, targets) = ToModelDevice(hostInputs, hostTargets);
+                using (inputs)   // freed even when the forward pass, loss or a metric throws
+                using (targets)
                 using (new TensorScope())
                 {
                     var prediction = Model.Forward(inputs);
                     lossSum += Loss(prediction, targets).Item() * inputs.Size(0);
                     foreach (var m in Metrics) m.Update(prediction, targets);
+                    seen += inputs.Size(0);
                 }
-                seen += inputs.Size(0);
-                inputs.Dispose();
-                targets.Dispose();
             }
         return Logs(lossSum / Math.Max(seen, 1));
     }
@@ -131,9 +132,9 @@ public sealed class Trainer(Module model, Optim.Optimizer optimizer, Func<Tensor
                 foreach (var (hostInputs, hostTargets) in new DataLoader(data, batchSize))
                 {
                     var (inputs, targets) = ToModelDevice(hostInputs, hostTargets);
-                    outputs.Add(Model.Forward(inputs));
-                    inputs.Dispose();
-                    targets.Dispose();
+                    using (inputs)   // freed even when the forward pass throws
+                    using (targets)
+                        outputs.Add(Model.Forward(inputs));
                 }
             return Joining.Concat(outputs, 0);
         }

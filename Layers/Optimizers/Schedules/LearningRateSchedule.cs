@@ -60,6 +60,9 @@ public abstract class LearningRateSchedule
     /// <summary>Advances one step and sets the optimizer (if any) to the new rate, which it returns.</summary>
     public double Step()
     {
+        // The rate is computed before the count moves: a step the schedule refuses (OneCycleLR
+        // past its cycle) leaves the count, and so the current rate, as they were.
+        LearningRateAt(checked(StepCount + 1));
         StepCount++;
         Apply();
         return CurrentLearningRate;
