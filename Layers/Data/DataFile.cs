@@ -21,8 +21,12 @@ internal static class DataFile
             // The gzip trailer's last 4 bytes hold the uncompressed size (mod 2^32): decompress
             // straight into an array of that size instead of a growing MemoryStream plus a copy,
             // which for Fashion-MNIST left ~200 MB of garbage behind. Fall back if it is wrong.
-            int expected = BitConverter.ToInt32(raw, raw.Length - 4);
-            if (raw.Length >= 18 && expected > 0)
+            // The trailer is only read when the file is long enough to have one (18 bytes: a
+            // 10-byte header and the 8-byte trailer), and only trusted up to what deflate can
+            // expand this file to (at most 1032:1) and an array can hold: a corrupt trailer must
+            // not make us allocate gigabytes, or fail with an OutOfMemoryException.
+            int expected = raw.Length >= 18 ? BitConverter.ToInt32(raw, raw.Length - 4) : 0;
+            if (expected > 0 && expected <= Math.Min(Array.MaxLength, 1032L * raw.Length))
             {
                 var result = new byte[expected];
                 using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);

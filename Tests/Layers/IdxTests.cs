@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 using Tensorium.Data;
 
@@ -111,6 +112,33 @@ public class IdxTests
         File.WriteAllBytes(path, [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 0x12]);
         var e = Assert.Throws<InvalidDataException>(() => Idx.Read(path));
         Assert.That(e!.Message, Does.Contain(path));
+    }
+
+    [Test]
+    public void GzipMagicWithNothingAfterItIsAnInvalidDataError()
+    {
+        // Two or three bytes 1f 8b: too short for the gzip trailer the reader peeks at.
+        var path = _folder.File("stub.gz");
+        foreach (byte[] bytes in new byte[][] { [0x1f, 0x8b], [0x1f, 0x8b, 0x08] })
+        {
+            File.WriteAllBytes(path, bytes);
+            var e = Assert.Throws<InvalidDataException>(() => Idx.Read(path), $"{bytes.Length} bytes");
+            Assert.That(e!.Message, Does.Contain(path));
+        }
+    }
+
+    [Test]
+    public void GzipTrailerAnnouncingAHugeSizeIsNotTrusted()
+    {
+        // A corrupt trailer claiming int.MaxValue bytes must not size the output array (it is
+        // past Array.MaxLength), nor, for any size deflate cannot reach from this file, allocate it.
+        var (images, _) = Sample();
+        var gz = Gzip(images);
+        BinaryPrimitives.WriteInt32LittleEndian(gz.AsSpan(gz.Length - 4), int.MaxValue);
+        var path = _folder.File("lying-trailer.gz");
+        File.WriteAllBytes(path, gz);
+        var e = Assert.Throws<InvalidDataException>(() => Idx.Read(path));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("gzip"));
     }
 
     [Test]
