@@ -45,7 +45,7 @@ public sealed class DataLoader : IEnumerable<(Tensor Inputs, Tensor Targets)>
     public bool DropLast { get; }
 
     /// <summary>Batches per epoch.</summary>
-    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    public int BatchCount => Dataset.Count / BatchSize + (!DropLast && Dataset.Count % BatchSize != 0 ? 1 : 0);   // (Count + BatchSize - 1) / BatchSize overflows for a batch size near int.MaxValue
 
     /// <summary>One epoch of batches. The order is drawn when the walk starts, not when the loader is made.</summary>
     public IEnumerator<(Tensor Inputs, Tensor Targets)> GetEnumerator()

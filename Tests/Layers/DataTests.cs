@@ -141,6 +141,17 @@ public class DataTests
     }
 
     [Test]
+    public void BatchLargerThanAnyDatasetGivesOneBatch()
+    {
+        // int.MaxValue as "everything in one batch": counting batches must not overflow.
+        using var data = Numbered(3);
+        var loader = new DataLoader(data, int.MaxValue);
+        Assert.That(loader.BatchCount, Is.EqualTo(1));
+        Assert.That(Epoch(loader), Is.EqualTo(new[] { new[] { 0, 1, 2 } }));
+        Assert.That(new DataLoader(data, int.MaxValue, dropLast: true).BatchCount, Is.EqualTo(0));
+    }
+
+    [Test]
     public void ShuffleIsSeededAndNewEachEpoch()
     {
         using var data = Numbered(50);
