@@ -65,7 +65,9 @@ public sealed class RandomHorizontalFlip : IDataset
         maskShape[0] = coins.Length;
         using (Tape.NoGrad())
         {
-            using var reversed = Tensor.FromArray(Enumerable.Range(0, width).Select(x => (long)(width - 1 - x)).ToArray()).To(inputs.Device);
+            // To(device) returns a new handle even on the same device: the host one is disposed too.
+            using var hostReversed = Tensor.FromArray(Enumerable.Range(0, width).Select(x => (long)(width - 1 - x)).ToArray());
+            using var reversed = hostReversed.To(inputs.Device);
             using var mirrored = inputs.IndexSelect(inputs.Rank - 1, reversed);
             using var hostMask = Tensor.FromArray(coins.Select(c => c ? 1f : 0f).ToArray(), maskShape);
             using var mask = hostMask.To(inputs.Device);

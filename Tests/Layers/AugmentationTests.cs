@@ -102,6 +102,20 @@ public class AugmentationTests
     }
 
     [Test]
+    public void FlipFreesItsIndexWithoutWaitingForTheCollector()
+    {
+        using var images = Images();
+        var flip = new RandomHorizontalFlip(images, 1, new Generator(8));
+        All(flip);   // warm the pool
+        long before = Reference.SettledLiveBuffers();
+        var (x, y) = flip.GetBatch([0, 1]);
+        x.Dispose();
+        y.Dispose();
+        // No GC here: a handle dropped without Dispose keeps its buffer until a finalizer runs.
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before), "every temporary of the flip was disposed");
+    }
+
+    [Test]
     public void WrappersComposeAndFreeWhatTheyReplace()
     {
         using var images = Images();
