@@ -54,11 +54,16 @@ public static class SafeTensors
                 throw new ArgumentException($"SafeTensors.Save '{path}': '{name}' cannot be a tensor name (empty, or the reserved {MetadataKey}); nothing was written.");
             if (tensor == null || tensor.IsDisposed)
                 throw new ArgumentException($"SafeTensors.Save '{path}': tensor '{name}' is {(tensor == null ? "null" : "disposed")}; nothing was written.");
+            RequireWellFormed(path, "tensor name", name);
         }
         if (metadata != null)
             foreach (var (key, value) in metadata)
+            {
                 if (value == null)
                     throw new ArgumentException($"SafeTensors.Save '{path}': metadata '{key}' is null (values must be strings); nothing was written.");
+                RequireWellFormed(path, "metadata key", key);
+                RequireWellFormed(path, $"metadata '{key}'", value);
+            }
 
         // Sorted names make the file a pure function of its contents.
         var names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
@@ -89,6 +94,13 @@ public static class SafeTensors
             throw new ArgumentException($"SafeTensors.Load '{path}': halfAs is {halfAs.Name()}, expected float32 or float64 (what F16 and BF16 tensors become).", nameof(halfAs));
         using var stream = OpenRead(path);
         var header = SafeTensorsHeader.Read(stream, path);
+        // A tensor is read through one host byte array, so it can be at most Array.MaxLength
+        // bytes; a valid file may hold a bigger one (600M floats). Say so before making any tensor,
+        // rather than fail allocating the array with an OverflowException.
+        if (header.Entries.FirstOrDefault(e => e.End - e.Begin > Array.MaxLength) is { } tooBig)
+            throw new NotSupportedException(
+                $"SafeTensors.Load '{path}': tensor '{tooBig.Name}' ({tooBig.DType} [{string.Join(", ", tooBig.Shape)}]) is {tooBig.End - tooBig.Begin} bytes; " +
+                $"a tensor of at most {Array.MaxLength} bytes can be loaded. Nothing was loaded.");
         var result = new Dictionary<string, Tensor>(header.Entries.Count);
         try
         {
@@ -178,6 +190,20 @@ public static class SafeTensors
         int padded = (int)(buffer.Length + 7) / 8 * 8;
         while (buffer.Length < padded) buffer.WriteByte((byte)' ');
         return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Refuses a string with an unpaired UTF-16 surrogate: the JSON writer would escape it as
+    /// "\ud800", which no conforming reader (PyTorch's safetensors, or ours) turns back into a string.
+    /// </summary>
+    private static void RequireWellFormed(string path, string what, string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i]))
+                throw new ArgumentException($"SafeTensors.Save '{path}': {what} has an unpaired UTF-16 surrogate U+{(int)text[i]:X4} at position {i} (after \"{text[..i]}\"); expected valid Unicode text. Nothing was written.");
+        }
     }
 
     private static FileStream OpenRead(string path)

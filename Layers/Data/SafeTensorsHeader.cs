@@ -62,7 +62,18 @@ internal sealed class SafeTensorsHeader
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{where}: the header should be a JSON object, got a {document.RootElement.ValueKind}.");
             long dataLength = fileLength - 8 - (long)headerLength;
-            var (entries, metadata) = ParseEntries(document.RootElement, where);
+            List<SafeTensorsEntry> entries;
+            Dictionary<string, string> metadata;
+            try
+            {
+                (entries, metadata) = ParseEntries(document.RootElement, where);
+            }
+            catch (InvalidOperationException e)
+            {
+                // The parser accepts bytes that are not UTF-8 and escapes of lone surrogates
+                // ("\ud800") inside strings; reading such a string as text throws this.
+                throw new InvalidDataException($"{where}: the header holds a string that is not valid UTF-8 or Unicode: {e.Message}", e);
+            }
             CheckTiling(entries, dataLength, where);
             return new SafeTensorsHeader(entries, metadata, 8 + (long)headerLength);
         }

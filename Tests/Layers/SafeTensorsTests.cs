@@ -139,6 +139,50 @@ public class SafeTensorsTests
     }
 
     [Test]
+    public void TensorOverTwoGigabytesIsANamedErrorBeforeAnyTensorIsMade()
+    {
+        // A valid file (sparse, so it costs no disk) whose second tensor has 2.4e9 bytes: more
+        // than one host array holds. The loader must say so, not fail allocating.
+        const long big = 600_000_000L * 4;
+        var path = _folder.File("huge.safetensors");
+        var bytes = FileBytes("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"big":{"dtype":"F32","shape":[600000000],"data_offsets":[4,""" + (4 + big) + "]}}", Floats(1));
+        using (var file = new FileStream(path, FileMode.CreateNew))
+        {
+            file.Write(bytes);
+            file.SetLength(bytes.Length + big);
+        }
+        long before = Reference.SettledLiveBuffers();
+        var e = Assert.Throws<NotSupportedException>(() => SafeTensors.Load(path));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("'big'").And.Contain("2400000000 bytes"));
+        Assert.That(Reference.SettledLiveBuffers(), Is.EqualTo(before), "no tensor was left behind");
+    }
+
+    [Test]
+    public void InvalidUtf8InTheHeaderIsAnInvalidDataError()
+    {
+        var header = Encoding.UTF8.GetBytes("""{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}    """);
+        header[2] = 0xff;   // the name's first byte
+        var bytes = new byte[8 + header.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        Assert.That(LoadError(bytes), Does.Contain("UTF-8"));
+        // Valid UTF-8 bytes, but the escape of a lone surrogate is no string either.
+        Assert.That(LoadError(FileBytes("""{"w\ud800":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}""", [])), Does.Contain("not valid UTF-8 or Unicode"));
+    }
+
+    [Test]
+    public void NameThatIsNotValidUnicodeIsANamedArgumentError()
+    {
+        using var t = Tensor.Ones([2]);
+        var path = _folder.File("bad-name.safetensors");
+        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w\ud800"] = t }));
+        Assert.That(e!.Message, Does.Contain("SafeTensors.Save").And.Contain(path).And.Contain("U+D800"));
+        e = Assert.Throws<ArgumentException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = t }, new Dictionary<string, string> { ["note"] = "\udc00" }));
+        Assert.That(e!.Message, Does.Contain("SafeTensors.Save").And.Contain(path).And.Contain("note"));
+        Assert.That(File.Exists(path), Is.False);
+    }
+
+    [Test]
     public void TruncatedSavedFileIsRejected()
     {
         using var t = Tensor.Ones([4, 4]);
