@@ -15,8 +15,11 @@ internal static class AtomicFile
         var folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"{writer}: cannot write '{path}': folder '{folder}' does not exist.");
-        // Same folder, so the final rename stays on one file system and is atomic.
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        // Same folder, so the final rename stays on one file system and is atomic. The target's
+        // name is cut to 64 characters in it: with the 38 added the temporary name stays within
+        // the 255 a file name may have, whatever the length of a target name that fits.
+        var name = Path.GetFileName(full);
+        var temp = Path.Combine(folder, $".{name[..Math.Min(name.Length, 64)]}.{Guid.NewGuid():N}.tmp");
         // The file system's own errors name the temporary file, which the caller never chose:
         // they are rethrown naming the target and the step that failed, the original inside.
         FileStream stream;

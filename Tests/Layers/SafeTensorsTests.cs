@@ -216,6 +216,20 @@ public class SafeTensorsTests
     }
 
     [Test]
+    public void SaveToTheLongestFileNameTheFolderAllows()
+    {
+        // 255 bytes is the usual limit of one name (ext4, tmpfs, NTFS in UTF-16 units); the
+        // temporary file beside the target must fit in it too.
+        using var t = Tensor.Ones([2]);
+        var path = _folder.File(new string('m', 255 - ".safetensors".Length) + ".safetensors");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["t"] = t });
+        var loaded = SafeTensors.Load(path);
+        using var back = loaded["t"];
+        Assert.That(back.ToArray<float>(), Is.EqualTo(new[] { 1f, 1f }));
+        Assert.That(Directory.GetFiles(_folder.Path), Is.EqualTo(new[] { path }), "no temporary file is left");
+    }
+
+    [Test]
     public void SaveIntoAnUnwritableFolderNamesTheFolderNotATempFile()
     {
         // /proc takes no new files, even for root; other systems have no such folder at hand.
