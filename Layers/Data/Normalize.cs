@@ -22,6 +22,8 @@ public sealed class Normalize : IDataset
         ArgumentNullException.ThrowIfNull(std);
         if (mean.Count == 0 || mean.Count != std.Count)
             throw new ArgumentException($"Normalize: expected as many means as standard deviations (one per channel, or one for all), got {mean.Count} and {std.Count}.");
+        if (mean.Any(m => !double.IsFinite(m)))   // a NaN or infinite mean would turn every input into NaN or infinity, silently
+            throw new ArgumentOutOfRangeException(nameof(mean), $"Normalize: expected finite means, got [{string.Join(", ", mean)}].");
         if (std.Any(s => !(s > 0) || double.IsInfinity(s)))
             throw new ArgumentOutOfRangeException(nameof(std), $"Normalize: expected positive finite standard deviations, got [{string.Join(", ", std)}].");
         Dataset = dataset;

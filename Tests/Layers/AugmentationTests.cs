@@ -99,6 +99,11 @@ public class AugmentationTests
         var e = Assert.Throws<ArgumentException>(() => new Normalize(images, [0.5, 0.5, 0.5], [0.2, 0.2, 0.2]).GetBatch([0]));
         Assert.That(e!.Message, Does.Contain("Normalize").And.Contain("[N, 3, ...]").And.Contain("[1, 2, 5, 4]"));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Normalize(images, [0], [0]));
+        foreach (var badMean in new[] { double.NaN, double.PositiveInfinity })
+        {
+            var m = Assert.Throws<ArgumentOutOfRangeException>(() => new Normalize(images, [0.5, badMean], [1, 1]), $"mean {badMean}");
+            Assert.That(m!.Message, Does.Contain("Normalize").And.Contain("finite means"));
+        }
     }
 
     [Test]
