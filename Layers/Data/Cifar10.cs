@@ -34,7 +34,10 @@ public static class Cifar10
     /// <summary>Reads and concatenates the given CIFAR-10 binary files (at least one) into one dataset.</summary>
     public static TensorDataset LoadFiles(params string[] paths)
     {
+        ArgumentNullException.ThrowIfNull(paths);
         if (paths.Length == 0) throw new ArgumentException("Cifar10: expected at least one file to load.", nameof(paths));
+        for (int i = 0; i < paths.Length; i++)
+            if (paths[i] == null) throw new ArgumentNullException(nameof(paths), $"Cifar10: path {i} of the {paths.Length} files to load is null.");
         // Validate every file's size before reading any of them: a bad last batch fails fast.
         long total = 0;
         foreach (var path in paths)

@@ -61,6 +61,15 @@ public class CifarTests
     }
 
     [Test]
+    public void NullFileListIsAnArgumentError()
+    {
+        var e = Assert.Throws<ArgumentNullException>(() => Cifar10.LoadFiles(null!));
+        Assert.That(e!.ParamName, Is.EqualTo("paths"));
+        e = Assert.Throws<ArgumentNullException>(() => Cifar10.LoadFiles(_folder.File("test_batch.bin"), null!));
+        Assert.That(e!.Message, Does.Contain("Cifar10").And.Contain("path 1"));
+    }
+
+    [Test]
     public void LabelOutOfRangeIsRejected()
     {
         File.WriteAllBytes(_folder.File("test_batch.bin"), Records(1, 10));
