@@ -35,6 +35,7 @@ public static class SafeTensors
     /// save leaves any existing file untouched.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="floatsAs"/> is not a floating type, or a name or tensor is unusable.</exception>
+    /// <exception cref="NotSupportedException">A tensor would take more than <see cref="Array.MaxLength"/> bytes in the file.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
     /// <exception cref="IOException">
     /// The file cannot be created there or put in place (an unwritable folder, a folder by that
@@ -68,6 +69,12 @@ public static class SafeTensors
         // Sorted names make the file a pure function of its contents.
         var names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
         var fileTypes = names.ToDictionary(n => n, n => FileType(tensors[n].DType, floatsAs));
+        // Each tensor is written from one host array, as Load reads it into one: at most
+        // Array.MaxLength bytes (else an OverflowException midway through the write).
+        if (names.FirstOrDefault(n => (long)tensors[n].Count * fileTypes[n].SizeInBytes() > Array.MaxLength) is { } tooBig)
+            throw new NotSupportedException(
+                $"SafeTensors.Save '{path}': tensor '{tooBig}' ({fileTypes[tooBig]} {Layout.Format(tensors[tooBig].Layout.Shape)}) is {(long)tensors[tooBig].Count * fileTypes[tooBig].SizeInBytes()} bytes; " +
+                $"a tensor of at most {Array.MaxLength} bytes can be saved. Nothing was written.");
         var header = BuildHeader(names, tensors, fileTypes, metadata);
         AtomicFile.Write(path, "SafeTensors.Save", stream =>
         {

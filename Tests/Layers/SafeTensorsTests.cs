@@ -158,6 +158,18 @@ public class SafeTensorsTests
     }
 
     [Test]
+    public void SavingATensorOverTwoGigabytesIsANamedErrorAndWritesNothing()
+    {
+        // 2.4e9 bytes as F32: more than one host array holds (Empty leaves the pages untouched).
+        using var big = Tensor.Empty([600_000_000], DType.Float32, Device.Cpu);
+        using var small = Tensor.Ones([2]);
+        var path = _folder.File("huge.safetensors");
+        var e = Assert.Throws<NotSupportedException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["big"] = big, ["small"] = small }));
+        Assert.That(e!.Message, Does.Contain("SafeTensors.Save").And.Contain(path).And.Contain("'big'").And.Contain("2400000000 bytes"));
+        Assert.That(Directory.GetFiles(_folder.Path), Is.Empty, "nothing was written");
+    }
+
+    [Test]
     public void InvalidUtf8InTheHeaderIsAnInvalidDataError()
     {
         var header = Encoding.UTF8.GetBytes("""{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}    """);
