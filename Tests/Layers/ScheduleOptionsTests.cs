@@ -66,6 +66,22 @@ public class ScheduleOptionsTests
     }
 
     [Test]
+    public void OneCycleRefusesAPhaseWithNoSteps()
+    {
+        // pctStart 0.1 of 10 steps: the rise ends at step 0, where it starts, so its rate at step 0
+        // was 0 / 0 = NaN. PyTorch 1.13 raises ZeroDivisionError making the same scheduler.
+        Ref.Throws<ArgumentOutOfRangeException>(() => new OneCycleLR(1.0, totalSteps: 10, pctStart: 0.1), "OneCycleLR", "pctStart 0.1", "phase 1");
+        // Three phases of 9 steps with pctStart 5/9: the third phase (ends 4, 8, 8) would have none.
+        Ref.Throws<ArgumentOutOfRangeException>(() => new OneCycleLR(1.0, totalSteps: 9, pctStart: 5.0 / 9, threePhase: true), "OneCycleLR", "phase 3");
+        using var p = Parameter();
+        using var opt = new Sgd([p], learningRate: 123);
+        Ref.Throws<ArgumentOutOfRangeException>(() => new OneCycleLR(opt, 1.0, totalSteps: 10, pctStart: 0.1), "OneCycleLR", "phase 1");
+        Assert.That(opt.LearningRate, Is.EqualTo(123), "a rejected schedule leaves the optimizer alone");
+        // A first phase shorter than a step is fine, as in PyTorch: 0.05 of 10 starts falling at once.
+        Assert.That(new OneCycleLR(1.0, totalSteps: 10, pctStart: 0.05).LearningRateAt(0), Is.EqualTo(0.9931806789787544).Within(1e-12));
+    }
+
+    [Test]
     public void OneCycleDrivesTheOptimizerFromTheStartingRate()
     {
         using var p = Parameter();

@@ -55,9 +55,10 @@ public sealed class OneCycleLR : LearningRateSchedule
             throw new ArgumentOutOfRangeException(nameof(step), $"OneCycleLR: step {step} is past the cycle of {TotalSteps} total steps.");
         double initial = baseLearningRate / DivFactor, minimum = initial / FinalDivFactor;
         // PyTorch's phase table: (last step of the phase, start rate, end rate), with float ends.
+        double[] ends = PhaseEnds(TotalSteps, PctStart, ThreePhase);
         (double End, double From, double To)[] phases = ThreePhase
-            ? [(PctStart * TotalSteps - 1, initial, baseLearningRate), (2 * PctStart * TotalSteps - 2, baseLearningRate, initial), (TotalSteps - 1, initial, minimum)]
-            : [(PctStart * TotalSteps - 1, initial, baseLearningRate), (TotalSteps - 1, baseLearningRate, minimum)];
+            ? [(ends[0], initial, baseLearningRate), (ends[1], baseLearningRate, initial), (ends[2], initial, minimum)]
+            : [(ends[0], initial, baseLearningRate), (ends[1], baseLearningRate, minimum)];
         double start = 0;
         for (int i = 0; i < phases.Length; i++)
         {
@@ -93,6 +94,20 @@ public sealed class OneCycleLR : LearningRateSchedule
         if (!(divFactor > 0 && double.IsFinite(divFactor))) throw new ArgumentOutOfRangeException(nameof(divFactor), $"OneCycleLR: expected a finite, positive divFactor, got {divFactor}.");
         if (!(finalDivFactor > 0 && double.IsFinite(finalDivFactor))) throw new ArgumentOutOfRangeException(nameof(finalDivFactor), $"OneCycleLR: expected a finite, positive finalDivFactor, got {finalDivFactor}.");
         if (!Enum.IsDefined(strategy)) throw new ArgumentOutOfRangeException(nameof(strategy), $"OneCycleLR: unknown anneal strategy {strategy}.");
+        // A phase that ends where the one before it ended has no length: its rate would be 0 / 0
+        // (NaN) at its first step. PyTorch divides by zero there too (pctStart 0.1 of 10 steps
+        // raises ZeroDivisionError when the scheduler is made), so refuse it, naming why.
+        double[] ends = PhaseEnds(totalSteps, pctStart, threePhase);
+        for (int i = 0; i < ends.Length; i++)
+            if (ends[i] == (i == 0 ? 0 : ends[i - 1]))
+                throw new ArgumentOutOfRangeException(nameof(pctStart),
+                    $"OneCycleLR: pctStart {pctStart} of {totalSteps} total steps{(threePhase ? " in three phases" : "")} leaves phase {i + 1} with no steps " +
+                    $"(it would end at step {ends[i]}, where the one before it ends); expected pctStart * totalSteps other than {(i == 0 || !threePhase ? "1" : $"1 and {(totalSteps + 1) / 2.0}")}.");
         return (totalSteps, pctStart, strategy, divFactor, finalDivFactor, threePhase);
     }
+
+    /// <summary>The last step of each phase, as PyTorch computes them (floats: a phase may end between steps).</summary>
+    private static double[] PhaseEnds(int totalSteps, double pctStart, bool threePhase) => threePhase
+        ? [pctStart * totalSteps - 1, 2 * pctStart * totalSteps - 2, totalSteps - 1]
+        : [pctStart * totalSteps - 1, totalSteps - 1];
 }
