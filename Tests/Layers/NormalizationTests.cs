@@ -159,6 +159,29 @@ public class NormalizationTests
         Assert.That(bn1.NumBatchesTracked!.Item(), Is.EqualTo(0), "a rejected batch changes nothing");
     }
 
+    /// <summary>
+    /// An input of another dtype or device than the layer's was caught only by the first
+    /// arithmetic op ("add: dtypes differ"), after num_batches_tracked had been incremented: a
+    /// rejected batch must name the layer and leave the running statistics alone.
+    /// </summary>
+    [Test, NonParallelizable]
+    public void BatchNormRejectsInputOfAnotherDTypeOrDeviceAndChangesNothing()
+    {
+        using var scope = new TensorScope();
+        using var bn = new BatchNorm1d(3);
+        Ref.Throws<ArgumentException>(() => bn.Forward(Tensor.Ones([4, 3], DType.Float64)), "BatchNorm1d", "float64", "float32");
+        Ref.Throws<ArgumentException>(() => bn.Forward(Tensor.Ones([4, 3], DType.Float32, Device.Emulated)), "BatchNorm1d", "emulated", "cpu");
+        Assert.That(bn.NumBatchesTracked!.Item(), Is.EqualTo(0), "a rejected batch is not counted");
+        Assert.That(bn.RunningMean!.ToDoubleArray(), Is.All.EqualTo(0));
+        Assert.That(bn.RunningVar!.ToDoubleArray(), Is.All.EqualTo(1));
+        bn.Eval();
+        Ref.Throws<ArgumentException>(() => bn.Forward(Tensor.Ones([4, 3], DType.Float64)), "BatchNorm1d", "float64");
+
+        // Without parameters or buffers there is nothing to disagree with: any floating input works.
+        using var bare = new BatchNorm1d(3, affine: false, trackRunningStats: false);
+        Assert.That(bare.Forward(Tensor.Ones([4, 3], DType.Float64)).DType, Is.EqualTo(DType.Float64));
+    }
+
     [TestCase(new[] { 2, 3, 4 }, new[] { 4 })]
     [TestCase(new[] { 2, 3, 4 }, new[] { 3, 4 })]
     public void LayerNormMatchesFormula(int[] shape, int[] normalized)
