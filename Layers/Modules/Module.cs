@@ -229,7 +229,12 @@ public abstract partial class Module : IDisposable
     /// </summary>
     public (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var own = NamedParameters().Concat(NamedBuffers()).ToDictionary(p => p.Item1, p => p.Item2);
+        // Checked before the key lists so a null entry is named instead of failing inside the loops below.
+        foreach (var (name, source) in state)
+            if (source == null)
+                throw new ArgumentException($"load_state_dict: '{name}' is null in the state dict; nothing was loaded.");
         var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
         var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
         if (strict && (missing.Count > 0 || unexpected.Count > 0))

@@ -42,12 +42,21 @@ public sealed class Sequential : Module
         // Intermediate activations are released as soon as the next layer has consumed them
         // (the tape keeps what backward needs through its own references).
         var x = input;
-        foreach (var layer in _layers)
+        try
         {
-            var next = layer.Forward(x);
-            SummaryTrace.Record(layer, next);
-            if (!ReferenceEquals(x, input) && !ReferenceEquals(x, next)) x.Dispose();
-            x = next;
+            foreach (var layer in _layers)
+            {
+                var next = layer.Forward(x);
+                SummaryTrace.Record(layer, next);
+                if (!ReferenceEquals(x, input) && !ReferenceEquals(x, next)) x.Dispose();
+                x = next;
+            }
+        }
+        catch
+        {
+            // A layer that throws leaves the activation it was given with nobody to free it.
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            throw;
         }
         return ReferenceEquals(x, input) ? input.Detach() : x;
     }

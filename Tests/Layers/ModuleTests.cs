@@ -138,6 +138,37 @@ public class ModuleTests
         Assert.That(b[4].Parameters().First().ToDoubleArray(), Is.EqualTo(before), "a rejected load changes nothing");
     }
 
+    /// <summary>
+    /// A layer that throws part-way through a Sequential used to strand the previous layer's
+    /// output (nothing disposed it; only the finalizer would). Counted without a GC, so the
+    /// finalizer cannot hide it, and under NoGrad, as a recorded graph that the failure abandons
+    /// holds its saved tensors until it is collected.
+    /// </summary>
+    [Test, NonParallelizable]
+    public void SequentialThatFailsInALaterLayerFreesTheIntermediates()
+    {
+        using var net = new Sequential(new Linear(4, 3), new ReLU(), new Linear(5, 2));
+        using var x = Tensor.Ones([2, 4]);
+        long before = Reference.SettledLiveBuffers();
+        using (Tape.NoGrad()) Ref.Throws<ArgumentException>(() => net.Forward(x), "Linear", "[2, 3]");
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before), "intermediate activations were freed");
+    }
+
+    /// <summary>A null tensor in a state dict was a NullReferenceException from inside LoadStateDict.</summary>
+    [Test]
+    public void LoadStateDictNamesANullEntryAndChangesNothing()
+    {
+        using var a = new Linear(2, 2, generator: new Generator(1));
+        using var b = new Linear(2, 2, generator: new Generator(2));
+        var before = b.Weight.ToDoubleArray();
+        var state = new Dictionary<string, Tensor> { ["weight"] = a.Weight.Detach(), ["bias"] = null! };
+        Ref.Throws<ArgumentException>(() => b.LoadStateDict(state), "load_state_dict", "'bias'", "null");
+        Ref.Throws<ArgumentException>(() => b.LoadStateDict(state, strict: false), "'bias'", "null");
+        Assert.That(b.Weight.ToDoubleArray(), Is.EqualTo(before), "a rejected load changes nothing");
+        state["weight"].Dispose();
+        Assert.Throws<ArgumentNullException>(() => b.LoadStateDict(null!));
+    }
+
     [Test]
     public void SummaryListsLayersShapesAndCounts()
     {
