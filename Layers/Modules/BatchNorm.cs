@@ -91,8 +91,10 @@ public abstract class BatchNorm : Module
         Tensor mean, variance;
         if (IsTraining || _runningMean == null)
         {
-            if (IsTraining && perChannel <= 1)
-                throw new ArgumentException($"{DisplayName}: expected more than 1 value per channel when training, got input {Layout.Format(input.Layout.Shape)}.");
+            // Batch statistics of one value per channel have no variance: refused whenever they
+            // are used, in evaluation without running stats too, as PyTorch does.
+            if (perChannel <= 1)
+                throw new ArgumentException($"{DisplayName}: expected more than 1 value per channel when using batch statistics (training, or no running stats), got input {Layout.Format(input.Layout.Shape)}.");
             mean = input.Mean(axes, keepDim: true);
             variance = input.Var(axes, keepDim: true, correction: 0);   // biased: what normalises the batch
             if (IsTraining && _runningMean != null) UpdateRunningStats(mean, variance, perChannel);

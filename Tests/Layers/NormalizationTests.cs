@@ -108,6 +108,25 @@ public class NormalizationTests
         Reference.AssertClose(Values(bn.Forward(x)), Normalize(Values(x), [4, 3], m, v, [1, 1, 1], [0, 0, 0]), 1e-4, 1e-4, "output");
     }
 
+    /// <summary>
+    /// Without running statistics the batch's own statistics are used in evaluation too, so a
+    /// single value per channel has no variance to normalise by. PyTorch 1.13 refuses it there as
+    /// in training (BatchNorm1d(3, track_running_stats=False).eval()(torch.ones(1, 3)) raises
+    /// "Expected more than 1 value per channel when training"); this layer returned the bias.
+    /// With running statistics a single sample is fine in evaluation.
+    /// </summary>
+    [Test]
+    public void BatchNormWithoutRunningStatsRefusesOneValuePerChannelInEvalToo()
+    {
+        using var scope = new TensorScope();
+        using var bare = new BatchNorm1d(3, trackRunningStats: false);
+        bare.Eval();
+        Ref.Throws<ArgumentException>(() => bare.Forward(Tensor.Ones([1, 3])), "BatchNorm1d", "more than 1 value per channel", "[1, 3]");
+        using var tracked = new BatchNorm1d(3);
+        tracked.Eval();
+        Assert.That(tracked.Forward(Tensor.Ones([1, 3])).Shape, Is.EqualTo(new[] { 1, 3 }));
+    }
+
     [Test]
     public void BatchNormStateDictHasPyTorchNames()
     {
