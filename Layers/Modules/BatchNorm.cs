@@ -74,13 +74,7 @@ public abstract class BatchNorm : Module
         // Checked here, not left to the arithmetic: in training the running statistics (and
         // num_batches_tracked) are updated before the output is computed, so an input the
         // parameters cannot be combined with must be refused before anything changes.
-        if ((_weight ?? _runningMean) is { } state)
-        {
-            if (input.DType != state.DType)
-                throw new ArgumentException($"{DisplayName}: expected a {state.DType.Name()} input like the layer's parameters, got {input.DType.Name()}.");
-            if (input.Device != state.Device)
-                throw new ArgumentException($"{DisplayName}: the input is on {input.Device} but the layer's parameters are on {state.Device}.");
-        }
+        CheckMatchesState(input, _weight ?? _runningMean);
 
         // Every dimension except the channel one is reduced; per-channel tensors are viewed as
         // [1, C, 1, ...] so they broadcast against the input.

@@ -52,6 +52,7 @@ public sealed class GroupNorm : Module
             throw new ArgumentException($"GroupNorm: expected input [N, {NumChannels}, ...], got {Layout.Format(input.Layout.Shape)}.");
         if (!input.DType.IsFloating())
             throw new ArgumentException($"GroupNorm: expected a floating input, got {input.DType.Name()}.");
+        CheckMatchesState(input, _weight);
         int n = input.Layout.Shape[0];
         // [N, G, C/G · positions]: a group's channels are consecutive, so one row holds the group.
         using var grouped = input.Reshape(n, NumGroups, -1);

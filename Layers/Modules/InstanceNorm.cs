@@ -70,6 +70,7 @@ public abstract class InstanceNorm : Module
             throw new ArgumentException($"{DisplayName}: expected input {InputForm} with C = {NumFeatures}, got {Layout.Format(input.Layout.Shape)}.");
         if (!input.DType.IsFloating())
             throw new ArgumentException($"{DisplayName}: expected a floating input, got {input.DType.Name()}.");
+        CheckMatchesState(input, _weight ?? _runningMean);
         var positions = Enumerable.Range(2, input.Rank - 2).ToArray();
         int perInstance = positions.Aggregate(1, (a, d) => a * input.Layout.Shape[d]);
         bool useInstanceStats = IsTraining || _runningMean == null;

@@ -255,6 +255,21 @@ public abstract partial class Module : IDisposable
         return (missing, unexpected);
     }
 
+    /// <summary>
+    /// Throws, naming this module, unless <paramref name="input"/> has the dtype and device of
+    /// <paramref name="state"/> (one of the module's own weights or buffers; null: nothing to
+    /// match). Layers call it before any work so a mismatch is reported here rather than by the
+    /// first arithmetic op, and before any running statistic is updated.
+    /// </summary>
+    private protected void CheckMatchesState(Tensor input, Tensor? state)
+    {
+        if (state == null) return;
+        if (input.DType != state.DType)
+            throw new ArgumentException($"{DisplayName}: expected a {state.DType.Name()} input like the layer's parameters, got {input.DType.Name()}.");
+        if (input.Device != state.Device)
+            throw new ArgumentException($"{DisplayName}: the input is on {input.Device} but the layer's parameters are on {state.Device}.");
+    }
+
     /// <summary>Name shown in summaries (the class name by default).</summary>
     public virtual string DisplayName => GetType().Name;
 

@@ -43,6 +43,7 @@ public sealed class RmsNorm : Module
             throw new ArgumentException($"RmsNorm: expected input [..., {string.Join(", ", NormalizedShape)}], got {Layout.Format(input.Layout.Shape)}.");
         if (!input.DType.IsFloating())
             throw new ArgumentException($"RmsNorm: expected a floating input, got {input.DType.Name()}.");
+        CheckMatchesState(input, _weight);
         // torch.finfo(dtype).eps: the gap between 1 and the next representable number.
         double eps = Eps ?? (input.DType == DType.Float64 ? Math.BitIncrement(1.0) - 1.0 : MathF.BitIncrement(1f) - 1f);
         var axes = Enumerable.Range(input.Rank - k, k).ToArray();

@@ -171,4 +171,29 @@ public class GroupInstanceRmsNormTests
         Assert.That(new RmsNorm(4, elementwiseAffine: false).Parameters(), Is.Empty);
         Ref.Throws<ArgumentException>(() => norm.Forward(Tensor.Zeros([3, 5], DType.Float64)), "RmsNorm", "[..., 4]", "[3, 5]");
     }
+
+    /// <summary>
+    /// An input of another dtype than the layer's weights or running statistics used to fail
+    /// deep inside ("mul: dtypes differ", "add: dtypes differ"), naming neither the layer nor what
+    /// it expected. Layers with nothing of their own (no affine, no running stats) take any float.
+    /// </summary>
+    [Test]
+    public void InputOfAnotherDTypeThanTheLayerIsRefusedByName()
+    {
+        using var scope = new TensorScope();
+        using var group = new GroupNorm(2, 4);
+        using var instance = new InstanceNorm1d(3, affine: true);
+        using var tracked = new InstanceNorm1d(3, trackRunningStats: true);
+        using var rms = new RmsNorm(4);
+        Ref.Throws<ArgumentException>(() => group.Forward(Tensor.Ones([2, 4, 3], DType.Float64)), "GroupNorm", "float64", "float32");
+        Ref.Throws<ArgumentException>(() => instance.Forward(Tensor.Ones([2, 3, 5], DType.Float64)), "InstanceNorm1d", "float64", "float32");
+        Ref.Throws<ArgumentException>(() => tracked.Forward(Tensor.Ones([2, 3, 5], DType.Float64)), "InstanceNorm1d", "float64", "float32");
+        Ref.Throws<ArgumentException>(() => rms.Forward(Tensor.Ones([2, 4], DType.Float64)), "RmsNorm", "float64", "float32");
+        Assert.That(tracked.RunningMean!.ToDoubleArray(), Is.All.EqualTo(0));
+
+        using var bare = new InstanceNorm1d(3);
+        Assert.That(bare.Forward(Tensor.Ones([2, 3, 5], DType.Float64)).DType, Is.EqualTo(DType.Float64));
+        using var bareGroup = new GroupNorm(2, 4, affine: false);
+        Assert.That(bareGroup.Forward(Tensor.Ones([2, 4, 3], DType.Float64)).DType, Is.EqualTo(DType.Float64));
+    }
 }
