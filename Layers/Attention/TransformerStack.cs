@@ -34,11 +34,20 @@ public abstract class TransformerStack<TLayer> : Module where TLayer : Module
     protected Tensor Run(Tensor input, Func<TLayer, Tensor, Tensor> step)
     {
         var x = input;
-        foreach (var layer in _layers)
+        try
         {
-            var next = step(layer, x);
-            if (!ReferenceEquals(x, input)) x.Dispose();   // the tape keeps what backward needs
-            x = next;
+            foreach (var layer in _layers)
+            {
+                var next = step(layer, x);
+                if (!ReferenceEquals(x, input)) x.Dispose();   // the tape keeps what backward needs
+                x = next;
+            }
+        }
+        catch
+        {
+            // A layer that throws leaves the activation it was given with nobody to free it.
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            throw;
         }
         if (_norm == null) return x;
         using (x) return _norm.Forward(x);

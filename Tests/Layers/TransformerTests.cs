@@ -182,6 +182,21 @@ public class TransformerTests
         }
     }
 
+    /// <summary>
+    /// A stack whose later layer throws (here a layer of another width, a factory mistake) used to
+    /// strand the earlier layer's output. Counted without a GC and under NoGrad, as in
+    /// ModuleTests' Sequential case.
+    /// </summary>
+    [Test, NonParallelizable]
+    public void StackThatFailsInALaterLayerFreesTheIntermediates()
+    {
+        using var encoder = new TransformerEncoder(i => new TransformerEncoderLayer(i == 0 ? 8 : 6, 2, 16, dropout: 0, generator: new Generator((ulong)i + 1)), 2);
+        using var x = Data([2, 4, 8], 73);
+        long before = Reference.SettledLiveBuffers();
+        using (Tape.NoGrad()) Ref.Throws<ArgumentException>(() => encoder.Forward(x));
+        Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before), "the first layer's output was freed");
+    }
+
     [Test]
     public void RejectsUnknownActivation()
     {
