@@ -22,7 +22,7 @@ public sealed class Sequential : Module
     public IReadOnlyList<Module> Layers => _layers;
 
     /// <summary>Layer <paramref name="index"/>.</summary>
-    public Module this[int index] => _layers[index];
+    public Module this[int index] => _layers[CheckIndex(index)];
 
     /// <summary>
     /// Replaces layer <paramref name="index"/> (transfer learning: a new head). The old layer is
@@ -30,11 +30,16 @@ public sealed class Sequential : Module
     /// </summary>
     public void Replace(int index, Module layer)
     {
-        var old = _layers[index];
+        ArgumentNullException.ThrowIfNull(layer);
+        var old = _layers[CheckIndex(index)];
         _layers[index] = layer;
         ReplaceModule(index.ToString(), layer);
-        old.Dispose();
+        if (!ReferenceEquals(old, layer)) old.Dispose();   // a layer replaced by itself is still in use
     }
+
+    private int CheckIndex(int index) => index >= 0 && index < _layers.Count
+        ? index
+        : throw new ArgumentOutOfRangeException(nameof(index), $"Sequential: no layer {index}; it has {_layers.Count} layer{(_layers.Count == 1 ? "" : "s")}.");
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)

@@ -154,6 +154,23 @@ public class ModuleTests
         Assert.That(Device.Cpu.Pool.LiveBuffers, Is.EqualTo(before), "intermediate activations were freed");
     }
 
+    /// <summary>
+    /// Sequential.Replace with an index past the end was List's bare "Index was out of range";
+    /// replacing a layer by itself disposed the layer it had just installed.
+    /// </summary>
+    [Test]
+    public void SequentialReplaceNamesABadIndexAndKeepsALayerReplacedByItself()
+    {
+        using var net = new Sequential(new Linear(2, 2, generator: new Generator(1)));
+        Ref.Throws<ArgumentOutOfRangeException>(() => net.Replace(1, new ReLU()), "Sequential", "1", "1 layer");
+        Ref.Throws<ArgumentOutOfRangeException>(() => _ = net[-1], "Sequential", "-1");
+        var layer = (Linear)net[0];
+        net.Replace(0, layer);
+        Assert.That(layer.Weight.IsDisposed, Is.False, "the layer still in use is not disposed");
+        using var y = net.Forward(Tensor.Ones([1, 2]));
+        Assert.That(y.Shape, Is.EqualTo(new[] { 1, 2 }));
+    }
+
     /// <summary>A null tensor in a state dict was a NullReferenceException from inside LoadStateDict.</summary>
     [Test]
     public void LoadStateDictNamesANullEntryAndChangesNothing()
