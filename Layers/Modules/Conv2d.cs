@@ -100,6 +100,7 @@ public sealed class Conv2d : Module
     {
         if (input.Rank != 4 || input.Layout.Shape[1] != InChannels)
             throw new ArgumentException($"Conv2d: expected input [N, {InChannels}, H, W], got {Layout.Format(input.Layout.Shape)}.");
+        CheckMatchesState(input, _weight);   // named here, not by the padding or the conv op
         var side = SidePadding;
         bool symmetric = side.Top == side.Bottom && side.Left == side.Right;
         bool anyPadding = side.Top + side.Bottom + side.Left + side.Right > 0;

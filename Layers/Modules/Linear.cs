@@ -34,6 +34,7 @@ public sealed class Linear : Module
     {
         if (input.Rank == 0 || input.Layout.Shape[^1] != InFeatures)
             throw new ArgumentException($"Linear: expected input [..., {InFeatures}], got {Layout.Format(input.Layout.Shape)}.");
+        CheckMatchesState(input, _weight);   // named here, not as a matmul mismatch
         using var wt = _weight.T;
         if (_bias == null) return input.MatMul(wt);
         using var product = input.MatMul(wt);

@@ -171,6 +171,21 @@ public class ModuleTests
         Assert.That(y.Shape, Is.EqualTo(new[] { 1, 2 }));
     }
 
+    /// <summary>
+    /// Linear and Conv2d left a wrong input dtype or device to the op underneath ("matmul: dtypes
+    /// differ (int64 and float32)"), which names neither the layer nor what it expected.
+    /// </summary>
+    [Test, NonParallelizable]
+    public void LinearAndConvNameAnInputOfAnotherDTypeOrDevice()
+    {
+        using var scope = new TensorScope();
+        using var linear = new Linear(4, 2);
+        using var conv = new Conv2d(2, 3, 3);
+        Ref.Throws<ArgumentException>(() => linear.Forward(Tensor.Ones([1, 4], DType.Int64)), "Linear", "int64", "float32");
+        Ref.Throws<ArgumentException>(() => linear.Forward(Tensor.Ones([1, 4], DType.Float32, Device.Emulated)), "Linear", "emulated", "cpu");
+        Ref.Throws<ArgumentException>(() => conv.Forward(Tensor.Ones([1, 2, 5, 5], DType.Float64)), "Conv2d", "float64", "float32");
+    }
+
     /// <summary>A null tensor in a state dict was a NullReferenceException from inside LoadStateDict.</summary>
     [Test]
     public void LoadStateDictNamesANullEntryAndChangesNothing()
