@@ -52,7 +52,7 @@ public static class GenerateEndpoint
         if (root.ValueKind != JsonValueKind.Object)
             throw ProblemException.BadInput($"{where}: the body is a JSON {root.ValueKind}; expected {Expected}.");
         string prompt = root.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String
-            ? p.GetString()! : throw ProblemException.BadInput($"{where}: \"prompt\" is missing or not a string; expected {Expected}.");
+            ? Text(p, "prompt", where) : throw ProblemException.BadInput($"{where}: \"prompt\" is missing or not a string; expected {Expected}.");
         int maxTokens = Int(root, "max_tokens", 100, 0, options.MaxGeneratedTokens, where);
         double temperature = Number(root, "temperature", 0.8, where);
         int seed = Int(root, "seed", Random.Shared.Next(), int.MinValue, int.MaxValue, where);
@@ -99,6 +99,23 @@ public static class GenerateEndpoint
             await context.Response.Body.FlushAsync(context.RequestAborted);
         }
         await context.Response.WriteAsync($"event: done\ndata: {JsonSerializer.Serialize(new { text = all.ToString(), seed })}\n\n", context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The string <paramref name="e"/> holds. The JSON reader accepts a string of invalid UTF-8
+    /// or with a lone surrogate escape (<c>"\ud800"</c>) and only refuses it when it is read as
+    /// text, with an InvalidOperationException that would otherwise be a 500.
+    /// </summary>
+    private static string Text(JsonElement e, string key, string where)
+    {
+        try
+        {
+            return e.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw ProblemException.BadInput($"{where}: \"{key}\" is not valid Unicode text (it has invalid UTF-8 bytes or a lone surrogate escape such as \\ud800); expected {Expected}.");
+        }
     }
 
     private static int Int(JsonElement root, string key, int fallback, int min, int max, string where)

@@ -168,6 +168,19 @@ public class ServingEndpointTests
     }
 
     [Test]
+    public async Task GenerateRefusesAPromptThatIsNotValidUnicode()
+    {
+        // The JSON reader takes both; reading them as a string threw, which was a 500.
+        Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"a\\ud800\", \"max_tokens\": 2}"), 400),
+            Does.StartWith("POST /v1/models/chars/generate: \"prompt\" is not valid Unicode text"));
+        using var invalidUtf8 = new ByteArrayContent([.. "{\"prompt\": \"a"u8, 0xFF, .. "\", \"max_tokens\": 2}"u8]);
+        invalidUtf8.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.That(await ServingServer.ProblemAsync(await _server.Client.PostAsync("/v1/models/chars/generate", invalidUtf8), 400),
+            Does.Contain("\"prompt\" is not valid Unicode text"));
+        await ServingServer.JsonAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 2}"));
+    }
+
+    [Test]
     public async Task TheWebPageIsServedAtTheRoot()
     {
         var response = await _server.Client.GetAsync("/");
