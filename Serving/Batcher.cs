@@ -32,7 +32,10 @@ public sealed class Batcher
     private readonly object _gate = new();                   // guards the queue and the counts; the worker waits on it (Monitor)
     private readonly Queue<Pending> _queue = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly float[] _input;                         // the batch's inputs, reused by every forward pass (MaxBatchSize examples)
+    // The batch's inputs, reused by every forward pass and grown to the largest batch run so far
+    // (only the worker thread touches it). Not sized MaxBatchSize x ElementCount up front: that
+    // product may pass int.MaxValue (a large --max-batch) and wrap to a length that is too short.
+    private float[] _input = [];
     private int _queuedExamples;
     private bool _closed;
     private long _batches, _largestBatch;
@@ -49,7 +52,6 @@ public sealed class Batcher
         _metrics = metrics;
         // Capped (at about 146 years) so that adding it to a timestamp cannot overflow.
         _maxDelayTicks = (long)Math.Min(options.MaxDelay.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4);
-        _input = model.Card.Input.DType == "float32" ? new float[options.MaxBatchSize * model.Card.Input.ElementCount] : [];
         new Thread(Work) { IsBackground = true, Name = $"Tensorium batcher '{model.Name}'" }.Start();
     }
 
@@ -122,7 +124,7 @@ public sealed class Batcher
     /// <summary>The worker thread: one batch at a time until closed and drained.</summary>
     private void Work()
     {
-        var batch = new List<Pending>(_options.MaxBatchSize);
+        var batch = new List<Pending>();   // no capacity of MaxBatchSize: it may be far larger than any batch run
         while (Next(batch))
         {
             try
@@ -215,6 +217,10 @@ public sealed class Batcher
     private (float[] Outputs, float[]? Probabilities, int Width, int Examples) Forward(List<Pending> live)
     {
         int n = 0;
+        foreach (var p in live) n += p.Count;
+        int length = checked(n * _model.Card.Input.ElementCount);
+        if (_input.Length < length) _input = new float[length];
+        n = 0;
         foreach (var p in live)
         {
             // Copied into the one reused buffer: a fresh 200 KB array per batch would land on the

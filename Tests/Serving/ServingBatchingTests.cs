@@ -157,4 +157,18 @@ public class ServingBatchingTests
         await ServingServer.WaitUntil(() => served.Generations == 0, "the abandoned generation stops");
         await ServingServer.JsonAsync(await server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 3}"));
     }
+
+    [Test]
+    public async Task AMaxBatchSizeFarAboveTheLoadStillAnswers()
+    {
+        // --max-batch 268435456 passes validation, but MaxBatchSize x 16 input values (2^32)
+        // wrapped to an input buffer of length 0: every predict was a 500.
+        using var folder = new DataTempFolder();
+        TinyModels.SaveClassifier(folder.Path);
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxBatchSize = 1 << 28, MaxDelay = TimeSpan.Zero });
+        var image = TinyModels.Image(3);
+        var json = await ServingServer.JsonAsync(await server.PredictAsync("tiny", image));
+        var outputs = json.GetProperty("outputs").EnumerateArray().Select(o => o.GetSingle()).ToArray();
+        Assert.That(outputs, Is.EqualTo(ServingServer.Offline(folder.Path, image)).Within(1e-5));
+    }
 }
