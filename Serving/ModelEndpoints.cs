@@ -44,6 +44,7 @@ public static class ModelEndpoints
                 var pending = lease.Served.Batcher.Enqueue(inputs.Values, inputs.Count, context.RequestAborted);
                 if (pending == null) continue;
                 var output = await pending.WaitAsync(context.RequestAborted);
+                CheckFinite(name, inputs, output);
                 await WriteAsync(context, card, inputs, output);
                 return;
             }
@@ -53,6 +54,27 @@ public static class ModelEndpoints
         finally
         {
             body?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Refuses outputs JSON cannot carry. Finite inputs the card allows (a card may set no range)
+    /// can still overflow the model to infinity or NaN, and the JSON writer then threw: a bare 500.
+    /// </summary>
+    /// <exception cref="ProblemException">422: an output is NaN or infinite.</exception>
+    private static void CheckFinite(string name, ParsedInputs inputs, BatchOutput output)
+    {
+        for (int i = 0; i < output.Outputs.Length; i++)
+        {
+            float v = output.Outputs[i];
+            if (float.IsFinite(v)) continue;
+            int example = i / output.Width;
+            string at = inputs.Batched ? $"example {example}, output {i % output.Width}" : $"output {i}";
+            int perExample = inputs.Values.Length / inputs.Count;
+            float largest = 0;
+            foreach (float x in inputs.Values.AsSpan(example * perExample, perExample)) largest = MathF.Max(largest, MathF.Abs(x));
+            throw new ProblemException(StatusCodes.Status422UnprocessableEntity, "Outputs not finite",
+                $"POST /v1/models/{name}/predict: the model's {at} came out {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} (JSON cannot carry it) for inputs as large as {largest.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; expected inputs on the scale the model was trained on.");
         }
     }
 

@@ -1,3 +1,4 @@
+using Tensorium.Models;
 using Tensorium.Serving;
 using Tensorium.Tests.Data;
 
@@ -104,5 +105,19 @@ public class ServingBadInputTests
         await Refused("{");
         var json = await ServingServer.JsonAsync(await _server.PredictAsync("tiny", TinyModels.Image(1)));
         Assert.That(json.GetProperty("predictions").GetArrayLength(), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task InputsThatOverflowAModelWithoutARange()
+    {
+        // A card with no range accepts any finite float32; 3e38 overflows the MLP's outputs to
+        // infinity, which the JSON writer refused with an exception: a bare 500.
+        using var folder = new DataTempFolder();
+        using (var model = TinyModels.Classifier())
+            ModelFiles.Save(folder.Path, TinyModels.ClassifierCard("reg") with { Kind = ModelKind.Regression, Labels = null, Input = new InputSpec { Shape = [16] } }, model);
+        await using var server = await ServingServer.StartAsync(folder.Path, new ServingOptions { MaxDelay = TimeSpan.Zero });
+        string detail = await ServingServer.ProblemAsync(await server.PostAsync("/v1/models/reg/predict", $"{{\"inputs\": [{Values(16, "3e38")}]}}"), 422);
+        Assert.That(detail, Does.StartWith("POST /v1/models/reg/predict: the model's output ").And.Contain("as large as 3E+38").And.Contain("expected inputs on the scale"));
+        await ServingServer.JsonAsync(await server.PostAsync("/v1/models/reg/predict", $"{{\"inputs\": [{Values(16)}]}}"));
     }
 }
