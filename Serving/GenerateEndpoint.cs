@@ -53,7 +53,9 @@ public static class GenerateEndpoint
             throw ProblemException.BadInput($"{where}: the body is a JSON {root.ValueKind}; expected {Expected}.");
         string prompt = root.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String
             ? Text(p, "prompt", where) : throw ProblemException.BadInput($"{where}: \"prompt\" is missing or not a string; expected {Expected}.");
-        int maxTokens = Int(root, "max_tokens", 100, 0, options.MaxGeneratedTokens, where);
+        // The default of 100 is held to the limit too: a host limited to fewer must not generate
+        // more for a request that names no max_tokens.
+        int maxTokens = Int(root, "max_tokens", Math.Min(100, options.MaxGeneratedTokens), 0, options.MaxGeneratedTokens, where);
         double temperature = Number(root, "temperature", 0.8, where);
         int seed = Int(root, "seed", Random.Shared.Next(), int.MinValue, int.MaxValue, where);
 

@@ -46,6 +46,7 @@ public sealed record ServingOptions
         if (MaxBatchSize < 1) throw new ArgumentException($"--max-batch: got {MaxBatchSize}; expected 1 or more.");
         if (MaxDelay < TimeSpan.Zero) throw new ArgumentException($"--max-delay-ms: got {MaxDelay.TotalMilliseconds}; expected 0 or more.");
         if (QueueCapacity < 1) throw new ArgumentException($"--queue: got {QueueCapacity}; expected 1 or more.");
+        if (MaxGeneratedTokens < 0) throw new ArgumentException($"MaxGeneratedTokens: got {MaxGeneratedTokens}; expected 0 or more.");
         if (MaxConcurrentGenerations < 1) throw new ArgumentException($"--max-generations: got {MaxConcurrentGenerations}; expected 1 or more.");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body: got {MaxBodyBytes} bytes; expected at least 1024.");
     }

@@ -181,6 +181,15 @@ public class ServingEndpointTests
     }
 
     [Test]
+    public async Task GenerateHoldsTheDefaultMaxTokensToTheHostsLimit()
+    {
+        // MaxGeneratedTokens 3: a request without max_tokens got the default 100 characters.
+        await using var limited = await ServingServer.StartAsync(_folder.Path, new ServingOptions { MaxGeneratedTokens = 3 });
+        var json = await ServingServer.JsonAsync(await limited.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"temperature\": 0}"));
+        Assert.That(json.GetProperty("text").GetString(), Has.Length.EqualTo(3));
+    }
+
+    [Test]
     public async Task TheWebPageIsServedAtTheRoot()
     {
         var response = await _server.Client.GetAsync("/");

@@ -33,4 +33,9 @@ public class ServingOptionsTests
         Assert.That(() => ServingOptions.Parse(["--max-generations", "0"]), Throws.ArgumentException.With.Message.Contains("--max-generations: got 0; expected 1 or more"));
         Assert.That(() => ServingOptions.Parse(["--max-body", "10"]), Throws.ArgumentException.With.Message.Contains("--max-body: got 10 bytes; expected at least 1024"));
     }
+
+    [Test]
+    public void ANegativeGenerationLimitIsRefused() =>
+        // It passed, and every generate request was then refused (its default max_tokens included).
+        Assert.That(() => new ServingOptions { MaxGeneratedTokens = -1 }.Validate(), Throws.ArgumentException.With.Message.Contains("MaxGeneratedTokens: got -1; expected 0 or more"));
 }
