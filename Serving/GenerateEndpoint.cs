@@ -51,7 +51,7 @@ public static class GenerateEndpoint
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw ProblemException.BadInput($"{where}: the body is a JSON {root.ValueKind}; expected {Expected}.");
-        string prompt = root.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String
+        string prompt = Find(root, "prompt", where, out var p) && p.ValueKind == JsonValueKind.String
             ? Text(p, "prompt", where) : throw ProblemException.BadInput($"{where}: \"prompt\" is missing or not a string; expected {Expected}.");
         // The default of 100 is held to the limit too: a host limited to fewer must not generate
         // more for a request that names no max_tokens.
@@ -120,16 +120,33 @@ public static class GenerateEndpoint
         }
     }
 
+    /// <summary>
+    /// <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>, which throws an
+    /// InvalidOperationException (a 500) when it meets a property name with a lone surrogate
+    /// escape (<c>"\ud800"</c>) that the JSON reader accepted.
+    /// </summary>
+    private static bool Find(JsonElement root, string key, string where, out JsonElement value)
+    {
+        try
+        {
+            return root.TryGetProperty(key, out value);
+        }
+        catch (InvalidOperationException)
+        {
+            throw ProblemException.BadInput($"{where}: a property name is not valid Unicode text (it has invalid UTF-8 bytes or a lone surrogate escape such as \\ud800); expected {Expected}.");
+        }
+    }
+
     private static int Int(JsonElement root, string key, int fallback, int min, int max, string where)
     {
-        if (!root.TryGetProperty(key, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
+        if (!Find(root, key, where, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
         if (e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v >= min && v <= max) return v;
         throw ProblemException.BadInput($"{where}: \"{key}\" is {e.GetRawText()}; expected an integer in [{min}, {max}].");
     }
 
     private static double Number(JsonElement root, string key, double fallback, string where)
     {
-        if (!root.TryGetProperty(key, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
+        if (!Find(root, key, where, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
         if (e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double v) && double.IsFinite(v) && v >= 0) return v;
         throw ProblemException.BadInput($"{where}: \"{key}\" is {e.GetRawText()}; expected a number >= 0 (0: always the most likely character).");
     }

@@ -57,7 +57,7 @@ public static class InputParser
         (float[] Values, int[] Shape)? inputs = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (inputs == null && reader.ValueTextEquals("inputs"u8))
+            if (inputs == null && IsInputs(ref reader, where))
             {
                 reader.Read();
                 inputs = ReadInputs(ref reader, spec, where);
@@ -79,6 +79,21 @@ public static class InputParser
             throw ProblemException.BadInput($"{where}: {at} {reason}.");
         }
         return new ParsedInputs(values, count, batched);
+    }
+
+    /// <summary>Whether the property name the reader is on is "inputs".</summary>
+    private static bool IsInputs(ref Utf8JsonReader reader, string where)
+    {
+        try
+        {
+            return reader.ValueTextEquals("inputs"u8);
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader accepts a name with a lone surrogate escape ("\ud800") but throws when it
+            // unescapes it to compare: that was a 500.
+            throw ProblemException.BadInput($"{where}: a property name is not valid Unicode text (it has a lone surrogate escape such as \\ud800); expected {{\"inputs\": [...]}}.");
+        }
     }
 
     /// <summary>

@@ -149,4 +149,9 @@ public class InputParserTests
         Assert.That(Refused($"{{\"inputs\": [{string.Join(",", Enumerable.Repeat($"[{Values(16)}]", 5))}]}}"), Does.Contain("a batch of 5 examples; expected at most 4"));
         Assert.That(Refused($"{{\"inputs\": [{Values(7)}, 2, {Values(8)}]}}"), Does.Contain("value 7 is 2; expected values in [0, 1]"));
     }
+
+    [Test]
+    public void APropertyNameWithALoneSurrogateEscapeIsRefusedByName() =>
+        // The reader accepts the name, then threw an InvalidOperationException comparing it with "inputs": a 500.
+        Assert.That(Refused($"{{\"\\ud800\": 1, \"inputs\": [{Values(16)}]}}"), Does.Contain("a property name is not valid Unicode text"));
 }

@@ -177,6 +177,9 @@ public class ServingEndpointTests
         invalidUtf8.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         Assert.That(await ServingServer.ProblemAsync(await _server.Client.PostAsync("/v1/models/chars/generate", invalidUtf8), 400),
             Does.Contain("\"prompt\" is not valid Unicode text"));
+        // A property name the same way: looking "prompt" up threw.
+        Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"\\ud800\": 1, \"prompt\": \"a\"}"), 400),
+            Does.Contain("a property name is not valid Unicode text"));
         await ServingServer.JsonAsync(await _server.PostAsync("/v1/models/chars/generate", "{\"prompt\": \"ab\", \"max_tokens\": 2}"));
     }
 
