@@ -147,7 +147,7 @@ public static class InputParser
                 throw ProblemException.BadInput($"{where}: {Path(items, depth + 1)} is {Kind(ref reader)}; expected a number{(token == JsonTokenType.String ? " (NaN and Infinity are not allowed)" : "")}.");
             float v = JsonNumber.TryParse(reader.ValueSpan, out double d) || reader.TryGetDouble(out d) ? (float)d : float.NaN;
             if (!float.IsFinite(v))
-                throw ProblemException.BadInput($"{where}: {Path(items, depth + 1)} is {Encoding.UTF8.GetString(reader.ValueSpan)}, which is not a finite float32; expected a finite number.");
+                throw ProblemException.BadInput($"{where}: {Path(items, depth + 1)} is {Truncate(Encoding.UTF8.GetString(reader.ValueSpan))}, which is not a finite float32; expected a finite number.");
             if (written == values.Length) Array.Resize(ref values, 2 * values.Length);
             values[written++] = v;
         }
@@ -235,12 +235,13 @@ public static class InputParser
     private static string Kind(ref Utf8JsonReader reader) => reader.TokenType switch
     {
         JsonTokenType.String => $"the string {Truncate($"\"{Encoding.UTF8.GetString(reader.ValueSpan)}\"")}",
-        JsonTokenType.Number => $"the number {Encoding.UTF8.GetString(reader.ValueSpan)}",
+        JsonTokenType.Number => $"the number {Truncate(Encoding.UTF8.GetString(reader.ValueSpan))}",
         JsonTokenType.StartArray => "an array",
         JsonTokenType.StartObject => "an object",
         JsonTokenType.True or JsonTokenType.False => $"the boolean {(reader.TokenType == JsonTokenType.True ? "true" : "false")}",
         _ => "null",
     };
 
+    /// <summary>A received string or number as an error quotes it: cut at 40 characters, so a body of one huge token is not echoed whole.</summary>
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..37] + "...";
 }

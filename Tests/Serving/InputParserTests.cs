@@ -154,4 +154,14 @@ public class InputParserTests
     public void APropertyNameWithALoneSurrogateEscapeIsRefusedByName() =>
         // The reader accepts the name, then threw an InvalidOperationException comparing it with "inputs": a 500.
         Assert.That(Refused($"{{\"\\ud800\": 1, \"inputs\": [{Values(16)}]}}"), Does.Contain("a property name is not valid Unicode text"));
+
+    [Test]
+    public void AHugeNumberIsQuotedShort()
+    {
+        // A number of 100,000 digits is valid JSON; the error echoed all of it, as it does not a string's.
+        string detail = Refused($"{{\"inputs\": [1{new string('0', 100_000)}]}}");
+        Assert.That(detail, Does.Contain("inputs[0] is 1000").And.Contain("...").And.Contain("not a finite float32"));
+        Assert.That(detail, Has.Length.LessThan(500));
+        Assert.That(Refused($"{{\"inputs\": [[{Values(16)}], 1{new string('0', 100_000)}]}}"), Has.Length.LessThan(500));
+    }
 }
