@@ -184,6 +184,12 @@ public class ServingEndpointTests
     }
 
     [Test]
+    public async Task GenerateQuotesAHugeValueShort() =>
+        // A number of 10,000 digits was echoed whole in the error.
+        Assert.That(await ServingServer.ProblemAsync(await _server.PostAsync("/v1/models/chars/generate", $"{{\"prompt\": \"a\", \"max_tokens\": 1{new string('0', 10_000)}}}"), 400),
+            Does.Contain("\"max_tokens\" is 1000").And.Contain("...").And.Length.LessThan(300));
+
+    [Test]
     public async Task GenerateHoldsTheDefaultMaxTokensToTheHostsLimit()
     {
         // MaxGeneratedTokens 3: a request without max_tokens got the default 100 characters.
