@@ -70,11 +70,20 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, System.Num
     /// group is then stored as 4 + 2 values, so nothing is written past the block. Packing A
     /// value by value took about as long as packing B (a straight copy) at 512^3.
     /// </summary>
-    private static void Pack6x8(float* src, int ldSrc, float* dst)
+    private static void Pack6x8(float* src, int ldSrc, float* dst) =>
+        Pack6x8(src, src + ldSrc, src + 2 * (long)ldSrc, src + 3 * (long)ldSrc, src + 4 * (long)ldSrc, src + 5 * (long)ldSrc, dst);
+
+    /// <summary>
+    /// <see cref="Pack6x8(float*, int, float*)"/> with each row read from its own place: the 8
+    /// values at row0 .. row5 become dst[6 * c + r] = rowR[c]. (Conv2d's weight gradient packs its
+    /// im2col strips straight from the image this way, one tap per row.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Pack6x8(float* row0, float* row1, float* row2, float* row3, float* row4, float* row5, float* dst)
     {
-        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
-        Vector256<float> r2 = Avx.LoadVector256(src + 2 * (long)ldSrc), r3 = Avx.LoadVector256(src + 3 * (long)ldSrc);
-        Vector256<float> r4 = Avx.LoadVector256(src + 4 * (long)ldSrc), r5 = Avx.LoadVector256(src + 5 * (long)ldSrc);
+        Vector256<float> r0 = Avx.LoadVector256(row0), r1 = Avx.LoadVector256(row1);
+        Vector256<float> r2 = Avx.LoadVector256(row2), r3 = Avx.LoadVector256(row3);
+        Vector256<float> r4 = Avx.LoadVector256(row4), r5 = Avx.LoadVector256(row5);
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
         Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
         // Per 128-bit lane l (columns 4l ..): s0 = rows 0-3 of column 4l, s1 of 4l+1, s2 of 4l+2, s3 of 4l+3.
