@@ -140,6 +140,12 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IFloatingP
     private static int NR512 => 2 * Vector512<T>.Count;
 
     /// <summary>
+    /// Columns per micro-tile of the kernel this machine runs: a caller that lays out B with rows
+    /// of whole tiles (and few rows of A) has B read in place rather than packed.
+    /// </summary>
+    internal static int TileColumns => UseVector512 ? NR512 : NR256;
+
+    /// <summary>
     /// Use the 512-bit micro-kernel. Only worth it where the hardware runs 512-bit vectors natively;
     /// a field rather than a constant so tests can force the (software-emulated) path for correctness.
     /// </summary>
