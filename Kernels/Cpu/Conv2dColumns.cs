@@ -77,6 +77,30 @@ public static unsafe partial class Conv2d
         }
     }
 
+    /// <summary>Where each of taps [tap0, + count) reads, from an output pixel's corner in the input (unpadded images).</summary>
+    private static void TapOffsets(in Conv2dGeometry g, int tap0, int count, long* offset)
+    {
+        int taps = g.KernelHeight * g.KernelWidth;
+        for (int r = 0; r < count; r++)
+        {
+            int tap = tap0 + r, c = tap / taps, kh = tap % taps / g.KernelWidth, kw = tap % g.KernelWidth;
+            offset[r] = ((long)c * g.InHeight + (long)kh * g.DilationH) * g.InWidth + kw * g.DilationW;
+        }
+    }
+
+    /// <summary>
+    /// Entry <paramref name="q0"/> of the side-by-side im2col columns (images one after another):
+    /// its output row <paramref name="y"/> and column <paramref name="x0"/>, and the offset of that
+    /// output row's corner in the input images.
+    /// </summary>
+    private static long PlainStart(in Conv2dGeometry g, int q0, out int y, out int x0)
+    {
+        int image = q0 / g.OutPlane, pixel = q0 - image * g.OutPlane;
+        y = pixel / g.OutWidth;
+        x0 = pixel - y * g.OutWidth;
+        return image * g.InImage + y * (long)g.StrideH * g.InWidth;
+    }
+
     /// <summary>
     /// Rows [<paramref name="tap0"/>, + <paramref name="count"/>) of the side-by-side im2col matrix
     /// (see <see cref="Im2ColRow{T}"/>), entries [q0, q0 + kc), into <paramref name="rows"/> (rows
@@ -88,17 +112,11 @@ public static unsafe partial class Conv2d
     private static void Im2ColPlainRows<T>(in Conv2dGeometry g, T* images, int tap0, int count, int q0, int kc, T* rows)
         where T : unmanaged, INumber<T>
     {
-        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight, taps = g.KernelHeight * g.KernelWidth;
-        long* offset = stackalloc long[count]; // where each tap reads, from an output pixel's corner
-        for (int r = 0; r < count; r++)
-        {
-            int tap = tap0 + r, c = tap / taps, kh = tap % taps / g.KernelWidth, kw = tap % g.KernelWidth;
-            offset[r] = ((long)c * g.InHeight + (long)kh * g.DilationH) * w + kw * g.DilationW;
-        }
-        long rowStep = (long)g.StrideH * w, nextImage = g.InImage - oh * rowStep;
-        int image = q0 / g.OutPlane, pixel = q0 - image * g.OutPlane;
-        int y = pixel / ow, x0 = pixel - y * ow;
-        T* src = images + image * g.InImage + y * rowStep; // output row y's corner in the input
+        int ow = g.OutWidth, oh = g.OutHeight;
+        long* offset = stackalloc long[count];
+        TapOffsets(g, tap0, count, offset);
+        long rowStep = (long)g.StrideH * g.InWidth, nextImage = g.InImage - oh * rowStep;
+        T* src = images + PlainStart(g, q0, out int y, out int x0);
         T* seg = rows - x0;
         for (int left = kc; left > 0; left -= ow - x0, seg += ow, src += rowStep, x0 = 0)
         {
@@ -123,17 +141,11 @@ public static unsafe partial class Conv2d
     private static void Im2ColPlainStrip(in Conv2dGeometry g, float* images, int tap0, int q0, int kc, float* dst)
     {
         const int mr = 6;
-        int w = g.InWidth, ow = g.OutWidth, oh = g.OutHeight, taps = g.KernelHeight * g.KernelWidth;
+        int ow = g.OutWidth, oh = g.OutHeight;
         long* offset = stackalloc long[mr];
-        for (int r = 0; r < mr; r++)
-        {
-            int tap = tap0 + r, c = tap / taps, kh = tap % taps / g.KernelWidth, kw = tap % g.KernelWidth;
-            offset[r] = ((long)c * g.InHeight + (long)kh * g.DilationH) * w + kw * g.DilationW;
-        }
-        long rowStep = (long)g.StrideH * w, nextImage = g.InImage - oh * rowStep;
-        int image = q0 / g.OutPlane, pixel = q0 - image * g.OutPlane;
-        int y = pixel / ow, x0 = pixel - y * ow;
-        float* src = images + image * g.InImage + y * rowStep; // output row y's corner in the input
+        TapOffsets(g, tap0, mr, offset);
+        long rowStep = (long)g.StrideH * g.InWidth, nextImage = g.InImage - oh * rowStep;
+        float* src = images + PlainStart(g, q0, out int y, out int x0);
         for (int left = kc; left > 0; src += rowStep, x0 = 0)
         {
             int length = Math.Min(ow - x0, left);
