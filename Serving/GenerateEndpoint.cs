@@ -137,24 +137,17 @@ public static class GenerateEndpoint
         }
     }
 
-    /// <summary>A received value as an error quotes it: cut at 40 characters, so a huge number or string is not echoed whole.</summary>
-    private static string Quote(JsonElement e)
-    {
-        string raw = e.GetRawText();
-        return raw.Length <= 40 ? raw : raw[..37] + "...";
-    }
-
     private static int Int(JsonElement root, string key, int fallback, int min, int max, string where)
     {
         if (!Find(root, key, where, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
         if (e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v >= min && v <= max) return v;
-        throw ProblemException.BadInput($"{where}: \"{key}\" is {Quote(e)}; expected an integer in [{min}, {max}].");
+        throw ProblemException.BadInput($"{where}: \"{key}\" is {InputParser.Truncate(e.GetRawText())}; expected an integer in [{min}, {max}].");
     }
 
     private static double Number(JsonElement root, string key, double fallback, string where)
     {
         if (!Find(root, key, where, out var e) || e.ValueKind == JsonValueKind.Null) return fallback;
         if (e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double v) && double.IsFinite(v) && v >= 0) return v;
-        throw ProblemException.BadInput($"{where}: \"{key}\" is {Quote(e)}; expected a number >= 0 (0: always the most likely character).");
+        throw ProblemException.BadInput($"{where}: \"{key}\" is {InputParser.Truncate(e.GetRawText())}; expected a number >= 0 (0: always the most likely character).");
     }
 }

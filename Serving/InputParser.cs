@@ -243,5 +243,5 @@ public static class InputParser
     };
 
     /// <summary>A received string or number as an error quotes it: cut at 40 characters, so a body of one huge token is not echoed whole.</summary>
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..37] + "...";
+    internal static string Truncate(string s) => s.Length <= 40 ? s : s[..37] + "...";
 }
