@@ -33,22 +33,7 @@ public abstract class TransformerStack<TLayer> : Module where TLayer : Module
     /// <summary>Feeds <paramref name="input"/> through every layer with <paramref name="step"/>, then the final norm.</summary>
     protected Tensor Run(Tensor input, Func<TLayer, Tensor, Tensor> step)
     {
-        var x = input;
-        try
-        {
-            foreach (var layer in _layers)
-            {
-                var next = step(layer, x);
-                if (!ReferenceEquals(x, input)) x.Dispose();   // the tape keeps what backward needs
-                x = next;
-            }
-        }
-        catch
-        {
-            // A layer that throws leaves the activation it was given with nobody to free it.
-            if (!ReferenceEquals(x, input)) x.Dispose();
-            throw;
-        }
+        var x = Chain(input, _layers, step);
         if (_norm == null) return x;
         using (x) return _norm.Forward(x);
     }

@@ -256,6 +256,33 @@ public abstract partial class Module : IDisposable
     }
 
     /// <summary>
+    /// Feeds <paramref name="input"/> through <paramref name="layers"/> in turn with
+    /// <paramref name="step"/>, releasing each intermediate activation as soon as the next layer
+    /// has consumed it (the tape keeps what backward needs through its own references), and the
+    /// last one when a layer throws (nobody else would free it). Returns the last output, which is
+    /// <paramref name="input"/> itself when every layer passed it through.
+    /// </summary>
+    private protected static Tensor Chain<TLayer>(Tensor input, IReadOnlyList<TLayer> layers, Func<TLayer, Tensor, Tensor> step)
+    {
+        var x = input;
+        try
+        {
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var next = step(layers[i], x);
+                if (!ReferenceEquals(x, input) && !ReferenceEquals(x, next)) x.Dispose();
+                x = next;
+            }
+        }
+        catch
+        {
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            throw;
+        }
+        return x;
+    }
+
+    /// <summary>
     /// Throws, naming this module, unless <paramref name="input"/> has the dtype and device of
     /// <paramref name="state"/> (one of the module's own weights or buffers; null: nothing to
     /// match). Layers call it before any work so a mismatch is reported here rather than by the

@@ -44,25 +44,12 @@ public sealed class Sequential : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        // Intermediate activations are released as soon as the next layer has consumed them
-        // (the tape keeps what backward needs through its own references).
-        var x = input;
-        try
+        var x = Chain(input, _layers, static (layer, activation) =>
         {
-            foreach (var layer in _layers)
-            {
-                var next = layer.Forward(x);
-                SummaryTrace.Record(layer, next);
-                if (!ReferenceEquals(x, input) && !ReferenceEquals(x, next)) x.Dispose();
-                x = next;
-            }
-        }
-        catch
-        {
-            // A layer that throws leaves the activation it was given with nobody to free it.
-            if (!ReferenceEquals(x, input)) x.Dispose();
-            throw;
-        }
+            var next = layer.Forward(activation);
+            SummaryTrace.Record(layer, next);
+            return next;
+        });
         return ReferenceEquals(x, input) ? input.Detach() : x;
     }
 }
