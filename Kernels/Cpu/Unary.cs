@@ -190,21 +190,14 @@ public static unsafe class Unary
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.37409196f));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.00002368f));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.26551223f));
-        var tail = t * Exp512(Vector512.FusedMultiplyAdd(-z, z, p));
+        var tail = t * VectorExp.Exp(Vector512.FusedMultiplyAdd(-z, z, p));
         var half = Vector512.Create(0.5f) * tail;
         var phi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One - half, half);
         if (!gradient) return x * phi;
         // phi(x) = exp(-x^2 / 2) / sqrt(2 pi) = exp(-z^2) / sqrt(2 pi).
-        var density = Exp512(-(z * z)) * Vector512.Create(0.39894228f);
+        var density = VectorExp.Exp(-(z * z)) * Vector512.Create(0.39894228f);
         return Vector512.FusedMultiplyAdd(x, density, phi);
     }
-
-    /// <summary>
-    /// Float exp in sixteen lanes: <see cref="VectorExp"/>'s where AVX-512 is there, else the
-    /// library's (computed in double, 2-3x slower; reached only when a test forces the 512-bit path).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Exp512(Vector512<float> x) => VectorExp.IsSupported512 ? VectorExp.Exp(x) : Vector512.Exp(x);
 
     /// <summary>Phi(v) as precise as T needs: exact for double (gradient checks), to float precision otherwise (much faster).</summary>
     private static double NormalCdf<T>(double v) =>
