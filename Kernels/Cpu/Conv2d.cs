@@ -119,6 +119,12 @@ public static unsafe partial class Conv2d
             // A 1x1 stride-1 filter reads each pixel once: the image [InC, H*W] already is "col".
             MatMulBatched(g.Batch, false, false, outC, p, k, weight, k, 0, input, p, inImage, y: output, ldc: p, strideC: outImage);
         }
+        else if (UsesWinograd<T>(g, inputGradient: false))
+        {
+            // 3x3, stride 1: fewer multiplications than im2col's GEMM (Conv2dWinograd.cs).
+            ForwardWinograd(g, input, weight, bias, output);
+            return; // bias already added
+        }
         else if (k <= FewTapsMax && colImage <= GroupElements && p >= Vector256<T>.Count && Vector256.IsHardwareAccelerated)
         {
             // Few taps (a first layer): a GEMM with an inner dimension of 9 spends more on packing
@@ -193,6 +199,10 @@ public static unsafe partial class Conv2d
         {
             // dx[InC, H*W] = weightᵀ[InC, OutC] * dy[OutC, H*W], written directly.
             MatMulBatched(g.Batch, true, false, k, p, outC, weight, k, 0, gradOutput, p, outImage, y: gradInput, ldc: p, strideC: inImage);
+        }
+        else if (UsesWinograd<T>(g, inputGradient: true))
+        {
+            BackwardInputWinograd(g, gradOutput, weight, gradInput);
         }
         else if (UsesSmallPlaneTasks<T>(g))
         {

@@ -66,6 +66,34 @@ public unsafe class Conv2dKernelTests
         yield return Case(new Conv2dGeometry(8, 5, 13, 13, 40, 3, 3), "implicit-columns-across-images");
         yield return Case(new Conv2dGeometry(9, 5, 12, 11, 3, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), "implicit-columns-padded-across-images");
         yield return Case(new Conv2dGeometry(1, 32, 105, 52, 2, 5, 5, StrideH: 2, StrideW: 1, PadH: 2, PadW: 1), "slabs-strided");
+        foreach (var (g, name) in WinogradGeometries()) yield return Case(g, name);
+    }
+
+    /// <summary>Geometries whose forward pass and input gradient both take Winograd F(2x2, 3x3) (Conv2dWinograd.cs).</summary>
+    public static IEnumerable<(Conv2dGeometry, string)> WinogradGeometries()
+    {
+        // Odd planes: the last tile row and column stick out of the 13x15 output and the 15x15
+        // input gradient (which pads by 2 and 1); 3 images over 2 threads are tasks of 2 and 1.
+        yield return (new Conv2dGeometry(3, 8, 15, 15, 8, 3, 3, PadH: 0, PadW: 1), "winograd-odd-planes");
+        // Padding 1 (the input gradient pads by 1 too), an even plane, channels that are no
+        // multiple of a vector.
+        yield return (new Conv2dGeometry(4, 9, 12, 10, 10, 3, 3, PadH: 1, PadW: 1), "winograd-pad1");
+        // 19 and 20 tiles a row: several vectors per tile row (a vector's output spills into the
+        // next row, written after it); padding 2 by 0, so the input gradient pads by 0 by 2.
+        yield return (new Conv2dGeometry(2, 8, 22, 40, 8, 3, 3, PadH: 2, PadW: 0), "winograd-wide-rows");
+        // 6x6 planes, 3 tiles across (fewer than a vector), 5 images: tasks of 3 and 2.
+        yield return (new Conv2dGeometry(5, 12, 6, 6, 9, 3, 3, PadH: 1, PadW: 1), "winograd-small-planes");
+    }
+
+    [Test]
+    public void WinogradGeometriesTakeWinograd()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("Winograd needs AVX2; this CPU has none.");
+        foreach (var (g, name) in WinogradGeometries())
+        {
+            Assert.That(Conv2d.UsesWinograd<float>(g, inputGradient: false), Is.True, $"{name}: forward");
+            Assert.That(Conv2d.UsesWinograd<double>(g, inputGradient: true), Is.True, $"{name}: input gradient");
+        }
     }
 
     private static TestCaseData Case(Conv2dGeometry g, string name) => new TestCaseData(g).SetArgDisplayNames(name);
