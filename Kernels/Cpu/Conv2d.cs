@@ -250,7 +250,11 @@ public static unsafe partial class Conv2d
         int k = g.ColumnRows, p = g.OutPlane, outC = g.OutChannels, batch = g.Batch;
         long inImage = g.InImage, outImage = g.OutImage;
         long chunkElements = (long)k * p + (long)outC * k; // one chunk's im2col matrix and partial sum
-        if (k <= FewTapsMax && chunkElements <= GroupElements)
+        if (UsesWinograd<T>(g, inputGradient: false))
+        {
+            BackwardWeightWinograd(g, input, gradOutput, gradWeight);
+        }
+        else if (k <= FewTapsMax && chunkElements <= GroupElements)
         {
             BackwardWeightFewTaps(g, input, gradOutput, gradWeight, chunkElements);
         }

@@ -67,7 +67,8 @@ public static unsafe partial class Conv2d
     {
         T* u = ThreadScratch.Shared<T>(16L * g.OutChannels * g.InChannels);
         TransformWeights(weight, g.OutChannels, g.InChannels, inputGradient: false, u);
-        Winograd(g.Batch, g.InChannels, g.InHeight, g.InWidth, g.PadH, g.PadW, g.OutChannels, g.OutHeight, g.OutWidth, input, u, bias, output);
+        Winograd(g.Batch, new WinogradShape(g.InChannels, g.InHeight, g.InWidth, g.PadH, g.PadW, g.OutChannels, g.OutHeight, g.OutWidth),
+            input, u, bias, output);
     }
 
     /// <summary>
@@ -80,7 +81,8 @@ public static unsafe partial class Conv2d
     {
         T* u = ThreadScratch.Shared<T>(16L * g.OutChannels * g.InChannels);
         TransformWeights(weight, g.OutChannels, g.InChannels, inputGradient: true, u);
-        Winograd(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, 2 - g.PadH, 2 - g.PadW, g.InChannels, g.InHeight, g.InWidth, gradOutput, u, null, gradInput);
+        Winograd(g.Batch, new WinogradShape(g.OutChannels, g.OutHeight, g.OutWidth, 2 - g.PadH, 2 - g.PadW, g.InChannels, g.InHeight, g.InWidth),
+            gradOutput, u, null, gradInput);
     }
 
     /// <summary>
@@ -123,50 +125,168 @@ public static unsafe partial class Conv2d
     }
 
     /// <summary>
-    /// A stride-1 3x3 convolution of [batch, inC, h, w] (padded by padT, padL) into [batch, outC,
-    /// outH, outW] with the transformed filters u (<see cref="TransformWeights{T}"/>), plus bias
-    /// when not null. A few whole images per task, on one thread: transform their 4x4 input tiles
-    /// into V [16][inC][tiles], multiply M[ξ] = U[ξ] V[ξ] (16 GEMMs of OutC x InC by InC x tiles),
-    /// transform each 4x4 of M back into its 2x2 output tile.
+    /// One Winograd pass's sizes: images of InC planes H x W, padded by PadT above and PadL to the
+    /// left (and by zeros as far as the tiles reach below and to the right), convolved into OutC
+    /// planes of OutH x OutW, which 2x2 output tiles cover.
     /// </summary>
-    private static void Winograd<T>(int batch, int inC, int h, int w, int padT, int padL, int outC, int outH, int outW,
-        T* input, T* u, T* bias, T* output) where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly record struct WinogradShape(int InC, int H, int W, int PadT, int PadL, int OutC, int OutH, int OutW)
     {
-        int tilesH = (outH + 1) / 2, tilesW = (outW + 1) / 2, tiles = tilesH * tilesW;
-        int images = WinogradImagesPerTask<T>(batch, inC + outC, tiles);
-        long inImage = (long)inC * h * w, outImage = (long)outC * outH * outW;
-        // One padded input plane split into even and odd columns: rows of 2 * half, half covering
-        // the tile columns in whole vectors plus the one column past them that a tile reads.
-        int vc = Vector256<T>.Count, half = (tilesW + vc - 1) / vc * vc + vc, splitRows = 2 * tilesH + 2;
+        public int TilesH => (OutH + 1) / 2;
+        public int TilesW => (OutW + 1) / 2;
+        public int Tiles => TilesH * TilesW;
+        public long InImage => (long)InC * H * W;
+        public long OutImage => (long)OutC * OutH * OutW;
+    }
+
+    /// <summary>
+    /// One task's tiles: its images' tiles side by side in rows of <see cref="Ld"/> (whole strips
+    /// of the GEMM kernel, the padding zero), 16 rows per channel, one per position ξ of the 4x4
+    /// tile. V holds the input channels' rows and M the output channels'; a channel's block is a
+    /// cache line longer than 16 rows, which keeps the GEMM for one ξ, which steps through every
+    /// 16th row, out of a single L1 cache set. Split and Padded (SplitRows rows each) are <see cref="SplitColumns{T}"/>'s.
+    /// </summary>
+    private readonly struct WinogradTask<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public readonly int Ld, Half, SplitRows;
+        public readonly long Row;   // elements from one channel's 16 rows to the next's
+        public readonly T* V, M, Split, Padded;
+
+        public WinogradTask(in WinogradShape s, int images)
+        {
+            int vc = Vector256<T>.Count;
+            Ld = TaskRowLength<T>(images * s.Tiles);
+            // Half a split row covers the tile columns in whole vectors, plus the column past them that a tile reads.
+            Half = (s.TilesW + vc - 1) / vc * vc + vc;
+            Row = 16L * Ld + 64 / sizeof(T);
+            int splitRows = 2 * s.TilesH + 2;
+            V = ThreadScratch.Work<T>((s.InC + s.OutC) * Row + 2L * splitRows * 2 * Half + vc);
+            M = V + s.InC * Row;
+            Split = M + s.OutC * Row;
+            Padded = Split + (long)splitRows * 2 * Half;
+            SplitRows = splitRows;
+        }
+    }
+
+    /// <summary>
+    /// A stride-1 3x3 convolution of [batch, InC, H, W] into [batch, OutC, OutH, OutW] with the
+    /// transformed filters u (<see cref="TransformWeights{T}"/>), plus bias when not null. A few
+    /// whole images per task, on one thread: transform their 4x4 input tiles into V, multiply
+    /// M[ξ] = U[ξ] V[ξ] (16 GEMMs of OutC x InC by InC x tiles), transform each 4x4 of M back
+    /// into its 2x2 output tile.
+    /// </summary>
+    private static void Winograd<T>(int batch, WinogradShape s, T* input, T* u, T* bias, T* output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int images = WinogradImagesPerTask<T>(batch, s.InC + s.OutC, s.Tiles);
         CpuParallel.For((batch + images - 1) / images, t =>
         {
-            int first = t * images, count = Math.Min(images, batch - first), used = count * tiles, ld = TaskRowLength<T>(used);
-            // V holds, for each input channel, its 16 rows (one per ξ) one after the other, and M
-            // the same for each output channel: a transform then reads or writes one block, and
-            // the GEMM for ξ steps through every 16th row. A cache line more than 16 rows per
-            // channel keeps the GEMM's rows out of a single L1 cache set.
-            long vRow = 16L * ld + 64 / sizeof(T), mRow = 16L * ld + 64 / sizeof(T);
-            T* v = ThreadScratch.Work<T>(inC * vRow + outC * mRow + (long)(splitRows + 1) * 2 * half + vc);
-            T* m = v + inC * vRow, split = m + outC * mRow, padded = split + (long)splitRows * 2 * half;
-            for (int c = 0; c < inC; c++)
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    SplitColumns(input + (first + i) * inImage + (long)c * h * w, h, w, padT, padL, splitRows, half, split, padded);
-                    // The task's last tile row in each row of V stops at its last tile; the others
-                    // may spill a vector into the tiles after them, which are written later.
-                    TransformInputTiles(split, half, tilesH, tilesW, v + c * vRow + i * tiles, ld, exactEnd: i == count - 1);
-                }
-                ZeroPadding(v + c * vRow, 16, used, ld);
-            }
+            int first = t * images, count = Math.Min(images, batch - first);
+            var task = new WinogradTask<T>(s, count);
+            TransformTiles(s, task, input + first * s.InImage, count, gradient: false);
             for (int xi = 0; xi < 16; xi++)
-                Gemm.RunOnThisThread(false, false, outC, ld, inC, T.One, u + xi * (long)outC * inC, inC,
-                    v + xi * ld, (int)vRow, T.Zero, m + xi * ld, (int)mRow);
-            for (int oc = 0; oc < outC; oc++)
+                Gemm.RunOnThisThread(false, false, s.OutC, task.Ld, s.InC, T.One, u + xi * (long)s.OutC * s.InC, s.InC,
+                    task.V + xi * task.Ld, (int)task.Row, T.Zero, task.M + xi * task.Ld, (int)task.Row);
+            for (int oc = 0; oc < s.OutC; oc++)
                 for (int i = 0; i < count; i++)
-                    TransformOutputTiles(m + oc * mRow + i * tiles, ld, tilesH, tilesW,
-                        bias == null ? T.Zero : bias[oc], output + (first + i) * outImage + (long)oc * outH * outW, outH, outW);
-        }, workPerItem: 32L * inC * outC * tiles * images);
+                    TransformOutputTiles(task.M + oc * task.Row + i * s.Tiles, task.Ld, s.TilesH, s.TilesW, bias == null ? T.Zero : bias[oc],
+                        output + (first + i) * s.OutImage + (long)oc * s.OutH * s.OutW, s.OutH, s.OutW);
+        }, workPerItem: 32L * s.InC * s.OutC * s.Tiles * images);
+    }
+
+    /// <summary>
+    /// Weight gradient by Winograd. The forward pass is Y = Aᵀ [U ⊙ V] A per tile, so
+    /// d U = Σ over tiles of (A dY Aᵀ) ⊙ V, and d g = Gᵀ d U G: the 16 sums over tiles are GEMMs
+    /// of OutC x tiles by tiles x InC, whose inner dimension spans a task's images. Each task
+    /// writes its own partial sums; they are added in task order, so the result is the same on
+    /// every run with the same <see cref="CpuParallel.Threads"/>.
+    /// </summary>
+    private static void BackwardWeightWinograd<T>(in Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var s = new WinogradShape(g.InChannels, g.InHeight, g.InWidth, g.PadH, g.PadW, g.OutChannels, g.OutHeight, g.OutWidth);
+        int batch = g.Batch, images = WinogradImagesPerTask<T>(batch, s.InC + s.OutC, s.Tiles), tasks = (batch + images - 1) / images;
+        long matrix = (long)s.OutC * s.InC;
+        T* partial = ThreadScratch.Shared<T>(tasks * 16 * matrix);   // [task][ξ][oc][c]
+        CpuParallel.For(tasks, t =>
+        {
+            int first = t * images, count = Math.Min(images, batch - first);
+            var task = new WinogradTask<T>(s, count);
+            TransformTiles(s, task, input + first * s.InImage, count, gradient: false);
+            TransformTiles(s, task, gradOutput + first * s.OutImage, count, gradient: true);
+            for (int xi = 0; xi < 16; xi++)   // d U[ξ] = (A dY Aᵀ)[ξ] V[ξ]ᵀ
+                Gemm.RunOnThisThread(false, true, s.OutC, s.InC, task.Ld, T.One, task.M + xi * task.Ld, (int)task.Row,
+                    task.V + xi * task.Ld, (int)task.Row, T.Zero, partial + (t * 16L + xi) * matrix, s.InC);
+        }, workPerItem: 32L * s.InC * s.OutC * s.Tiles * images);
+
+        // Sum the tasks' d U into the first task's, in task order, then d g = Gᵀ d U G with
+        // Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1].
+        CpuParallel.For(16, xi =>
+        {
+            T* sum = partial + xi * matrix;
+            for (int t = 1; t < tasks; t++) AddTo(partial + (t * 16L + xi) * matrix, sum, (int)matrix);
+        }, workPerItem: tasks * matrix);
+        CpuParallel.For(s.OutC, oc =>
+        {
+            T half = T.CreateTruncating(0.5);
+            T* rows = stackalloc T[12];   // Gᵀ d U, 3 x 4
+            for (int c = 0; c < s.InC; c++)
+            {
+                T* du = partial + (long)oc * s.InC + c;   // d U[ξ] lies at du[ξ * matrix]
+                for (int b = 0; b < 4; b++)
+                {
+                    T d0 = du[b * matrix], d1 = du[(4 + b) * matrix], d2 = du[(8 + b) * matrix], d3 = du[(12 + b) * matrix];
+                    rows[b] = d0 + (d1 + d2) * half;
+                    rows[4 + b] = (d1 - d2) * half;
+                    rows[8 + b] = (d1 + d2) * half + d3;
+                }
+                T* dw = gradWeight + ((long)oc * s.InC + c) * 9;
+                for (int r = 0; r < 3; r++)
+                {
+                    T d0 = rows[4 * r], d1 = rows[4 * r + 1], d2 = rows[4 * r + 2], d3 = rows[4 * r + 3];
+                    dw[3 * r] = d0 + (d1 + d2) * half;
+                    dw[3 * r + 1] = (d1 - d2) * half;
+                    dw[3 * r + 2] = (d1 + d2) * half + d3;
+                }
+            }
+        }, workPerItem: 64L * s.InC);
+    }
+
+    /// <summary>
+    /// Transforms the tiles of a task's <paramref name="count"/> images, starting at
+    /// <paramref name="images"/>, every channel: the 4x4 input tiles into V (Bᵀ d B), or with
+    /// <paramref name="gradient"/> the 2x2 output-gradient tiles into M (A dY Aᵀ). The padding
+    /// columns of each row are zeroed: the GEMMs multiply them.
+    /// </summary>
+    private static void TransformTiles<T>(in WinogradShape s, in WinogradTask<T> task, T* images, int count, bool gradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int channels = gradient ? s.OutC : s.InC, h = gradient ? s.OutH : s.H, w = gradient ? s.OutW : s.W;
+        int used = count * s.Tiles;
+        long image = (long)channels * h * w;
+        T* dst = gradient ? task.M : task.V;
+        Zero(task.Padded, task.SplitRows * 2 * task.Half);   // the planes' borders, for every plane of this size
+        for (int c = 0; c < channels; c++)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                T* plane = images + i * image + (long)c * h * w;
+                T* at = dst + c * task.Row + i * s.Tiles;
+                // The task's last tile row in each row stops at its last tile; the others may
+                // spill a vector into the tiles after them, which are written later.
+                bool exactEnd = i == count - 1;
+                if (gradient)
+                {
+                    SplitColumns(plane, h, w, 0, 0, 2 * s.TilesH, task.Half, task.Split, task.Padded);
+                    TransformGradientTiles(task.Split, task.Half, s.TilesH, s.TilesW, at, task.Ld, exactEnd);
+                }
+                else
+                {
+                    SplitColumns(plane, h, w, s.PadT, s.PadL, 2 * s.TilesH + 2, task.Half, task.Split, task.Padded);
+                    TransformInputTiles(task.Split, task.Half, s.TilesH, s.TilesW, at, task.Ld, exactEnd);
+                }
+            }
+            ZeroPadding(dst + c * task.Row, 16, used, task.Ld);
+        }
     }
 
     /// <summary>
@@ -185,167 +305,5 @@ public static unsafe partial class Conv2d
             if (fill > bestFill + 0.01) (best, bestFill) = (images, fill);
         }
         return best;
-    }
-
-    /// <summary>
-    /// Copies one input plane, padded with zeros, into rows of its even and odd columns: padded
-    /// row r (input row r - padT) becomes e[j] = x[2j - padL] and o[j] = x[2j + 1 - padL], o
-    /// lying <paramref name="half"/> after e. Tile (ty, tx) then reads columns tx and tx + 1 of
-    /// rows 2ty to 2ty + 3, so a vector of consecutive tiles is a plain load. Each input row goes
-    /// through <paramref name="padded"/> (2 * half elements), zero but for the row's own columns.
-    /// </summary>
-    private static void SplitColumns<T>(T* plane, int h, int w, int padT, int padL, int rows, int half, T* split, T* padded)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Zero(padded, 2 * half);
-        for (int r = 0; r < rows; r++)
-        {
-            T* e = split + (long)r * 2 * half;
-            int row = r - padT;
-            if ((uint)row >= (uint)h)
-            {
-                Zero(e, 2 * half);
-                continue;
-            }
-            CopyRow(plane + (long)row * w, padded + padL, w);
-            Deinterleave(padded, half, e, e + half);
-        }
-    }
-
-    /// <summary>e[k] = p[2k] and o[k] = p[2k + 1] for k &lt; half, a whole number of vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Deinterleave<T>(T* p, int half, T* e, T* o) where T : unmanaged
-    {
-        const byte InOrder = 0b11_01_10_00;   // 64-bit lanes 0, 2, 1, 3: the two 128-bit halves' results side by side
-        for (int k = 0; k < half; k += Vector256<T>.Count)
-        {
-            Vector256<T> a = Vector256.Load(p + 2 * k), b = Vector256.Load(p + 2 * k + Vector256<T>.Count);
-            Vector256<double> even, odd;
-            if (typeof(T) == typeof(float))
-            {
-                // Within each 128-bit half: a's two even (odd) elements, then b's.
-                even = Avx.Shuffle(a.AsSingle(), b.AsSingle(), 0b10_00_10_00).AsDouble();
-                odd = Avx.Shuffle(a.AsSingle(), b.AsSingle(), 0b11_01_11_01).AsDouble();
-            }
-            else
-            {
-                even = Avx.UnpackLow(a.AsDouble(), b.AsDouble());
-                odd = Avx.UnpackHigh(a.AsDouble(), b.AsDouble());
-            }
-            Avx2.Permute4x64(even, InOrder).As<double, T>().Store(e + k);
-            Avx2.Permute4x64(odd, InOrder).As<double, T>().Store(o + k);
-        }
-    }
-
-    /// <summary>
-    /// V = Bᵀ d B for every 4x4 input tile d of one plane, a vector of tiles along a tile row at a
-    /// time, into v[ξ * xiStride + tile]. Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-    /// </summary>
-    private static void TransformInputTiles<T>(T* split, int half, int tilesH, int tilesW, T* v, long xiStride, bool exactEnd)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int vc = Vector256<T>.Count;
-        long x = xiStride;
-        for (int ty = 0; ty < tilesH; ty++)
-            for (int tx = 0; tx < tilesW; tx += vc)
-            {
-                // d B of the tile's four rows (a, b, c, d), then Bᵀ combines the rows.
-                T* row = split + (long)(2 * ty) * 2 * half + tx;
-                RowTimesB(row, half, out var a0, out var a1, out var a2, out var a3);
-                RowTimesB(row + 2 * half, half, out var b0, out var b1, out var b2, out var b3);
-                RowTimesB(row + 4 * half, half, out var c0, out var c1, out var c2, out var c3);
-                RowTimesB(row + 6 * half, half, out var d0, out var d1, out var d2, out var d3);
-                int lanes = exactEnd && ty == tilesH - 1 ? Math.Min(vc, tilesW - tx) : vc;
-                T* at = v + ty * tilesW + tx;
-                Put(at, a0 - c0, lanes); Put(at + x, a1 - c1, lanes); Put(at + 2 * x, a2 - c2, lanes); Put(at + 3 * x, a3 - c3, lanes);
-                Put(at + 4 * x, b0 + c0, lanes); Put(at + 5 * x, b1 + c1, lanes); Put(at + 6 * x, b2 + c2, lanes); Put(at + 7 * x, b3 + c3, lanes);
-                Put(at + 8 * x, c0 - b0, lanes); Put(at + 9 * x, c1 - b1, lanes); Put(at + 10 * x, c2 - b2, lanes); Put(at + 11 * x, c3 - b3, lanes);
-                Put(at + 12 * x, b0 - d0, lanes); Put(at + 13 * x, b1 - d1, lanes); Put(at + 14 * x, b2 - d2, lanes); Put(at + 15 * x, b3 - d3, lanes);
-            }
-    }
-
-    /// <summary>One row of a vector of tiles times B: its columns are e, o, e + 1, o + 1 of the split row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowTimesB<T>(T* e, int half, out Vector256<T> t0, out Vector256<T> t1, out Vector256<T> t2, out Vector256<T> t3)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Vector256<T> e0 = Vector256.Load(e), e1 = Vector256.Load(e + 1), o0 = Vector256.Load(e + half), o1 = Vector256.Load(e + half + 1);
-        t0 = e0 - e1;
-        t1 = o0 + e1;
-        t2 = e1 - o0;
-        t3 = o0 - o1;
-    }
-
-    /// <summary>
-    /// Y = Aᵀ M A + bias for every tile of one output plane, M read from m[ξ * xiStride + tile],
-    /// Aᵀ = [1 1 1 0; 0 1 -1 -1]: each 2x2 tile written to its place in the plane. A vector of
-    /// tiles writes two vectors of a row; what goes past the row lands in later rows of the same
-    /// plane, which are written after it (so a tile row's second output row waits for its first),
-    /// and nothing goes past the plane.
-    /// </summary>
-    private static void TransformOutputTiles<T>(T* m, long xiStride, int tilesH, int tilesW, T bias, T* y, int outH, int outW)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int vc = Vector256<T>.Count, vectors = (tilesW + vc - 1) / vc;
-        T* end = y + (long)outH * outW;
-        var b = Vector256.Create(bias);
-        var s = stackalloc Vector256<T>[8];   // Aᵀ M, by rows: s[4 * row + column]
-        var secondRow = stackalloc Vector256<T>[2 * vectors];
-        for (int ty = 0; ty < tilesH; ty++)
-        {
-            for (int v = 0; v < vectors; v++)
-            {
-                T* at = m + ty * tilesW + v * vc;
-                for (int c = 0; c < 4; c++)
-                {
-                    Vector256<T> m0 = Vector256.Load(at + c * xiStride), m1 = Vector256.Load(at + (4 + c) * xiStride),
-                        m2 = Vector256.Load(at + (8 + c) * xiStride), m3 = Vector256.Load(at + (12 + c) * xiStride);
-                    s[c] = m0 + m1 + m2;
-                    s[4 + c] = m1 - m2 - m3;
-                }
-                (Vector256<T> low, Vector256<T> high) = Interleave(s[0] + s[1] + s[2] + b, s[1] - s[2] - s[3] + b);
-                Put(y + (long)2 * ty * outW + 2 * v * vc, low, high, end);
-                (secondRow[2 * v], secondRow[2 * v + 1]) = Interleave(s[4] + s[5] + s[6] + b, s[5] - s[6] - s[7] + b);
-            }
-            if (2 * ty + 1 < outH)
-                for (int v = 0; v < vectors; v++)
-                    Put(y + (long)(2 * ty + 1) * outW + 2 * v * vc, secondRow[2 * v], secondRow[2 * v + 1], end);
-        }
-    }
-
-    /// <summary>Stores two vectors one after the other, as much of them as lies before <paramref name="end"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<T>(T* at, Vector256<T> low, Vector256<T> high, T* end) where T : unmanaged
-    {
-        int vc = Vector256<T>.Count;
-        Put(at, low, (int)Math.Min(vc, end - at));
-        Put(at + vc, high, (int)Math.Min(vc, end - at - vc));
-    }
-
-    /// <summary>Stores the first <paramref name="lanes"/> elements of a vector (all of it when lanes is the width; nothing when 0 or less).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<T>(T* at, Vector256<T> value, int lanes) where T : unmanaged
-    {
-        if (lanes >= Vector256<T>.Count) value.Store(at);
-        else
-            for (int i = 0; i < lanes; i++) at[i] = value.GetElement(i);
-    }
-
-    /// <summary>(e0 o0 e1 o1 ...): the elements of two vectors alternating, as two vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<T> Low, Vector256<T> High) Interleave<T>(Vector256<T> even, Vector256<T> odd) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-        {
-            Vector256<float> e = even.AsSingle(), o = odd.AsSingle();
-            Vector256<float> low = Avx.UnpackLow(e, o), high = Avx.UnpackHigh(e, o);   // within each 128-bit half
-            return (Avx.Permute2x128(low, high, 0x20).As<float, T>(), Avx.Permute2x128(low, high, 0x31).As<float, T>());
-        }
-        else
-        {
-            Vector256<double> e = even.AsDouble(), o = odd.AsDouble();
-            Vector256<double> low = Avx.UnpackLow(e, o), high = Avx.UnpackHigh(e, o);
-            return (Avx.Permute2x128(low, high, 0x20).As<double, T>(), Avx.Permute2x128(low, high, 0x31).As<double, T>());
-        }
     }
 }

@@ -69,7 +69,10 @@ public unsafe class Conv2dKernelTests
         foreach (var (g, name) in WinogradGeometries()) yield return Case(g, name);
     }
 
-    /// <summary>Geometries whose forward pass and input gradient both take Winograd F(2x2, 3x3) (Conv2dWinograd.cs).</summary>
+    /// <summary>
+    /// Geometries whose three passes all take Winograd F(2x2, 3x3) (Conv2dWinograd.cs; the weight
+    /// gradient goes by the forward pass's tiles).
+    /// </summary>
     public static IEnumerable<(Conv2dGeometry, string)> WinogradGeometries()
     {
         // Odd planes: the last tile row and column stick out of the 13x15 output and the 15x15
@@ -83,6 +86,27 @@ public unsafe class Conv2dKernelTests
         yield return (new Conv2dGeometry(2, 8, 22, 40, 8, 3, 3, PadH: 2, PadW: 0), "winograd-wide-rows");
         // 6x6 planes, 3 tiles across (fewer than a vector), 5 images: tasks of 3 and 2.
         yield return (new Conv2dGeometry(5, 12, 6, 6, 9, 3, 3, PadH: 1, PadW: 1), "winograd-small-planes");
+    }
+
+    /// <summary>
+    /// The Winograd weight gradient sums each task's partial products in task order: two runs on
+    /// two threads, where tasks go to whichever thread is free, must agree to the bit.
+    /// </summary>
+    [Test]
+    public void WinogradWeightGradientIsDeterministic()
+    {
+        foreach (var (g, name) in WinogradGeometries())
+        {
+            var rng = new Random(9);
+            float[] x = RandomFloats(rng, InputSize(g)), dy = RandomFloats(rng, OutputSize(g));
+            float[] dw1 = new float[WeightSize(g)], dw2 = new float[WeightSize(g)], db = new float[g.OutChannels];
+            fixed (float* px = x, pdy = dy, p1 = dw1, p2 = dw2, pdb = db)
+            {
+                Conv2d.BackwardWeight(g, px, pdy, p1, pdb);
+                Conv2d.BackwardWeight(g, px, pdy, p2, pdb);
+            }
+            Assert.That(dw2, Is.EqualTo(dw1), name);
+        }
     }
 
     [Test]
