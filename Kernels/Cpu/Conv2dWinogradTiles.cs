@@ -142,30 +142,40 @@ public static unsafe partial class Conv2d
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int vc = Vector256<T>.Count, vectors = (tilesW + vc - 1) / vc;
+        long x = xiStride;
         T* end = y + (long)outH * outW;
         var b = Vector256.Create(bias);
-        var s = stackalloc Vector256<T>[8];   // Aᵀ M, by rows: s[4 * row + column]
         var secondRow = stackalloc Vector256<T>[2 * vectors];
         for (int ty = 0; ty < tilesH; ty++)
         {
+            T* first = y + (long)2 * ty * outW;
             for (int v = 0; v < vectors; v++)
             {
+                // Aᵀ M: the two rows (top, bottom) of each column of M, then the same for their columns.
                 T* at = m + ty * tilesW + v * vc;
-                for (int c = 0; c < 4; c++)
-                {
-                    Vector256<T> m0 = Vector256.Load(at + c * xiStride), m1 = Vector256.Load(at + (4 + c) * xiStride),
-                        m2 = Vector256.Load(at + (8 + c) * xiStride), m3 = Vector256.Load(at + (12 + c) * xiStride);
-                    s[c] = m0 + m1 + m2;
-                    s[4 + c] = m1 - m2 - m3;
-                }
-                (Vector256<T> low, Vector256<T> high) = Interleave(s[0] + s[1] + s[2] + b, s[1] - s[2] - s[3] + b);
-                Put(y + (long)2 * ty * outW + 2 * v * vc, low, high, end);
-                (secondRow[2 * v], secondRow[2 * v + 1]) = Interleave(s[4] + s[5] + s[6] + b, s[5] - s[6] - s[7] + b);
+                TransposedATimes(at, x, out var top0, out var bottom0);
+                TransposedATimes(at + x, x, out var top1, out var bottom1);
+                TransposedATimes(at + 2 * x, x, out var top2, out var bottom2);
+                TransposedATimes(at + 3 * x, x, out var top3, out var bottom3);
+                (Vector256<T> low, Vector256<T> high) = Interleave(top0 + top1 + top2 + b, top1 - top2 - top3 + b);
+                Put(first + 2 * v * vc, low, high, end);
+                (secondRow[2 * v], secondRow[2 * v + 1]) = Interleave(bottom0 + bottom1 + bottom2 + b, bottom1 - bottom2 - bottom3 + b);
             }
             if (2 * ty + 1 < outH)
                 for (int v = 0; v < vectors; v++)
-                    Put(y + (long)(2 * ty + 1) * outW + 2 * v * vc, secondRow[2 * v], secondRow[2 * v + 1], end);
+                    Put(first + outW + 2 * v * vc, secondRow[2 * v], secondRow[2 * v + 1], end);
         }
+    }
+
+    /// <summary>Aᵀ times one column of a vector of tiles' M (its four rows xiStride * 4 apart): (m0 + m1 + m2, m1 - m2 - m3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposedATimes<T>(T* at, long xiStride, out Vector256<T> top, out Vector256<T> bottom)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> m0 = Vector256.Load(at), m1 = Vector256.Load(at + 4 * xiStride),
+            m2 = Vector256.Load(at + 8 * xiStride), m3 = Vector256.Load(at + 12 * xiStride);
+        top = m0 + m1 + m2;
+        bottom = m1 - m2 - m3;
     }
 
     /// <summary>Stores two vectors one after the other, as much of them as lies before <paramref name="end"/>.</summary>
@@ -173,8 +183,22 @@ public static unsafe partial class Conv2d
     private static void Put<T>(T* at, Vector256<T> low, Vector256<T> high, T* end) where T : unmanaged
     {
         int vc = Vector256<T>.Count;
-        Put(at, low, (int)Math.Min(vc, end - at));
-        Put(at + vc, high, (int)Math.Min(vc, end - at - vc));
+        if (end - at >= 2 * vc)
+        {
+            low.Store(at);
+            high.Store(at + vc);
+        }
+        else
+            PutClipped(at, low, high, (int)(end - at));
+    }
+
+    /// <summary>The first <paramref name="count"/> elements of two vectors one after the other: the end of a plane.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PutClipped<T>(T* at, Vector256<T> low, Vector256<T> high, int count) where T : unmanaged
+    {
+        int vc = Vector256<T>.Count;
+        Put(at, low, Math.Min(vc, count));
+        Put(at + vc, high, count - vc);
     }
 
     /// <summary>Stores the first <paramref name="lanes"/> elements of a vector (all of it when lanes is the width; nothing when 0 or less).</summary>
