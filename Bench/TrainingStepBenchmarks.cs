@@ -148,8 +148,10 @@ public class TrainingStepBenchmarks
             // A profiled stretch first, thrown away: the profiler's own code (a wrapper per op, the
             // record keeping) is compiled on first use, and the runtime's background recompilation of
             // it competes with the model for the two cores. Without it, the MLP's matrix products
-            // took twice as long in the 20 profiled steps as in the 20 after them.
-            using (Profiler.Start()) bench.WarmUp(ProfiledSteps, TimeSpan.FromSeconds(1));
+            // took twice as long in the 20 profiled steps as in the 20 after them. One second of it
+            // was not always enough: the CNN's first ReLU once measured 687 µs a call, and 186 µs
+            // after 3 s more (a run with tiered compilation off gave 223 µs).
+            using (Profiler.Start()) bench.WarmUp(ProfiledSteps, TimeSpan.FromSeconds(3));
             var profiler = Profiler.Start();
             using (profiler)
                 for (int i = 0; i < ProfiledSteps; i++) bench.Step();
