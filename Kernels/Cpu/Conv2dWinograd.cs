@@ -271,18 +271,20 @@ public static unsafe partial class Conv2d
             {
                 T* plane = images + i * image + (long)c * h * w;
                 T* at = dst + c * task.Row + i * s.Tiles;
-                // The task's last tile row in each row stops at its last tile; the others may
-                // spill a vector into the tiles after them, which are written later.
-                bool exactEnd = i == count - 1;
+                // A vector of tiles may spill into the tiles after it, which are written later,
+                // but stops at the task's last tile: past it lie the next row's first tiles (a
+                // row of whole strips has no padding), written already. A spill can cross more
+                // than a tile row, even an image, where a row is fewer than half a vector.
+                int tilesLeft = (count - i) * s.Tiles;
                 if (gradient)
                 {
                     SplitColumns(plane, h, w, 0, 0, 2 * s.TilesH, task.Half, task.Split, task.Padded);
-                    TransformGradientTiles(task.Split, task.Half, s.TilesH, s.TilesW, at, task.Ld, exactEnd);
+                    TransformGradientTiles(task.Split, task.Half, s.TilesH, s.TilesW, at, task.Ld, tilesLeft);
                 }
                 else
                 {
                     SplitColumns(plane, h, w, s.PadT, s.PadL, 2 * s.TilesH + 2, task.Half, task.Split, task.Padded);
-                    TransformInputTiles(task.Split, task.Half, s.TilesH, s.TilesW, at, task.Ld, exactEnd);
+                    TransformInputTiles(task.Split, task.Half, s.TilesH, s.TilesW, at, task.Ld, tilesLeft);
                 }
             }
             ZeroPadding(dst + c * task.Row, 16, used, task.Ld);

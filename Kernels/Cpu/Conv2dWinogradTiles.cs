@@ -59,9 +59,10 @@ public static unsafe partial class Conv2d
 
     /// <summary>
     /// V = Bᵀ d B for every 4x4 input tile d of one plane, a vector of tiles along a tile row at a
-    /// time, into v[ξ * xiStride + tile]. Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+    /// time, into v[ξ * xiStride + tile]. Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. No store
+    /// reaches <paramref name="tilesLeft"/> tiles past v.
     /// </summary>
-    private static void TransformInputTiles<T>(T* split, int half, int tilesH, int tilesW, T* v, long xiStride, bool exactEnd)
+    private static void TransformInputTiles<T>(T* split, int half, int tilesH, int tilesW, T* v, long xiStride, int tilesLeft)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int vc = Vector256<T>.Count;
@@ -75,7 +76,7 @@ public static unsafe partial class Conv2d
                 RowTimesB(row + 2 * half, half, out var b0, out var b1, out var b2, out var b3);
                 RowTimesB(row + 4 * half, half, out var c0, out var c1, out var c2, out var c3);
                 RowTimesB(row + 6 * half, half, out var d0, out var d1, out var d2, out var d3);
-                int lanes = exactEnd && ty == tilesH - 1 ? Math.Min(vc, tilesW - tx) : vc;
+                int lanes = Math.Min(vc, tilesLeft - ty * tilesW - tx);
                 T* at = v + ty * tilesW + tx;
                 Put(at, a0 - c0, lanes); Put(at + x, a1 - c1, lanes); Put(at + 2 * x, a2 - c2, lanes); Put(at + 3 * x, a3 - c3, lanes);
                 Put(at + 4 * x, b0 + c0, lanes); Put(at + 5 * x, b1 + c1, lanes); Put(at + 6 * x, b2 + c2, lanes); Put(at + 7 * x, b3 + c3, lanes);
@@ -87,9 +88,10 @@ public static unsafe partial class Conv2d
     /// <summary>
     /// A dY Aᵀ for every 2x2 output-gradient tile of one plane (the weight gradient's other
     /// operand), into dst[ξ * xiStride + tile]. A = [1 0; 1 1; 1 -1; 0 -1]: a tile's rows y0, y1
-    /// become y0, y0 + y1, y0 - y1, -y1, and the same is done to its columns.
+    /// become y0, y0 + y1, y0 - y1, -y1, and the same is done to its columns. No store reaches
+    /// <paramref name="tilesLeft"/> tiles past dst.
     /// </summary>
-    private static void TransformGradientTiles<T>(T* split, int half, int tilesH, int tilesW, T* dst, long xiStride, bool exactEnd)
+    private static void TransformGradientTiles<T>(T* split, int half, int tilesH, int tilesW, T* dst, long xiStride, int tilesLeft)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int vc = Vector256<T>.Count;
@@ -99,7 +101,7 @@ public static unsafe partial class Conv2d
             {
                 T* row0 = split + (long)(2 * ty) * 2 * half + tx, row1 = row0 + 2 * half;
                 Vector256<T> a0 = Vector256.Load(row0), b0 = Vector256.Load(row0 + half), a1 = Vector256.Load(row1), b1 = Vector256.Load(row1 + half);
-                int lanes = exactEnd && ty == tilesH - 1 ? Math.Min(vc, tilesW - tx) : vc;
+                int lanes = Math.Min(vc, tilesLeft - ty * tilesW - tx);
                 T* at = dst + ty * tilesW + tx;
                 PutTimesAt(at, x, lanes, a0, b0);
                 PutTimesAt(at + 4 * x, x, lanes, a0 + a1, b0 + b1);

@@ -86,6 +86,14 @@ public unsafe class Conv2dKernelTests
         yield return (new Conv2dGeometry(2, 8, 22, 40, 8, 3, 3, PadH: 2, PadW: 0), "winograd-wide-rows");
         // 6x6 planes, 3 tiles across (fewer than a vector), 5 images: tasks of 3 and 2.
         yield return (new Conv2dGeometry(5, 12, 6, 6, 9, 3, 3, PadH: 1, PadW: 1), "winograd-small-planes");
+        // 3 tiles across and 16 down: 48 tiles an image, so a task's tiles fill its rows of
+        // whole GEMM strips exactly (2 images with 32-column strips, 1 with 16) and leave no
+        // padding columns. A vector of 8 float tiles from the last image's second-to-last tile
+        // row reaches 2 tiles past the image, into the next row of V, M or their 2 x 2 product.
+        yield return (new Conv2dGeometry(4, 8, 32, 6, 8, 3, 3, PadH: 1, PadW: 1), "winograd-three-tiles-whole-strips");
+        // One tile row of 3 tiles: 32 images a task with 32-column strips (16 with 16), again no
+        // padding columns, and a vector from the last image but one reaches 2 tiles past the task.
+        yield return (new Conv2dGeometry(64, 8, 2, 6, 8, 3, 3, PadH: 1, PadW: 1), "winograd-one-tile-row");
     }
 
     /// <summary>
