@@ -196,9 +196,10 @@ public static unsafe partial class Conv2d
     /// <summary>
     /// Weight gradient by Winograd. The forward pass is Y = Aᵀ [U ⊙ V] A per tile, so
     /// d U = Σ over tiles of (A dY Aᵀ) ⊙ V, and d g = Gᵀ d U G: the 16 sums over tiles are GEMMs
-    /// of OutC x tiles by tiles x InC, whose inner dimension spans a task's images. Each task
-    /// writes its own partial sums; they are added in task order, so the result is the same on
-    /// every run with the same <see cref="CpuParallel.Threads"/>.
+    /// of OutC x tiles by tiles x InC, whose inner dimension spans a task's images. Each thread's
+    /// share of the tasks (a fixed range of them) sums its tasks' products in task order into its
+    /// own partial sums, which are added in share order, so the result is the same on every run
+    /// with the same <see cref="CpuParallel.Threads"/>.
     /// </summary>
     private static void BackwardWeightWinograd<T>(in Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -206,25 +207,32 @@ public static unsafe partial class Conv2d
         var s = new WinogradShape(g.InChannels, g.InHeight, g.InWidth, g.PadH, g.PadW, g.OutChannels, g.OutHeight, g.OutWidth);
         int batch = g.Batch, images = WinogradImagesPerTask<T>(batch, s.InC + s.OutC, s.Tiles), tasks = (batch + images - 1) / images;
         long matrix = (long)s.OutC * s.InC;
-        T* partial = ThreadScratch.Shared<T>(tasks * 16 * matrix);   // [task][ξ][oc][c]
-        CpuParallel.For(tasks, t =>
+        // One partial sum per thread's share of the tasks, not per task: 16 x OutC x InC
+        // elements a task grew with the batch (a gigabyte for 512 channels and 64 images).
+        int shares = Math.Min(tasks, CpuParallel.Threads);
+        T* partial = ThreadScratch.Shared<T>(shares * 16 * matrix);   // [share][ξ][oc][c]
+        CpuParallel.For(shares, part =>
         {
-            int first = t * images, count = Math.Min(images, batch - first);
-            var task = new WinogradTask<T>(s, count);
-            TransformTiles(s, task, input + first * s.InImage, count, gradient: false);
-            TransformTiles(s, task, gradOutput + first * s.OutImage, count, gradient: true);
-            for (int xi = 0; xi < 16; xi++)   // d U[ξ] = (A dY Aᵀ)[ξ] V[ξ]ᵀ
-                Gemm.RunOnThisThread(false, true, s.OutC, s.InC, task.Ld, T.One, task.M + xi * task.Ld, (int)task.Row,
-                    task.V + xi * task.Ld, (int)task.Row, T.Zero, partial + (t * 16L + xi) * matrix, s.InC);
-        }, workPerItem: 32L * s.InC * s.OutC * s.Tiles * images);
+            int from = (int)((long)part * tasks / shares), to = (int)((long)(part + 1) * tasks / shares);
+            for (int t = from; t < to; t++)   // in task order, each added to the share's sum
+            {
+                int first = t * images, count = Math.Min(images, batch - first);
+                var task = new WinogradTask<T>(s, count);
+                TransformTiles(s, task, input + first * s.InImage, count, gradient: false);
+                TransformTiles(s, task, gradOutput + first * s.OutImage, count, gradient: true);
+                for (int xi = 0; xi < 16; xi++)   // d U[ξ] = (A dY Aᵀ)[ξ] V[ξ]ᵀ
+                    Gemm.RunOnThisThread(false, true, s.OutC, s.InC, task.Ld, T.One, task.M + xi * task.Ld, (int)task.Row,
+                        task.V + xi * task.Ld, (int)task.Row, t == from ? T.Zero : T.One, partial + (part * 16L + xi) * matrix, s.InC);
+            }
+        }, workPerItem: 32L * s.InC * s.OutC * s.Tiles * images * ((tasks + shares - 1) / shares));
 
-        // Sum the tasks' d U into the first task's, in task order, then d g = Gᵀ d U G with
+        // Sum the shares' d U into the first share's, in order, then d g = Gᵀ d U G with
         // Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1].
         CpuParallel.For(16, xi =>
         {
             T* sum = partial + xi * matrix;
-            for (int t = 1; t < tasks; t++) AddTo(partial + (t * 16L + xi) * matrix, sum, (int)matrix);
-        }, workPerItem: tasks * matrix);
+            for (int part = 1; part < shares; part++) AddTo(partial + (part * 16L + xi) * matrix, sum, (int)matrix);
+        }, workPerItem: shares * matrix);
         CpuParallel.For(s.OutC, oc =>
         {
             T half = T.CreateTruncating(0.5);
