@@ -13,10 +13,11 @@ public static unsafe partial class Conv2d
     /// <summary>
     /// Winograd is taken while its products cost at most this share of im2col's: 16 multiplications
     /// per 2x2 output tile against 9 per output pixel. The transforms in and out cost about a third
-    /// of the time, so a smaller saving is none: at 0.72 (the input gradient of a 32 -> 64 layer on
-    /// 13x13), Winograd measured 5-10% slower than im2col, at 0.53 (its forward pass) 20% faster.
+    /// of the time, so a smaller saving is none. Measured on Zen 4 against im2col: at 0.72 (the
+    /// input gradient of a 32 -> 64 layer on 13x13) level or slower, at 0.67 (the same on 15x15)
+    /// 7-15% faster, at 0.53 (the forward pass on 13x13) 15-25% faster.
     /// </summary>
-    private const double WinogradMaxCost = 0.6;
+    private const double WinogradMaxCost = 0.7;
 
     /// <summary>
     /// Fewer tiles than this across a plane leave most lanes of the transforms' vectors (8 tiles
@@ -196,35 +197,37 @@ public static unsafe partial class Conv2d
     /// <summary>
     /// Weight gradient by Winograd. The forward pass is Y = Aᵀ [U ⊙ V] A per tile, so
     /// d U = Σ over tiles of (A dY Aᵀ) ⊙ V, and d g = Gᵀ d U G: the 16 sums over tiles are GEMMs
-    /// of OutC x tiles by tiles x InC, whose inner dimension spans a task's images. Each thread's
-    /// share of the tasks (a fixed range of them) sums its tasks' products in task order into its
-    /// own partial sums, which are added in share order, so the result is the same on every run
-    /// with the same <see cref="CpuParallel.Threads"/>.
+    /// of OutC x tiles by tiles x InC, whose inner dimension spans a task's images. Each thread
+    /// takes an equal share of the images (a fixed range), sums its tasks' products in task order
+    /// into its own partial sums, and the shares' sums are added in order, so the result is the
+    /// same on every run with the same <see cref="CpuParallel.Threads"/>.
     /// </summary>
     private static void BackwardWeightWinograd<T>(in Conv2dGeometry g, T* input, T* gradOutput, T* gradWeight)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var s = new WinogradShape(g.InChannels, g.InHeight, g.InWidth, g.PadH, g.PadW, g.OutChannels, g.OutHeight, g.OutWidth);
-        int batch = g.Batch, images = WinogradImagesPerTask<T>(batch, s.InC + s.OutC, s.Tiles), tasks = (batch + images - 1) / images;
+        int batch = g.Batch, images = WinogradImagesPerTask<T>(batch, s.InC + s.OutC, s.Tiles);
         long matrix = (long)s.OutC * s.InC;
-        // One partial sum per thread's share of the tasks, not per task: 16 x OutC x InC
-        // elements a task grew with the batch (a gigabyte for 512 channels and 64 images).
-        int shares = Math.Min(tasks, CpuParallel.Threads);
+        // One partial sum per thread's share, not per task: 16 x OutC x InC elements a task grew
+        // with the batch (a gigabyte for 512 channels and 64 images). The shares split the images
+        // rather than the tasks: 11 tasks of 6 images over 2 threads left one thread a whole task
+        // more to do (CIFAR's conv2, 64 images).
+        int shares = Math.Min(batch, CpuParallel.Threads);
         T* partial = ThreadScratch.Shared<T>(shares * 16 * matrix);   // [share][ξ][oc][c]
         CpuParallel.For(shares, part =>
         {
-            int from = (int)((long)part * tasks / shares), to = (int)((long)(part + 1) * tasks / shares);
-            for (int t = from; t < to; t++)   // in task order, each added to the share's sum
+            int from = (int)((long)part * batch / shares), to = (int)((long)(part + 1) * batch / shares);
+            for (int first = from; first < to; first += images)   // in order, each task added to the share's sum
             {
-                int first = t * images, count = Math.Min(images, batch - first);
+                int count = Math.Min(images, to - first);
                 var task = new WinogradTask<T>(s, count);
                 TransformTiles(s, task, input + first * s.InImage, count, gradient: false);
                 TransformTiles(s, task, gradOutput + first * s.OutImage, count, gradient: true);
                 for (int xi = 0; xi < 16; xi++)   // d U[ξ] = (A dY Aᵀ)[ξ] V[ξ]ᵀ
                     Gemm.RunOnThisThread(false, true, s.OutC, s.InC, task.Ld, T.One, task.M + xi * task.Ld, (int)task.Row,
-                        task.V + xi * task.Ld, (int)task.Row, t == from ? T.Zero : T.One, partial + (part * 16L + xi) * matrix, s.InC);
+                        task.V + xi * task.Ld, (int)task.Row, first == from ? T.Zero : T.One, partial + (part * 16L + xi) * matrix, s.InC);
             }
-        }, workPerItem: 32L * s.InC * s.OutC * s.Tiles * images * ((tasks + shares - 1) / shares));
+        }, workPerItem: 32L * s.InC * s.OutC * s.Tiles * ((batch + shares - 1) / shares));
 
         // Sum the shares' d U into the first share's, in order, then d g = Gᵀ d U G with
         // Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1].
@@ -302,7 +305,9 @@ public static unsafe partial class Conv2d
     /// <summary>
     /// Images per task: at most an even share of the batch and what <see cref="WinogradTaskBytes"/>
     /// holds, and among those the count whose tiles fill the GEMM's whole-strip rows best (a row
-    /// of 36 tiles is padded to 64 columns; 8 such images fill 288 exactly).
+    /// of 36 tiles is padded to 64 columns; 8 such images fill 288 exactly), the largest where
+    /// several fill about as well: longer GEMMs spread their fixed costs (the 15x15 input gradient,
+    /// 64 tiles an image, went from tasks of 1 image, level with im2col, to 5, 7-15% faster than it).
     /// </summary>
     private static int WinogradImagesPerTask<T>(int batch, int channels, int tiles) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -312,7 +317,7 @@ public static unsafe partial class Conv2d
         for (int images = 1; images <= most; images++)
         {
             double fill = (double)images * tiles / TaskRowLength<T>(images * tiles);
-            if (fill > bestFill + 0.01) (best, bestFill) = (images, fill);
+            if (fill >= bestFill - 0.01) (best, bestFill) = (images, Math.Max(fill, bestFill));
         }
         return best;
     }
