@@ -67,6 +67,7 @@ public unsafe class Conv2dKernelTests
         yield return Case(new Conv2dGeometry(9, 5, 12, 11, 3, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), "implicit-columns-padded-across-images");
         yield return Case(new Conv2dGeometry(1, 32, 105, 52, 2, 5, 5, StrideH: 2, StrideW: 1, PadH: 2, PadW: 1), "slabs-strided");
         foreach (var (g, name) in WinogradGeometries()) yield return Case(g, name);
+        yield return Case(TwoTilesAcross, "winograd-two-tiles-across");
     }
 
     /// <summary>
@@ -149,10 +150,18 @@ public unsafe class Conv2dKernelTests
         Assert.That(many, Is.LessThan(few + (1 << 20)), $"scratch for 112 images: {many} bytes, for 14: {few}");
     }
 
+    /// <summary>
+    /// A 4x4 output, 2 tiles across: the forward pass and the weight gradient take Winograd, the
+    /// input gradient (tiles over the 6x6 input, as many products as im2col) does not.
+    /// </summary>
+    private static readonly Conv2dGeometry TwoTilesAcross = new(4, 16, 6, 6, 16, 3, 3);
+
     [Test]
     public void WinogradGeometriesTakeWinograd()
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("Winograd needs AVX2; this CPU has none.");
+        Assert.That(Conv2d.UsesWinograd<float>(TwoTilesAcross, inputGradient: false), Is.True, "two tiles across: forward");
+        Assert.That(Conv2d.UsesWinograd<float>(TwoTilesAcross, inputGradient: true), Is.False, "two tiles across: input gradient");
         foreach (var (g, name) in WinogradGeometries())
         {
             Assert.That(Conv2d.UsesWinograd<float>(g, inputGradient: false), Is.True, $"{name}: forward");
