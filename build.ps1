@@ -1,4 +1,4 @@
-# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating [steps]] | demo | serve | pack | gpu-check
+# Tensorium build script for PowerShell (same verbs as build.sh): test | bench [filter | --alternating [steps|winograd]] | demo | serve | pack | gpu-check
 param([Parameter(Position = 0)][string]$Verb = "test", [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot
@@ -59,5 +59,5 @@ switch ($Verb) {
     dotnet pack Tensorium.sln -c Release -o artifacts/packages
     exit $LASTEXITCODE
   }
-  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating [steps]] | demo | serve [--models DIR] [--port N] | pack | gpu-check"; exit 2 }
+  default { Write-Error "usage: ./build.ps1 test | bench [filter | --alternating [steps|winograd]] | demo | serve [--models DIR] [--port N] | pack | gpu-check"; exit 2 }
 }

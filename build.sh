@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tensorium build script. Verbs: test | bench [filter | --alternating [steps]] | demo | serve | pack | gpu-check
+# Tensorium build script. Verbs: test | bench [filter | --alternating [steps|winograd]] | demo | serve | pack | gpu-check
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -51,7 +51,8 @@ case "$verb" in
     python3 -c "import torch" 2>/dev/null || /usr/bin/python3 -c "import torch" 2>/dev/null || apt_install python3-torch
     # The machine's environment may pin OpenBLAS to an older core type; the baseline runs at its best.
     # "--alternating" times GEMM and OpenBLAS in alternating rounds in one process (Bench/AlternatingGemm.cs),
-    # "--alternating steps" each example's training step and PyTorch's (Bench/AlternatingSteps.cs).
+    # "--alternating steps" each example's training step and PyTorch's (Bench/AlternatingSteps.cs),
+    # "--alternating winograd" the 3x3 convolutions by Winograd and by im2col (Bench/AlternatingWinograd.cs).
     if [ "$filter" = "Serving" ]; then
       # A bounded load run on loopback: 20,000 requests from 64 clients against the CNN, next to its offline Predict (Bench/ServingLoad.cs).
       dotnet run -c Release --project Bench -- --serving "${@:3}"
@@ -132,7 +133,7 @@ CS
     echo "pack: $(ls artifacts/packages | wc -l) files in artifacts/packages (Tensorium $version)"
     ;;
   *)
-    echo "usage: ./build.sh test | bench [filter | --alternating [steps]] | demo | serve [--models DIR] [--port N] | pack | gpu-check" >&2
+    echo "usage: ./build.sh test | bench [filter | --alternating [steps|winograd]] | demo | serve [--models DIR] [--port N] | pack | gpu-check" >&2
     exit 2
     ;;
 esac

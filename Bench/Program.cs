@@ -31,13 +31,15 @@ if (args is ["--profile", var profiled, ..])
 }
 if (args is ["--alternating", ..])
 {
-    // GEMM against OpenBLAS, or ("steps") each example's training step against PyTorch's, in
-    // alternating rounds (TENSORIUM_BENCH_MODELS picks the models).
+    // GEMM against OpenBLAS, ("steps") each example's training step against PyTorch's, or
+    // ("winograd") the convolutions' Winograd passes against im2col, in alternating rounds
+    // (TENSORIUM_BENCH_MODELS picks the models).
     if (args.Length == 1) { if (OpenBlas.IsAvailable) AlternatingGemm.Run(); }
     else if (args is [_, "steps"]) AlternatingSteps.Run();
+    else if (args is [_, "winograd"]) AlternatingWinograd.Run();
     else
     {
-        Console.Error.WriteLine($"Bench --alternating: expected nothing (GEMM) or 'steps', got '{string.Join(' ', args[1..])}'.");
+        Console.Error.WriteLine($"Bench --alternating: expected nothing (GEMM), 'steps' or 'winograd', got '{string.Join(' ', args[1..])}'.");
         Environment.ExitCode = 2;
     }
     return;
