@@ -6,8 +6,9 @@ using Tensorium.Kernels.Ops;
 
 namespace Tensorium.Kernels.Cpu;
 
-// 3x3 stride-1 convolutions by Winograd's minimal filtering, F(2x2, 3x3): the forward pass and
-// the input gradient, which is the same kind of convolution of the output gradient.
+// 3x3 stride-1 convolutions by Winograd's minimal filtering, F(2x2, 3x3): the forward pass, the
+// input gradient (the same kind of convolution, of the output gradient) and the weight gradient.
+// docs/kernels/winograd.md explains the algorithm.
 public static unsafe partial class Conv2d
 {
     /// <summary>
