@@ -67,6 +67,17 @@ public static class AlternatingRounds
         return seconds;
     };
 
+    /// <summary>
+    /// Calls of <paramref name="work"/> (timed once here) that take about <paramref name="seconds"/>:
+    /// a timing that long spans many scheduler ticks, so one tick's hiccup is a small part of it.
+    /// </summary>
+    public static int CallsFor(Action work, double seconds)
+    {
+        var clock = Stopwatch.StartNew();
+        work();
+        return Math.Max(1, (int)Math.Ceiling(seconds / clock.Elapsed.TotalSeconds));
+    }
+
     /// <summary>The pause after every timing (see <see cref="Timer"/>).</summary>
     public static void Pause() => Thread.Sleep(200);
 

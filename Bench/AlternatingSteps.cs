@@ -37,10 +37,7 @@ public static class AlternatingSteps
             bench.Setup();   // builds the model and warms it up
             try
             {
-                // Steps per timing: about 0.3 s of Tensorium's, so a timing spans many scheduler ticks.
-                var clock = Stopwatch.StartNew();
-                bench.Step();
-                int calls = Math.Max(1, (int)Math.Ceiling(0.3 / clock.Elapsed.TotalSeconds));
+                int calls = AlternatingRounds.CallsFor(bench.Step, 0.3);   // about 0.3 s of Tensorium's steps per timing
                 torch.Time(model, calls);   // PyTorch builds and warms up its model on first use
                 var r = AlternatingRounds.Run(model,
                     AlternatingRounds.Timer(bench.Step, calls),

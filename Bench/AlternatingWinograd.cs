@@ -53,10 +53,7 @@ public static unsafe class AlternatingWinograd
                         Console.WriteLine($"{name,-26} {pass,-8} {"-",9} {"",9} (im2col: not taken)");
                         continue;
                     }
-                    // About 0.2 s of work per timing, so a timing spans many scheduler ticks.
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    work();
-                    int calls = Math.Max(1, (int)Math.Ceiling(0.2 / clock.Elapsed.TotalSeconds));
+                    int calls = AlternatingRounds.CallsFor(work, 0.2);
                     var r = AlternatingRounds.Run($"{name} {pass}", Switched(true, work, calls), Switched(false, work, calls));
                     Console.WriteLine($"{name,-26} {pass,-8} {r.OursSeconds * 1e6,9:F0} {r.ReferenceSeconds * 1e6,9:F0} {r.Ratio,7:F2} {r.RoundRatio,8:F2} {$"{r.LowRatio:F2}-{r.HighRatio:F2}",11}");
                 }

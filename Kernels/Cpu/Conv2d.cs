@@ -39,9 +39,9 @@ namespace Tensorium.Kernels.Cpu;
 /// (1 channel, 3x3) skips the GEMM in the forward and weight-gradient passes for direct loops,
 /// since an inner or outer dimension of 9 is a shape the GEMM handles poorly. A 3x3 stride-1
 /// filter with channels enough takes Winograd's minimal filtering instead of im2col where that
-/// saves enough: 16 multiplications per 2x2 output tile, against 36 (Conv2dWinograd.cs). An image too large
-/// for the scratch budget is processed alone, its matrix built a slab of columns at a time, with
-/// the threads working inside the GEMM. Scratch comes from a per-thread buffer that is reused
+/// saves enough: 16 multiplications per 2x2 output tile, against 36 (Conv2dWinograd.cs). An
+/// image too large for the scratch budget is processed alone, its matrix built a slab of columns
+/// at a time, with the threads working inside the GEMM. Scratch comes from a per-thread buffer that is reused
 /// across calls.
 /// </para>
 /// </remarks>

@@ -155,13 +155,13 @@ public static unsafe partial class Conv2d
                 {
                     int at = Math.Min(x, length - 8);
                     GemmCore<float>.Pack6x8(s + offset[0] + at, s + offset[1] + at, s + offset[2] + at,
-                        s + offset[3] + at, s + offset[4] + at, s + offset[5] + at, dst + 6 * at);
+                        s + offset[3] + at, s + offset[4] + at, s + offset[5] + at, dst + mr * at);
                     if (at == length - 8) break;
                 }
             else
                 for (int x = 0; x < length; x++)
-                    for (int r = 0; r < mr; r++) dst[6 * x + r] = s[offset[r] + x];
-            dst += 6 * length;
+                    for (int r = 0; r < mr; r++) dst[mr * x + r] = s[offset[r] + x];
+            dst += mr * length;
             left -= length;
             if (++y == oh) { y = 0; src += nextImage; }
         }

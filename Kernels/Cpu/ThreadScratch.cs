@@ -13,8 +13,9 @@ namespace Tensorium.Kernels.Cpu;
 /// to the kernels around it (im2col matrices, pooling phases, recurrent temporaries), which may
 /// call the GEMM while they hold theirs, and <see cref="Shared{T}"/> to a kernel that prepares an
 /// operand once and then runs parallel tasks that all read it (Winograd's transformed filters),
-/// while those tasks, the calling thread's among them, use the other two. A caller must be done with a buffer before it (or a
-/// callee) asks for the same one again on the same thread: the next request may move it.
+/// while those tasks, the calling thread's among them, use the other two. A caller must be done
+/// with a buffer before it (or a callee) asks for the same one again on the same thread: the next
+/// request may move it.
 /// The memory is a pinned managed array rather than native memory so that it goes back to the
 /// GC with its thread (.NET thread-pool threads come and go; the kernels' workers do not).
 /// </remarks>
